@@ -1,0 +1,473 @@
+"""EdgeNode: the eight layers composed into one deterministic state machine.
+
+``step(now, inputs)`` is the whole node: it is handed the time, the frames captured
+since the last step, its battery reading and its link feedback, and returns the
+messages to publish (each with the time it is ready to leave), any video it streams
+and how long the processor spent in each mode. It never reads a clock or touches a
+socket, so the simulator, the hardware runtime and the tests drive the very same
+object.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from edgeqi.energy import DeviceProfile
+from edgeqi.network import LinkMonitor
+from edgeqi.perception import EMERGENCY_CLASS, Perception, WindowObservation
+from edgeqi.protocol import (
+    AnomalyReport,
+    AnomalyType,
+    BatchSummary,
+    DetectionBatch,
+    Heartbeat,
+    LinkStats,
+    Message,
+    ModelMode,
+    QueueObservation,
+    ReportPriority,
+)
+from edgeqi.scheduling import (
+    Constraints,
+    Decision,
+    Outcome,
+    Priority,
+    Scheduler,
+    SchedulerConfig,
+    Task,
+)
+from edgeqi.streaming import StreamingConfig, TierSelector
+from edgeqi.transmission import Action, AnomalyTransmitter, TransmissionConfig
+
+ENCODE_S = 0.001
+"""Processor time to build, encode and hand one message to the transport."""
+
+
+class TransmitMode(StrEnum):
+    """What a node sends of its observations."""
+
+    ANOMALY = "anomaly"  # Algorithm 2
+    ALL = "all"  # every observation (stream-everything baseline)
+    PERIODIC = "periodic"  # every ``periodic_s`` seconds
+
+
+class VideoMode(StrEnum):
+    OFF = "off"
+    CONTINUOUS = "continuous"  # stream the camera at a fixed tier
+    ON_CRITICAL = "on_critical"  # attach a clip to critical reports, at the adaptive tier
+
+
+@dataclass(frozen=True, slots=True)
+class NodePolicy:
+    name: str
+    scheduler: SchedulerConfig
+    transmission: TransmissionConfig
+    transmit: TransmitMode
+    video: VideoMode
+    fixed_tier_kbps: int = 1500
+    periodic_s: float = 30.0
+    clip_s: float = 10.0
+    camera_fault_after: int = 3
+    """Consecutive windows with no usable frame before the node reports its camera broken."""
+
+
+@dataclass(frozen=True, slots=True)
+class NodeConfig:
+    node_id: str
+    intersection: str
+    approaches: tuple[str, ...]
+    profile: DeviceProfile
+    policy: NodePolicy
+    observe_period_s: float
+    heartbeat_period_s: float
+    frames_per_observation: int
+
+
+@dataclass(frozen=True, slots=True)
+class Ack:
+    """Transport feedback: one message delivered (``rtt_ms``), ``nbytes`` in ``transfer_s``."""
+
+    rtt_ms: float
+    nbytes: int
+    transfer_s: float
+
+
+@dataclass(slots=True)
+class NodeInputs:
+    window: object
+    """Frames captured since the last step, opaque to the node (handed to perception)."""
+    battery_soc: float
+    power_w: float = 0.0
+    acks: Sequence[Ack] = ()
+    sent: int = 0
+    lost: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A message ready to leave at ``at``; ``event_at`` is when the node saw what it reports."""
+
+    at: float
+    message: Message
+    event_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class VideoSegment:
+    at: float
+    seconds: float
+    tier_kbps: int
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.tier_kbps * 1000 * self.seconds / 8)
+
+
+@dataclass(slots=True)
+class NodeOutputs:
+    messages: list[Outgoing] = field(default_factory=list)
+    video: list[VideoSegment] = field(default_factory=list)
+    compute_full_s: float = 0.0
+    compute_reduced_s: float = 0.0
+    decisions: list[Decision] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Send:
+    """Payload of a transmission task: the message is built when the task runs (seq then)."""
+
+    kind: str
+    event_at: float
+    fields: dict[str, object]
+
+
+class EdgeNode:
+    """One camera node: perception, Algorithm 1, Algorithm 2, streaming, energy and link."""
+
+    def __init__(self, config: NodeConfig, perception: Perception, started_at: float) -> None:
+        self.config = config
+        self.perception = perception
+        policy = config.policy
+        self.scheduler = Scheduler(policy.scheduler)
+        self.transmitter = AnomalyTransmitter(policy.transmission)
+        self.tiers = TierSelector(StreamingConfig())
+        self.link = LinkMonitor()
+        self.seq = 0
+        self.started_at = started_at
+        self.mode = ModelMode.FULL
+        self.frames_rejected = 0
+        self._bad_windows = 0
+        self._camera_fault_reported = False
+        self._emergency_seen = [False] * len(config.approaches)
+        self._next_heartbeat = started_at + config.heartbeat_period_s
+        self._next_periodic = started_at
+        self._dropped_reported = 0
+        self._deferred_reported = 0
+        self._keys = tuple(f"{config.intersection}/{a}" for a in config.approaches)
+
+    # -- public -----------------------------------------------------------------------
+
+    def step(self, now: float, inputs: NodeInputs) -> NodeOutputs:
+        out = NodeOutputs()
+        cfg = self.config
+        self._feed_link(now, inputs)
+        quality = self.link.quality()
+        constraints = Constraints(
+            battery_soc=inputs.battery_soc,
+            latency_ms=quality.rtt_ms / 2.0,
+            bandwidth_kbps=quality.bandwidth_kbps,
+        )
+        self._submit_perception(now, inputs)
+        if now >= self._next_heartbeat:
+            self._next_heartbeat += cfg.heartbeat_period_s
+            self._submit_send(now, Priority.NORMAL, "heartbeat", now, {"power_w": inputs.power_w})
+        if self.transmitter.batch_due(now):
+            self._submit_send(now, Priority.LOW, "batch", now, {})
+        # Decisions may create follow-up work (reports from a detection), run in the same step.
+        for _ in range(4):
+            decisions = self.scheduler.step(now, constraints)
+            if not decisions:
+                break
+            for d in decisions:
+                out.decisions.append(d)
+                self._apply(d, inputs, out)
+        if self.config.policy.video is VideoMode.CONTINUOUS:
+            tier = self.config.policy.fixed_tier_kbps
+            out.video.append(VideoSegment(now, cfg.observe_period_s, tier))
+        self.tiers.update(now, quality.bandwidth_kbps, quality.loss, buffer_s=cfg.observe_period_s * 5)
+        return out
+
+    def next_seq(self) -> int:
+        seq = self.seq
+        self.seq += 1
+        return seq
+
+    # -- inputs -----------------------------------------------------------------------
+
+    def _feed_link(self, now: float, inputs: NodeInputs) -> None:
+        if inputs.sent:
+            self.link.on_sent(now, inputs.sent)
+        for ack in inputs.acks:
+            self.link.on_ack(now, ack.rtt_ms, ack.nbytes, ack.transfer_s)
+        if inputs.lost:
+            self.link.on_loss(now, inputs.lost)
+
+    def _submit_perception(self, now: float, inputs: NodeInputs) -> None:
+        """Layer 2 then a Layer 3 task; a camera whose frames are all bad is reported once."""
+        cfg = self.config
+        check = self.perception.check(inputs.window)
+        self.frames_rejected += check.total_rejected
+        if check.good == 0:
+            self._bad_windows += 1
+            if self._bad_windows >= cfg.policy.camera_fault_after and not self._camera_fault_reported:
+                self._camera_fault_reported = True
+                reason = max(check.rejected, key=lambda r: check.rejected[r], default="no_frames")
+                self._submit_send(
+                    now,
+                    Priority.CRITICAL,
+                    "anomaly",
+                    now,
+                    {
+                        "approach": "*",
+                        "anomaly": AnomalyType.CAMERA_FAULT,
+                        "priority": ReportPriority.CRITICAL,
+                        "value": float(check.total_rejected),
+                        "baseline": 0.0,
+                        "score": 0.0,
+                        "significance": float(self._bad_windows),
+                        "reason": reason,
+                    },
+                )
+            return
+        self._bad_windows = 0
+        self._camera_fault_reported = False
+        frames = check.good
+        prof = cfg.profile
+        self.scheduler.submit(
+            Task(
+                name="detect",
+                priority=Priority.CRITICAL,
+                created_at=now,
+                deadline=now + cfg.observe_period_s,
+                duration_s=frames * prof.full_latency_s,
+                energy_j=frames * prof.full_latency_s * prof.full_w,
+                reduced_duration_s=frames * prof.reduced_latency_s,
+                reduced_energy_j=frames * prof.reduced_latency_s * prof.reduced_w,
+                payload=inputs.window,
+            )
+        )
+
+    def _submit_send(
+        self, now: float, priority: Priority, kind: str, event_at: float, fields: dict[str, object]
+    ) -> None:
+        prof = self.config.profile
+        self.scheduler.submit(
+            Task(
+                name=kind,
+                priority=priority,
+                created_at=now,
+                deadline=now + self._send_deadline(priority),
+                duration_s=ENCODE_S,
+                energy_j=ENCODE_S * prof.full_w,
+                needs_network=True,
+                payload=_Send(kind, event_at, fields),
+            )
+        )
+
+    def _send_deadline(self, priority: Priority) -> float:
+        if priority is Priority.CRITICAL:
+            return 1.0
+        if priority is Priority.HIGH:
+            return 5.0
+        if priority is Priority.NORMAL:
+            return self.config.heartbeat_period_s
+        return self.config.policy.transmission.batch_period_s
+
+    # -- decisions --------------------------------------------------------------------
+
+    def _apply(self, d: Decision, inputs: NodeInputs, out: NodeOutputs) -> None:
+        if d.outcome not in (Outcome.RUN, Outcome.RUN_REDUCED):
+            return
+        seconds = d.finish - d.start
+        if d.outcome is Outcome.RUN_REDUCED:
+            out.compute_reduced_s += seconds
+        else:
+            out.compute_full_s += seconds
+        if d.task.name == "detect":
+            reduced = d.outcome is Outcome.RUN_REDUCED
+            self.mode = ModelMode.REDUCED if reduced else ModelMode.FULL
+            self._after_detection(d, reduced, out)
+        elif isinstance(d.task.payload, _Send):
+            message = self._build(d.task.payload, d.finish, inputs)
+            if message is not None:
+                out.messages.append(Outgoing(d.finish, message, d.task.payload.event_at))
+
+    def _after_detection(self, d: Decision, reduced: bool, out: NodeOutputs) -> None:
+        """Algorithm 2 (or the baseline's rule) on what the detector saw."""
+        policy = self.config.policy
+        t_obs = d.finish
+        want_detections = policy.transmit is not TransmitMode.ANOMALY
+        obs = self.perception.observe(d.task.payload, reduced, want_detections)
+        self._emergency_reports(obs, t_obs)
+        if policy.transmit is TransmitMode.ANOMALY:
+            for i, key in enumerate(self._keys):
+                value = obs.vehicles[i]
+                verdict = self.transmitter.observe(
+                    key, value, t_obs, {"t": round(t_obs, 3), "a": self.config.approaches[i], "v": value}
+                )
+                if verdict.action is Action.TRANSMIT_NOW or verdict.action is Action.TRANSMIT:
+                    critical = verdict.action is Action.TRANSMIT_NOW
+                    anomaly = (
+                        AnomalyType.QUEUE_SPIKE
+                        if verdict.z >= policy.transmission.medium_z
+                        else AnomalyType.QUEUE_SHIFT
+                    )
+                    self._submit_send(
+                        t_obs,
+                        Priority.CRITICAL if critical else Priority.HIGH,
+                        "anomaly",
+                        t_obs,
+                        {
+                            "approach": self.config.approaches[i],
+                            "anomaly": anomaly,
+                            "priority": ReportPriority.CRITICAL if critical else ReportPriority.HIGH,
+                            "value": value,
+                            "baseline": verdict.baseline,
+                            "score": verdict.z,
+                            "significance": verdict.significance,
+                        },
+                    )
+                    if critical and policy.video is VideoMode.ON_CRITICAL:
+                        out.video.append(VideoSegment(t_obs, policy.clip_s, self.tiers.tier_kbps))
+            return
+        if policy.transmit is TransmitMode.PERIODIC:
+            if t_obs < self._next_periodic:
+                return
+            self._next_periodic = t_obs + policy.periodic_s
+        self._submit_observations(obs, t_obs)
+
+    def _submit_observations(self, obs: WindowObservation, t_obs: float) -> None:
+        for i, approach in enumerate(self.config.approaches):
+            self._submit_send(
+                t_obs,
+                Priority.NORMAL,
+                "queue",
+                t_obs,
+                {
+                    "approach": approach,
+                    "vehicles": obs.vehicles[i],
+                    "length_m": obs.queue_m[i],
+                    "wait_s": obs.wait_s[i],
+                },
+            )
+        self._submit_send(
+            t_obs, Priority.NORMAL, "detections", t_obs, {"detections": list(obs.detections)}
+        )
+
+    def _emergency_reports(self, obs: WindowObservation, t_obs: float) -> None:
+        """An emergency vehicle is critical in every policy: reported on its first sighting."""
+        for i, seen in enumerate(obs.emergency):
+            if seen and not self._emergency_seen[i]:
+                self._submit_send(
+                    t_obs,
+                    Priority.CRITICAL,
+                    "anomaly",
+                    t_obs,
+                    {
+                        "approach": self.config.approaches[i],
+                        "anomaly": AnomalyType.EMERGENCY_VEHICLE,
+                        "priority": ReportPriority.CRITICAL,
+                        "value": 1.0,
+                        "baseline": 0.0,
+                        "score": 0.0,
+                        "significance": 0.0,
+                    },
+                )
+            self._emergency_seen[i] = seen
+
+    def _build(self, send: _Send, at: float, inputs: NodeInputs) -> Message | None:
+        cfg = self.config
+        f = send.fields
+        if send.kind == "anomaly":
+            return AnomalyReport(
+                node_id=cfg.node_id,
+                seq=self.next_seq(),
+                ts=at,
+                intersection=cfg.intersection,
+                approach=str(f["approach"]),
+                anomaly=AnomalyType(str(f["anomaly"])),
+                priority=ReportPriority(str(f["priority"])),
+                observed_at=send.event_at,
+                value=float(f["value"]),  # type: ignore[arg-type]
+                baseline=float(f["baseline"]),  # type: ignore[arg-type]
+                score=float(f["score"]),  # type: ignore[arg-type]
+                significance=max(0.0, float(f["significance"])),  # type: ignore[arg-type]
+            )
+        if send.kind == "queue":
+            return QueueObservation(
+                node_id=cfg.node_id,
+                seq=self.next_seq(),
+                ts=at,
+                intersection=cfg.intersection,
+                approach=str(f["approach"]),
+                vehicles=float(f["vehicles"]),  # type: ignore[arg-type]
+                length_m=float(f["length_m"]),  # type: ignore[arg-type]
+                wait_s=float(f["wait_s"]),  # type: ignore[arg-type]
+            )
+        if send.kind == "detections":
+            return DetectionBatch(
+                node_id=cfg.node_id,
+                seq=self.next_seq(),
+                ts=at,
+                intersection=cfg.intersection,
+                frame_ts=send.event_at,
+                detections=f["detections"],  # type: ignore[arg-type]
+            )
+        if send.kind == "batch":
+            payload = self.transmitter.flush(at)
+            if payload is None:
+                return None
+            return BatchSummary(
+                node_id=cfg.node_id,
+                seq=self.next_seq(),
+                ts=at,
+                window_start=payload.window_start,
+                window_end=payload.window_end,
+                count=payload.count,
+                codec="zlib+json",
+                data=payload.data,
+                mean_vehicles=max(0.0, payload.mean_value),
+                max_vehicles=max(0.0, payload.max_value),
+            )
+        return self._heartbeat(at, inputs)
+
+    def _heartbeat(self, at: float, inputs: NodeInputs) -> Heartbeat:
+        q = self.link.quality()
+        stats = self.scheduler.stats
+        dropped = stats.dropped - self._dropped_reported
+        self._dropped_reported = stats.dropped
+        deferred_total = stats.deferred_energy + stats.deferred_network
+        deferred = deferred_total - self._deferred_reported
+        self._deferred_reported = deferred_total
+        return Heartbeat(
+            node_id=self.config.node_id,
+            seq=self.next_seq(),
+            ts=at,
+            battery_soc=min(1.0, max(0.0, inputs.battery_soc)),
+            power_w=max(0.0, inputs.power_w),
+            mode=self.mode,
+            tier_kbps=self.tiers.tier_kbps,
+            link=LinkStats(rtt_ms=q.rtt_ms, bandwidth_kbps=q.bandwidth_kbps, loss=q.loss),
+            discarded=self.transmitter.take_discarded(),
+            deferred=deferred,
+            dropped=dropped,
+            frames_rejected=self.frames_rejected,
+            uptime_s=max(0.0, at - self.started_at),
+        )
+
+
+def has_emergency(detections: Sequence[object]) -> bool:
+    """Whether a detection list contains an emergency vehicle (used by server-side rules)."""
+    return any(getattr(d, "cls", None) == EMERGENCY_CLASS for d in detections)

@@ -1,0 +1,41 @@
+"""The ``edgeqi`` command: one entry point, a subcommand per job."""
+
+from __future__ import annotations
+
+import sys
+
+USAGE = """usage: edgeqi <command> [args]
+
+commands:
+  run [OVERRIDES...]   run a scenario (Hydra: city=metro seed=3, -m for sweeps, --cfg job)
+  serve [OPTIONS]      start the backend API (needs the 'backend' extra)
+  mqtt-acl [OPTIONS]   write Mosquitto password and ACL files for nodes
+
+`edgeqi <command> --help` for a command's own options.
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if not args or args[0] in ("-h", "--help", "help"):
+        print(USAGE)
+        return 0
+    command, rest = args[0], args[1:]
+    if command == "run":
+        from experiments.run import main as run_main
+
+        return run_main(rest)
+    if command == "serve":
+        from backend.server import serve
+
+        return serve(rest)
+    if command == "mqtt-acl":
+        from backend.mqtt_acl import main as acl_main
+
+        return acl_main(rest)
+    print(f"edgeqi: unknown command {command!r}\n\n{USAGE}", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,82 @@
+"""``edgeqi run``: the main job, a Hydra app over the scenario tree in ``scenarios/``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, OmegaConf
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from experiments.plots import plot_bytes_energy, plot_comparison, plot_queues
+from experiments.results import COMPARISON_HEADERS, comparison_rows, summarise, write_summary, write_tables
+from sim.config import ConfigError, ScenarioConfig, load_scenario
+from sim.runner import ScenarioRun, run_scenario
+
+
+def execute(scn: ScenarioConfig, out: Path, console: Console) -> ScenarioRun:
+    """Run a validated scenario and write everything it produces into ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    names = list(dict.fromkeys(scn.policy.compare or [scn.policy.name]))
+    columns = (
+        TextColumn("{task.description:>16}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>5.1f}%"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console, disable=not scn.progress, transient=False) as bar:
+        tasks = {n: bar.add_task(n, total=scn.duration_s) for n in names}
+        step = max(scn.duration_s / 200.0, scn.workload.observe_period_s)
+        last: dict[str, float] = dict.fromkeys(names, 0.0)
+
+        def progress(name: str, t: float) -> None:
+            if t - last[name] >= step or t >= scn.duration_s:
+                last[name] = t
+                bar.update(tasks[name], completed=t)
+
+        run = run_scenario(scn, progress)
+    summary = summarise(run)
+    write_summary(summary, out)
+    if scn.tables:
+        write_tables(run, out)
+    if scn.plots:
+        plot_queues(run, out)
+        plot_bytes_energy(run, out)
+        plot_comparison(summary, out)
+    table = Table(title=f"{scn.city.name}: {scn.node_count} nodes, {scn.duration_s:.0f} s, seed {scn.seed}")
+    for h in COMPARISON_HEADERS:
+        table.add_column(h, justify="left" if h == "policy" else "right")
+    for row in comparison_rows(summary):
+        table.add_row(*row)
+    console.print(table)
+    sim = summary["sim"]
+    console.print(
+        f"{sim['node_seconds_per_wall_second']} node-seconds per wall second; results in {out}"
+    )
+    return run
+
+
+@hydra.main(version_base="1.3", config_path="pkg://scenarios", config_name="config")
+def hydra_main(cfg: DictConfig) -> None:
+    console = Console(stderr=False)
+    raw = OmegaConf.to_container(cfg, resolve=True)
+    assert isinstance(raw, dict)
+    try:
+        scn = load_scenario({str(k): v for k, v in raw.items()})
+    except ConfigError as exc:
+        Console(stderr=True).print(f"[bold red]edgeqi run:[/] {exc}", highlight=False)
+        sys.exit(2)
+    out = Path(HydraConfig.get().runtime.output_dir)
+    execute(scn, out, console)
+
+
+def main(argv: list[str]) -> int:
+    """Entry from the ``edgeqi`` console script: hand the arguments to Hydra."""
+    sys.argv = ["edgeqi-run", *argv]
+    hydra_main()
+    return 0

@@ -1,0 +1,121 @@
+"""Simulated cameras: which approaches each node watches, and a synthetic detector.
+
+The synthetic detector implements :class:`edgeqi.perception.Perception`, so the node
+core runs unchanged. Detections are drawn for every node at once per observation
+tick (both model variants, so that the node's own Algorithm-1 choice of full or
+reduced precision decides which one it gets) with the device profile's recall and
+a false-positive rate; a camera with a fault yields only rejected frames.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from edgeqi.perception import EMERGENCY_CLASS, FrameCheck, WindowObservation
+from edgeqi.protocol import Detection
+from sim.config import CityConfig, DetectorConfig
+
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+FAULT_REASONS = ("black", "frozen", "corrupt")
+
+
+def camera_coverage(city: CityConfig, intersections: int) -> npt.NDArray[np.int64]:
+    """``(nodes, approaches_per_camera)`` approach indices; node ``n`` is at ``n // cameras``.
+
+    Cameras are spread round the intersection so that every approach is seen by
+    ``cameras * approaches_per_camera / approaches`` cameras: the overlap that
+    consensus-based work division can later remove.
+    """
+    c, k, a = city.cameras_per_intersection, city.approaches_per_camera, city.approaches
+    per_intersection = np.array(
+        [[(cam * a // c + j) % a for j in range(k)] for cam in range(c)], dtype=np.int64
+    )
+    return np.tile(per_intersection, (intersections, 1))
+
+
+@dataclass(slots=True)
+class SimWindow:
+    """One node's observation window: what its detector would report in each mode."""
+
+    frames: int
+    fault: str | None
+    vehicles_full: FloatArray
+    vehicles_reduced: FloatArray
+    emergency_full: BoolArray
+    emergency_reduced: BoolArray
+    queue_m_per_vehicle: FloatArray
+    wait_s: FloatArray
+
+
+class SyntheticPerception:
+    """The :class:`~edgeqi.perception.Perception` of a simulated camera."""
+
+    __slots__ = ()
+
+    def check(self, window: object) -> FrameCheck:
+        assert isinstance(window, SimWindow)
+        if window.fault is None:
+            return FrameCheck(good=window.frames)
+        return FrameCheck(good=0, rejected={window.fault: window.frames})
+
+    def observe(self, window: object, reduced: bool, with_detections: bool) -> WindowObservation:
+        assert isinstance(window, SimWindow)
+        vehicles = window.vehicles_reduced if reduced else window.vehicles_full
+        emergency = window.emergency_reduced if reduced else window.emergency_full
+        counts = tuple(round(float(v), 2) for v in vehicles)
+        detections: tuple[Detection, ...] = ()
+        if with_detections:
+            detections = synthetic_boxes(counts, tuple(bool(e) for e in emergency))
+        return WindowObservation(
+            vehicles=counts,
+            queue_m=tuple(round(float(v), 1) for v in vehicles * window.queue_m_per_vehicle),
+            wait_s=tuple(round(float(w), 1) for w in window.wait_s),
+            emergency=tuple(bool(e) for e in emergency),
+            detections=detections,
+        )
+
+
+def synthetic_boxes(counts: tuple[float, ...], emergency: tuple[bool, ...]) -> tuple[Detection, ...]:
+    """Boxes laid out along each approach, one per detected vehicle (positions are schematic)."""
+    out: list[Detection] = []
+    for lane, count in enumerate(counts):
+        for j in range(round(count)):
+            out.append(
+                Detection(cls="car", conf=0.8, box=(40.0 * lane, 12.0 * j, 32.0, 18.0), track=None)
+            )
+        if emergency[lane]:
+            out.append(Detection(cls=EMERGENCY_CLASS, conf=0.7, box=(40.0 * lane, 0.0, 36.0, 20.0)))
+    return tuple(out)
+
+
+class DetectorModel:
+    """Draws what every camera sees this tick, for both model variants, in one go."""
+
+    def __init__(self, cfg: DetectorConfig, rng: np.random.Generator) -> None:
+        self.cfg = cfg
+        self.rng = rng
+
+    def draw(
+        self, true_queue: npt.NDArray[np.int64], true_emergency: BoolArray
+    ) -> tuple[FloatArray, FloatArray, BoolArray, BoolArray]:
+        """Per (node, watched approach): mean vehicle count over the window's frames, and
+        whether an emergency vehicle was seen in any frame, for full and reduced precision."""
+        cfg, rng = self.cfg, self.rng
+        frames = cfg.frames_per_observation
+        seen_frames = true_queue * frames
+        fp = rng.poisson(cfg.false_positives_per_frame * frames, size=true_queue.shape)
+        noise = rng.normal(0.0, cfg.count_noise_sd, size=true_queue.shape)
+        full = (rng.binomial(seen_frames, cfg.recall_full) + fp) / frames + noise
+        reduced = (rng.binomial(seen_frames, cfg.recall_reduced) + fp) / frames + noise
+        miss_full = (1.0 - cfg.emergency_recall) ** frames
+        # Reduced precision misses more: scale the per-frame recall as the vehicle recall drops.
+        r_red = cfg.emergency_recall * cfg.recall_reduced / max(cfg.recall_full, 1e-9)
+        miss_reduced = (1.0 - r_red) ** frames
+        u = rng.random(size=true_queue.shape)
+        em_full = true_emergency & (u >= miss_full)
+        em_reduced = true_emergency & (u >= miss_reduced)
+        return np.maximum(full, 0.0), np.maximum(reduced, 0.0), em_full, em_reduced

@@ -1,0 +1,290 @@
+"""Validated scenario configuration.
+
+Hydra composes the YAML tree under ``scenarios/``; this module turns the composed
+config into typed, validated models *before* anything runs, so that a bad value
+(an unknown policy, a negative rate, an impossible topology) stops the run with a
+message naming the offending key instead of failing an hour into a sweep.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+Positive = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
+NonNegative = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
+Fraction = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+PositiveInt = Annotated[int, Field(gt=0)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CityConfig(_Strict):
+    """Road network: a grid of signalised intersections, each watched by several cameras."""
+
+    name: str
+    intersections: PositiveInt
+    cameras_per_intersection: Annotated[int, Field(ge=1, le=16)]
+    approaches: Annotated[int, Field(ge=2, le=8)] = 4
+    lanes_per_approach: Annotated[int, Field(ge=1, le=8)] = 2
+    approaches_per_camera: Annotated[int, Field(ge=1)] = 2
+    storage_m: Positive = 250.0
+    """Length of road upstream of the stop line that can hold a queue before it spills back."""
+    vehicle_spacing_m: Positive = 7.0
+    intersections_per_district: PositiveInt = 25
+    """Intersections sharing one backhaul uplink (contention domain)."""
+
+    @model_validator(mode="after")
+    def _topology(self) -> CityConfig:
+        if self.approaches_per_camera > self.approaches:
+            raise ValueError(
+                f"approaches_per_camera={self.approaches_per_camera} exceeds "
+                f"approaches={self.approaches}: a camera cannot watch more approaches than exist"
+            )
+        if self.cameras_per_intersection * self.approaches_per_camera < self.approaches:
+            raise ValueError(
+                "cameras_per_intersection * approaches_per_camera < approaches: "
+                "some approach would have no camera"
+            )
+        return self
+
+
+class AnomalyRates(_Strict):
+    """Ground-truth episode rates, per intersection per hour (camera faults per node per hour)."""
+
+    incident_per_hour: NonNegative = 0.2
+    incident_duration_s: tuple[Positive, Positive] = (300.0, 900.0)
+    incident_capacity_left: Fraction = 0.3
+    """Share of the approach's discharge capacity left while a lane is blocked."""
+    surge_per_hour: NonNegative = 0.2
+    surge_duration_s: tuple[Positive, Positive] = (300.0, 900.0)
+    surge_factor: Annotated[float, Field(gt=1.0)] = 3.0
+    emergency_per_hour: NonNegative = 0.3
+    emergency_duration_s: tuple[Positive, Positive] = (20.0, 60.0)
+    camera_fault_per_node_hour: NonNegative = 0.02
+    camera_fault_duration_s: tuple[Positive, Positive] = (120.0, 600.0)
+
+
+class DetectorConfig(_Strict):
+    """Synthetic detector: turns ground truth into what a camera's model would report."""
+
+    recall_full: Fraction = 0.92
+    recall_reduced: Fraction = 0.85
+    false_positives_per_frame: NonNegative = 0.3
+    count_noise_sd: NonNegative = 0.5
+    emergency_recall: Fraction = 0.9
+    frames_per_observation: PositiveInt = 4
+
+
+class WorkloadConfig(_Strict):
+    """Traffic demand and how often cameras observe it."""
+
+    name: str
+    base_rate_veh_per_h: Positive = 300.0
+    """Mean arrivals per approach per hour at the daily mean level."""
+    rush_hours: list[Annotated[float, Field(ge=0.0, lt=24.0)]] = Field(
+        default_factory=lambda: [8.0, 17.5]
+    )
+    rush_width_h: Positive = 1.0
+    rush_peak_factor: NonNegative = 1.5
+    night_factor: Fraction = 0.25
+    saturation_flow_veh_per_h_per_lane: Positive = 1800.0
+    cycle_s: Positive = 90.0
+    lost_time_s: NonNegative = 8.0
+    observe_period_s: Positive = 2.0
+    heartbeat_period_s: Positive = 30.0
+    anomalies: AnomalyRates = Field(default_factory=AnomalyRates)
+    detector: DetectorConfig = Field(default_factory=DetectorConfig)
+
+    @model_validator(mode="after")
+    def _cycle(self) -> WorkloadConfig:
+        if self.lost_time_s >= self.cycle_s:
+            raise ValueError("lost_time_s must be shorter than cycle_s")
+        return self
+
+
+class NetworkConfig(_Strict):
+    """Per-node access link and the district backhaul it shares."""
+
+    name: str
+    latency_ms_median: Positive = 40.0
+    latency_sigma: NonNegative = 0.4
+    """Log-normal shape of one-way latency."""
+    uplink_kbps: Positive = 5000.0
+    loss: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.005
+    rto_s: Positive = 0.3
+    max_retries: Annotated[int, Field(ge=0)] = 8
+    district_uplink_mbps: Positive = 200.0
+    outage_per_node_hour: NonNegative = 0.02
+    outage_duration_s: tuple[Positive, Positive] = (30.0, 300.0)
+    buffer_messages: PositiveInt = 2000
+    """Store-and-forward capacity per node while its link is down."""
+
+
+class DeviceConfig(_Strict):
+    """A device power/latency profile with the source of each figure."""
+
+    name: str
+    idle_w: Positive
+    full_w: Positive
+    reduced_w: Positive
+    full_latency_s: Positive
+    reduced_latency_s: Positive
+    radio_base_w: NonNegative
+    radio_w_per_mbps: NonNegative
+    radio_tail_s: NonNegative
+    radio_tail_w: NonNegative
+    source: str
+
+    @model_validator(mode="after")
+    def _order(self) -> DeviceConfig:
+        if self.reduced_latency_s > self.full_latency_s:
+            raise ValueError("reduced_latency_s must not exceed full_latency_s")
+        return self
+
+
+class EnergyConfig(_Strict):
+    name: str
+    device: DeviceConfig
+    battery_wh: Positive = 100.0
+    initial_soc: tuple[Fraction, Fraction] = (0.3, 0.9)
+    solar_peak_w: NonNegative = 20.0
+    sunrise_h: Annotated[float, Field(ge=0.0, lt=24.0)] = 6.0
+    sunset_h: Annotated[float, Field(ge=0.0, le=24.0)] = 18.0
+
+    @model_validator(mode="after")
+    def _ranges(self) -> EnergyConfig:
+        if self.initial_soc[0] > self.initial_soc[1]:
+            raise ValueError("initial_soc must be (low, high) with low <= high")
+        if self.sunrise_h >= self.sunset_h:
+            raise ValueError("sunrise_h must be before sunset_h")
+        return self
+
+
+class ScheduledFault(_Strict):
+    kind: Literal["crash", "link_outage", "camera_fault", "battery_death"]
+    node: Annotated[int, Field(ge=0)]
+    at_s: NonNegative
+    duration_s: NonNegative = 0.0
+
+
+class FaultsConfig(_Strict):
+    name: str
+    crash_per_node_hour: NonNegative = 0.0
+    crash_restart_s: NonNegative = 120.0
+    """0 means a crashed node stays down."""
+    schedule: list[ScheduledFault] = Field(default_factory=list)
+
+
+PolicyName = Literal["edgeqi", "stream_all", "periodic", "fifo", "edgeqi_no_alg1", "edgeqi_no_alg2"]
+
+
+class SchedulingParams(_Strict):
+    battery_threshold: Fraction = 0.2
+    latency_threshold_ms: Positive = 200.0
+    min_bandwidth_kbps: Positive = 100.0
+    max_deferred: PositiveInt = 256
+
+
+class TransmissionParams(_Strict):
+    critical_z: Positive = 6.0
+    medium_z: Positive = 3.5
+    low_z: Positive = 2.0
+    high_significance: Positive = 8.0
+    cusum_slack: NonNegative = 0.5
+    window: PositiveInt = 60
+    min_history: PositiveInt = 8
+    tod_bins: PositiveInt = 24
+    min_scale: Positive = 1.0
+    batch_period_s: Positive = 60.0
+    max_batch: PositiveInt = 512
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TransmissionParams:
+        if not self.low_z < self.medium_z < self.critical_z:
+            raise ValueError("thresholds must satisfy low_z < medium_z < critical_z")
+        return self
+
+
+class PolicyConfig(_Strict):
+    """How every node behaves; the run compares ``compare`` policies on the same world."""
+
+    name: PolicyName = "edgeqi"
+    compare: list[PolicyName] = Field(
+        default_factory=lambda: [
+            "edgeqi",
+            "stream_all",
+            "periodic",
+            "fifo",
+            "edgeqi_no_alg1",
+            "edgeqi_no_alg2",
+        ]
+    )
+    scheduling: SchedulingParams = Field(default_factory=SchedulingParams)
+    transmission: TransmissionParams = Field(default_factory=TransmissionParams)
+    stream_tier_kbps: Literal[150, 500, 1500, 3000, 6000] = 1500
+    """Fixed video tier of the stream-everything baseline."""
+    periodic_s: Positive = 30.0
+    clip_s: Positive = 10.0
+    """Seconds of video EDGE-QI attaches to a critical report, at the adaptive tier."""
+
+
+class ScenarioConfig(_Strict):
+    """The whole run: what ``edgeqi run`` validates before starting."""
+
+    city: CityConfig
+    network: NetworkConfig
+    energy: EnergyConfig
+    workload: WorkloadConfig
+    faults: FaultsConfig
+    policy: PolicyConfig
+    seed: Annotated[int, Field(ge=0)] = 0
+    duration_s: Positive = 3600.0
+    nodes: PositiveInt | None = None
+    """Override the city's node count (rounded up to whole intersections)."""
+    start_time: str = "2026-03-02T07:00:00+00:00"
+    progress: bool = True
+    plots: bool = True
+    tables: bool = True
+
+    @property
+    def intersections(self) -> int:
+        if self.nodes is None:
+            return self.city.intersections
+        return max(1, -(-self.nodes // self.city.cameras_per_intersection))
+
+    @property
+    def node_count(self) -> int:
+        return self.intersections * self.city.cameras_per_intersection
+
+    @model_validator(mode="after")
+    def _duration(self) -> ScenarioConfig:
+        if self.duration_s < self.workload.observe_period_s:
+            raise ValueError("duration_s is shorter than one observation period")
+        for fault in self.faults.schedule:
+            if fault.node >= self.node_count:
+                raise ValueError(
+                    f"faults.schedule names node {fault.node} but the city has "
+                    f"{self.node_count} nodes"
+                )
+        return self
+
+
+class ConfigError(ValueError):
+    """A scenario that cannot run; the message names every offending key."""
+
+
+def load_scenario(raw: dict[str, Any]) -> ScenarioConfig:
+    """Validate a composed config (a plain dict from OmegaConf) into a :class:`ScenarioConfig`."""
+    raw = {k: v for k, v in raw.items() if k != "hydra"}
+    try:
+        return ScenarioConfig.model_validate(raw)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            key = ".".join(str(p) for p in err["loc"]) or "<root>"
+            lines.append(f"  {key}: {err['msg']}")
+        raise ConfigError("invalid scenario configuration:\n" + "\n".join(lines)) from None

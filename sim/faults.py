@@ -1,0 +1,86 @@
+"""Faults: camera faults, node crashes, battery deaths and link outages.
+
+All of them are drawn up front from the seed (random ones as Poisson processes over
+the run, scripted ones from the scenario), so every policy of a run meets exactly the
+same faults at exactly the same times. Camera faults are ground-truth episodes: a
+node should notice that its own camera went bad and say so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.camera import FAULT_REASONS
+from sim.config import ScenarioConfig
+from sim.traffic import WARMUP_S, Episode, EpisodeKind
+
+
+@dataclass(frozen=True, slots=True)
+class FaultEvent:
+    at: float
+    kind: str  # "crash" | "link_outage" | "camera_fault" | "battery_death"
+    node: int
+    duration_s: float
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class FaultPlan:
+    events: list[FaultEvent]
+    camera_episodes: list[Episode]
+
+
+def _poisson_events(
+    rng: np.random.Generator,
+    rate_per_node_hour: float,
+    nodes: int,
+    duration_s: float,
+    span: tuple[float, float],
+    kind: str,
+) -> list[FaultEvent]:
+    hours = max(0.0, duration_s - WARMUP_S) / 3600.0
+    count = int(rng.poisson(rate_per_node_hour * nodes * hours))
+    at = rng.uniform(WARMUP_S, duration_s, size=count)
+    who = rng.integers(0, nodes, size=count)
+    length = rng.uniform(span[0], span[1], size=count)
+    reasons = rng.integers(0, len(FAULT_REASONS), size=count)
+    return [
+        FaultEvent(float(at[k]), kind, int(who[k]), float(length[k]), FAULT_REASONS[int(reasons[k])])
+        for k in range(count)
+    ]
+
+
+def plan_faults(
+    scn: ScenarioConfig, node_intersection: np.ndarray, first_id: int, rng: np.random.Generator
+) -> FaultPlan:
+    """Every fault of the run; camera-fault episodes are numbered from ``first_id``."""
+    nodes, duration = scn.node_count, scn.duration_s
+    anomalies = scn.workload.anomalies
+    events = _poisson_events(
+        rng, anomalies.camera_fault_per_node_hour, nodes, duration, anomalies.camera_fault_duration_s, "camera_fault"
+    )
+    events += _poisson_events(
+        rng, scn.network.outage_per_node_hour, nodes, duration, scn.network.outage_duration_s, "link_outage"
+    )
+    restart = scn.faults.crash_restart_s or duration
+    events += _poisson_events(
+        rng, scn.faults.crash_per_node_hour, nodes, duration, (restart, restart), "crash"
+    )
+    for f in scn.faults.schedule:
+        events.append(FaultEvent(f.at_s, f.kind, f.node, f.duration_s, FAULT_REASONS[0]))
+    events.sort(key=lambda e: (e.at, e.kind, e.node))
+    camera = [
+        Episode(
+            id=first_id + k,
+            kind=EpisodeKind.CAMERA_FAULT,
+            intersection=int(node_intersection[e.node]),
+            approach=0,
+            onset=e.at,
+            end=min(duration, e.at + e.duration_s),
+            node=e.node,
+        )
+        for k, e in enumerate(ev for ev in events if ev.kind == "camera_fault")
+    ]
+    return FaultPlan(events, camera)

@@ -1,0 +1,379 @@
+"""Runs a scenario: one SimPy world per policy, every node an unchanged EdgeNode.
+
+Three SimPy processes share the environment: the traffic world (one vectorised
+step per simulated second), the node ticker (every node's ``step`` once per
+observation period, with the detector draws for all nodes made in one go) and the
+fault injector. Each policy of ``policy.compare`` runs on an identical world: the
+traffic, the detector noise and the faults come from their own seeded streams.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import simpy
+
+from edgeqi.node import Ack, EdgeNode, NodeConfig, NodeInputs, NodeOutputs
+from edgeqi.protocol import encode, mqtt_publish_overhead, node_topic
+from sim.camera import DetectorModel, SimWindow, SyntheticPerception, camera_coverage
+from sim.collector import Collector
+from sim.config import PolicyName, ScenarioConfig
+from sim.energy import EnergyModel
+from sim.faults import FaultEvent, plan_faults
+from sim.metrics import intersection_name, node_name, policy_metrics
+from sim.network import Network
+from sim.policies import node_policy
+from sim.traffic import APPROACH_NAMES, Episode, TrafficWorld
+
+WORLD_DT_S = 1.0
+QUEUE_SAMPLE_S = 10.0
+NODE_SAMPLE_S = 60.0
+Progress = Callable[[float], None]
+
+# Independent random streams, so that changing one part of the model leaves the others' draws alone.
+_STREAM_WORLD, _STREAM_DETECTOR, _STREAM_NETWORK, _STREAM_ENERGY, _STREAM_FAULTS = range(5)
+
+
+@dataclass
+class PolicyRun:
+    name: str
+    metrics: dict[str, object]
+    messages: pd.DataFrame
+    reports: pd.DataFrame
+    episodes: pd.DataFrame
+    timeseries: pd.DataFrame
+    wall_seconds: float
+
+
+@dataclass
+class ScenarioRun:
+    config: ScenarioConfig
+    policies: dict[str, PolicyRun]
+    queues: pd.DataFrame
+    wall_seconds: float = 0.0
+
+
+def start_epoch(scn: ScenarioConfig) -> float:
+    return datetime.fromisoformat(scn.start_time).timestamp()
+
+
+def _rng(scn: ScenarioConfig, stream: int) -> np.random.Generator:
+    return np.random.default_rng([scn.seed, stream])
+
+
+@dataclass
+class _State:
+    """Mutable per-run bookkeeping the processes share."""
+
+    nodes: list[EdgeNode]
+    crashed_until: np.ndarray
+    camera_fault_until: np.ndarray
+    camera_fault_reason: list[str]
+    pending_acks: list[list[Ack]]
+    pending_sent: np.ndarray
+    pending_lost: np.ndarray
+    air_s: np.ndarray
+    compute_full_s: np.ndarray
+    compute_reduced_s: np.ndarray
+    was_powered: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    critical_total: int = 0
+    critical_missed: int = 0
+    node_series: list[dict[str, Any]] = field(default_factory=list)
+
+
+class PolicySimulation:
+    """One policy on one world: build, run, measure."""
+
+    def __init__(self, scn: ScenarioConfig, policy: PolicyName, record_queues: bool) -> None:
+        self.scn = scn
+        self.policy_name = policy
+        self.t0 = start_epoch(scn)
+        n_i = scn.intersections
+        city = scn.city
+        self.world = TrafficWorld(
+            city, scn.workload, n_i, self.t0, scn.duration_s, _rng(scn, _STREAM_WORLD)
+        )
+        self.coverage = camera_coverage(city, n_i)
+        n = len(self.coverage)
+        self.n = n
+        self.node_intersection = np.arange(n) // city.cameras_per_intersection
+        district = self.node_intersection // city.intersections_per_district
+        self.network = Network(scn.network, district, _rng(scn, _STREAM_NETWORK))
+        self.energy = EnergyModel(
+            scn.energy, n, scn.network.uplink_kbps, self.t0, _rng(scn, _STREAM_ENERGY)
+        )
+        self.faults = plan_faults(
+            scn, self.node_intersection, len(self.world.episodes), _rng(scn, _STREAM_FAULTS)
+        )
+        self.episodes: list[Episode] = self.world.episodes + self.faults.camera_episodes
+        self.detector = DetectorModel(scn.workload.detector, _rng(scn, _STREAM_DETECTOR))
+        self.perception = SyntheticPerception()
+        self.policy = node_policy(policy, scn.policy)
+        self.collector = Collector(self.t0)
+        self.record_queues = record_queues
+        self.queue_rows: list[tuple[float, str, str, int, float]] = []
+        self._overhead: dict[tuple[int, str], int] = {}
+        self.state = _State(
+            nodes=[self._new_node(k, started_at=self.t0) for k in range(n)],
+            crashed_until=np.zeros(n),
+            camera_fault_until=np.zeros(n),
+            camera_fault_reason=[""] * n,
+            pending_acks=[[] for _ in range(n)],
+            pending_sent=np.zeros(n, dtype=np.int64),
+            pending_lost=np.zeros(n, dtype=np.int64),
+            air_s=np.zeros(n),
+            compute_full_s=np.zeros(n),
+            compute_reduced_s=np.zeros(n),
+            was_powered=np.ones(n, dtype=bool),
+        )
+
+    def _new_node(self, k: int, started_at: float, seq: int = 0) -> EdgeNode:
+        scn = self.scn
+        approaches = tuple(APPROACH_NAMES[a] for a in self.coverage[k])
+        config = NodeConfig(
+            node_id=node_name(k),
+            intersection=intersection_name(int(self.node_intersection[k])),
+            approaches=approaches,
+            profile=self.energy.profile,
+            policy=self.policy,
+            observe_period_s=scn.workload.observe_period_s,
+            heartbeat_period_s=scn.workload.heartbeat_period_s,
+            frames_per_observation=scn.workload.detector.frames_per_observation,
+        )
+        node = EdgeNode(config, self.perception, started_at=started_at)
+        node.seq = seq
+        return node
+
+    # -- processes --------------------------------------------------------------------
+
+    def _world_process(self, env: simpy.Environment) -> Generator[simpy.Event, None, None]:
+        world = self.world
+        next_sample = 0.0
+        while True:
+            world.advance(env.now, WORLD_DT_S)
+            if self.record_queues and env.now >= next_sample:
+                next_sample += QUEUE_SAMPLE_S
+                self._sample_queues(env.now + WORLD_DT_S)
+            yield env.timeout(WORLD_DT_S)
+
+    def _sample_queues(self, t: float) -> None:
+        q = self.world.queue
+        for i in range(q.shape[0]):
+            for a in range(q.shape[1]):
+                self.queue_rows.append(
+                    (t, intersection_name(i), APPROACH_NAMES[a], int(q[i, a]), float(q[i, a]))
+                )
+
+    def _node_process(
+        self, env: simpy.Environment, progress: Progress | None
+    ) -> Generator[simpy.Event, None, None]:
+        period = self.scn.workload.observe_period_s
+        yield env.timeout(period)
+        next_sample = 0.0
+        while True:
+            self._tick(env.now, period)
+            if env.now >= next_sample:
+                next_sample += NODE_SAMPLE_S
+                self._sample_nodes(env.now)
+            if progress is not None:
+                progress(env.now)
+            yield env.timeout(period)
+
+    def _fault_process(self, env: simpy.Environment) -> Generator[simpy.Event, None, None]:
+        for event in self.faults.events:
+            if event.at > env.now:
+                yield env.timeout(event.at - env.now)
+            self._inject(env.now, event)
+
+    def _inject(self, now: float, e: FaultEvent) -> None:
+        st = self.state
+        if e.kind == "crash":
+            st.crashed_until[e.node] = now + e.duration_s
+        elif e.kind == "link_outage":
+            self.network.cut(e.node, now + e.duration_s)
+        elif e.kind == "camera_fault":
+            st.camera_fault_until[e.node] = now + e.duration_s
+            st.camera_fault_reason[e.node] = e.reason
+        elif e.kind == "battery_death":
+            self.energy.kill(e.node)
+
+    # -- the node tick ----------------------------------------------------------------
+
+    def _tick(self, now: float, period: float) -> None:
+        st = self.state
+        world = self.world
+        cov = self.coverage
+        inter = self.node_intersection
+        true_q = world.queue[inter[:, None], cov]
+        true_em = world.emergency[inter[:, None], cov]
+        full, reduced, em_full, em_red = self.detector.draw(true_q, true_em)
+        m_per_vehicle = (self.scn.city.vehicle_spacing_m / world.lanes)[inter[:, None], cov]
+        wait = world.wait_s(now)[inter[:, None], cov]
+        frames = self.scn.workload.detector.frames_per_observation
+        soc = self.energy.soc
+        power = self.energy.power_w
+        powered = (st.crashed_until <= now) & ~self.energy.depleted
+        st.air_s.fill(0.0)
+        st.compute_full_s.fill(0.0)
+        st.compute_reduced_s.fill(0.0)
+        epoch_now = self.t0 + now
+        self._restart(epoch_now, powered & ~st.was_powered)
+        st.was_powered = powered
+        for k in range(self.n):
+            if not powered[k]:
+                continue
+            node = st.nodes[k]
+            fault = st.camera_fault_reason[k] if st.camera_fault_until[k] > now else None
+            window = SimWindow(
+                frames, fault, full[k], reduced[k], em_full[k], em_red[k], m_per_vehicle[k], wait[k]
+            )
+            inputs = NodeInputs(
+                window=window,
+                battery_soc=float(soc[k]),
+                power_w=float(power[k]),
+                acks=st.pending_acks[k],
+                sent=int(st.pending_sent[k]),
+                lost=int(st.pending_lost[k]),
+            )
+            st.pending_acks[k] = []
+            st.pending_sent[k] = 0
+            st.pending_lost[k] = 0
+            out = node.step(epoch_now, inputs)
+            self._carry(k, out)
+        self.energy.account(
+            now - period, now, powered, st.compute_full_s, st.compute_reduced_s, st.air_s
+        )
+
+    def _carry(self, k: int, out: NodeOutputs) -> None:
+        """Hand a node's outputs to the network and the collector."""
+        st = self.state
+        st.compute_full_s[k] += out.compute_full_s
+        st.compute_reduced_s[k] += out.compute_reduced_s
+        for o in out.messages:
+            payload = encode(o.message)
+            key = (k, o.message.kind)
+            overhead = self._overhead.get(key)
+            if overhead is None:
+                overhead = self._overhead[key] = mqtt_publish_overhead(
+                    node_topic(node_name(k), o.message.kind)
+                )
+            size = len(payload) + overhead
+            d = self.network.send(k, o.at, size)
+            st.pending_sent[k] += 1
+            if d.arrival is None:
+                st.pending_lost[k] += 1
+            else:
+                st.pending_acks[k].append(Ack(d.rtt_ms, size, d.air_s))
+            st.air_s[k] += d.air_s
+            self.energy.last_air_end[k] = max(self.energy.last_air_end[k], o.at - self.t0 + d.air_s)
+            self.collector.record(
+                k, o.message, o.at, d.arrival, o.event_at, len(payload), d.wire_bytes, d.attempts, d.buffered
+            )
+        for v in out.video:
+            if self.network.is_down(k, v.at - self.t0):
+                continue
+            air = self.network.stream(k, v.at - self.t0, v.nbytes)
+            self.collector.video_bytes += v.nbytes
+            st.air_s[k] += air
+            self.energy.last_air_end[k] = max(self.energy.last_air_end[k], v.at - self.t0 + air)
+
+    def _restart(self, epoch_now: float, booting: np.ndarray) -> None:
+        """A node back from a crash or a dead battery boots with a fresh state (seq persisted)."""
+        st = self.state
+        for k in np.flatnonzero(booting):
+            old = st.nodes[k]
+            self._retire(old)
+            st.nodes[k] = self._new_node(int(k), started_at=epoch_now, seq=old.seq)
+
+    def _retire(self, node: EdgeNode) -> None:
+        s = node.scheduler.stats
+        self.state.critical_total += s.critical_total
+        self.state.critical_missed += s.critical_missed
+
+    def _sample_nodes(self, now: float) -> None:
+        e = self.energy
+        st = self.state
+        self.state.node_series.append(
+            {
+                "t": now,
+                "energy_j": float(e.joules.sum()),
+                "bytes": self.collector.wire_bytes + self.collector.video_bytes,
+                "mean_soc": float(e.soc.mean()),
+                "alive": int(((st.crashed_until <= now) & ~e.depleted).sum()),
+            }
+        )
+
+    # -- run --------------------------------------------------------------------------
+
+    def run(self, progress: Progress | None = None) -> PolicyRun:
+        started = time.perf_counter()
+        env = simpy.Environment()
+        env.process(self._world_process(env))
+        env.process(self._node_process(env, progress))
+        env.process(self._fault_process(env))
+        env.run(until=self.scn.duration_s + 1e-6)
+        for node in self.state.nodes:
+            self._retire(node)
+        if self.policy.transmit.value != "anomaly":
+            self.collector.score_uploads(self.policy.transmission)
+        wall = time.perf_counter() - started
+        messages = self.collector.messages_frame()
+        reports = self.collector.reports_frame()
+        node_hours = self.n * self.scn.duration_s / 3600.0
+        metrics, episodes = policy_metrics(
+            episodes=self.episodes,
+            reports=reports,
+            messages=messages,
+            video_bytes=self.collector.video_bytes,
+            energy_j=self.energy.total_j,
+            energy_by_state=self.energy.by_state_j(),
+            critical_total=self.state.critical_total,
+            critical_missed=self.state.critical_missed,
+            node_hours=node_hours,
+            extra={
+                "nodes_depleted_at_end": int(self.energy.depleted.sum()),
+                "harvested_j": round(float(self.energy.harvested_j.sum()), 3),
+                "network_lost_messages": self.network.lost_messages,
+                "buffer_overflows": self.network.buffer_overflows,
+            },
+        )
+        return PolicyRun(
+            name=self.policy_name,
+            metrics=metrics,
+            messages=messages,
+            reports=reports,
+            episodes=episodes,
+            timeseries=pd.DataFrame(self.state.node_series),
+            wall_seconds=wall,
+        )
+
+
+def run_scenario(
+    scn: ScenarioConfig, progress: Callable[[str, float], None] | None = None
+) -> ScenarioRun:
+    """Run every policy of ``scn.policy.compare`` (or just ``scn.policy.name``) on the same world."""
+    started = time.perf_counter()
+    names = list(dict.fromkeys(scn.policy.compare or [scn.policy.name]))
+    runs: dict[str, PolicyRun] = {}
+    queues = pd.DataFrame()
+    for i, name in enumerate(names):
+        sim = PolicySimulation(scn, name, record_queues=i == 0)
+        report: Progress | None = None
+        if progress is not None:
+            cb = progress
+
+            def report(t: float, _name: str = name) -> None:
+                cb(_name, t)
+
+        runs[name] = sim.run(report)
+        if i == 0:
+            queues = pd.DataFrame(
+                sim.queue_rows, columns=["t", "intersection", "approach", "vehicles", "queue"]
+            ).drop(columns=["queue"])
+    return ScenarioRun(scn, runs, queues, time.perf_counter() - started)

@@ -1,0 +1,53 @@
+"""A bad scenario is refused before the run starts, with the offending key named."""
+
+from __future__ import annotations
+
+import pytest
+
+from sim.config import ConfigError, load_scenario
+from tests.sim.conftest import compose_raw
+
+
+def test_default_composes_to_district() -> None:
+    scn = load_scenario(compose_raw([]))
+    assert scn.city.name == "district"
+    assert scn.node_count == 100
+    assert scn.policy.compare[0] == "edgeqi"
+
+
+def test_nodes_override_rounds_up_to_whole_intersections() -> None:
+    scn = load_scenario(compose_raw(["nodes=10"]))
+    assert scn.intersections == 3
+    assert scn.node_count == 12
+
+
+@pytest.mark.parametrize(
+    ("override", "key"),
+    [
+        ("policy.name=teleport", "policy.name"),
+        ("workload.base_rate_veh_per_h=-5", "workload.base_rate_veh_per_h"),
+        ("city.cameras_per_intersection=1", "city"),
+        ("city.approaches_per_camera=6", "city"),
+        ("network.loss=1.5", "network.loss"),
+        ("policy.transmission.low_z=9", "policy.transmission"),
+        ("energy.initial_soc=[0.9,0.1]", "energy"),
+    ],
+)
+def test_invalid_values_name_their_key(override: str, key: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_scenario(compose_raw([override]))
+    assert key in str(info.value)
+
+
+def test_unknown_key_is_refused_by_hydra() -> None:
+    from hydra.errors import ConfigCompositionException
+
+    with pytest.raises(ConfigCompositionException):
+        compose_raw(["no_such_key=1"])
+
+
+def test_fault_on_missing_node_is_refused() -> None:
+    raw = compose_raw(["city=small", "faults=demo"])
+    raw["faults"]["schedule"][0]["node"] = 99
+    with pytest.raises(ConfigError, match="node 99"):
+        load_scenario(raw)
