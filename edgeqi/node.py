@@ -13,10 +13,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from edgeqi.energy import DeviceProfile
 from edgeqi.network import LinkMonitor
-from edgeqi.perception import EMERGENCY_CLASS, Perception, WindowObservation
+from edgeqi.perception import Perception, WindowObservation
 from edgeqi.protocol import (
     AnomalyReport,
     AnomalyType,
@@ -39,10 +40,13 @@ from edgeqi.scheduling import (
     Task,
 )
 from edgeqi.streaming import StreamingConfig, TierSelector
-from edgeqi.transmission import Action, AnomalyTransmitter, TransmissionConfig
+from edgeqi.transmission import Action, AnomalyTransmitter, CycleMax, TransmissionConfig
 
 ENCODE_S = 0.001
 """Processor time to build, encode and hand one message to the transport."""
+EVENT_CLEAR_S = 60.0
+"""A perception event (emergency, stalled vehicle) counts as new only after this long unseen,
+so a detector that flickers between windows does not repeat the same alert."""
 
 
 class TransmitMode(StrEnum):
@@ -83,6 +87,8 @@ class NodeConfig:
     observe_period_s: float
     heartbeat_period_s: float
     frames_per_observation: int
+    cycle_s: float
+    """Signal cycle of the node's intersection: Algorithm 2 scores each cycle's peak queue."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +146,7 @@ class _Send:
 
     kind: str
     event_at: float
-    fields: dict[str, object]
+    fields: dict[str, Any]
 
 
 class EdgeNode:
@@ -152,6 +158,7 @@ class EdgeNode:
         policy = config.policy
         self.scheduler = Scheduler(policy.scheduler)
         self.transmitter = AnomalyTransmitter(policy.transmission)
+        self.cycles = CycleMax(config.cycle_s)
         self.tiers = TierSelector(StreamingConfig())
         self.link = LinkMonitor()
         self.seq = 0
@@ -160,7 +167,12 @@ class EdgeNode:
         self.frames_rejected = 0
         self._bad_windows = 0
         self._camera_fault_reported = False
-        self._emergency_seen = [False] * len(config.approaches)
+        self._event_last_seen: dict[AnomalyType, list[float]] = {
+            AnomalyType.EMERGENCY_VEHICLE: [-1e18] * len(config.approaches),
+            AnomalyType.STALLED_VEHICLE: [-1e18] * len(config.approaches),
+        }
+        self._alerting = [False] * len(config.approaches)
+        """Per approach: a critical alert (with its clip) was sent and the anomaly goes on."""
         self._next_heartbeat = started_at + config.heartbeat_period_s
         self._next_periodic = started_at
         self._dropped_reported = 0
@@ -182,7 +194,11 @@ class EdgeNode:
         self._submit_perception(now, inputs)
         if now >= self._next_heartbeat:
             self._next_heartbeat += cfg.heartbeat_period_s
-            self._submit_send(now, Priority.NORMAL, "heartbeat", now, {"power_w": inputs.power_w})
+            # Normally routine; on a low battery it is the only sign of life the backend gets
+            # while Algorithm 1 holds back all non-critical work, so it goes as critical.
+            starving = inputs.battery_soc < cfg.policy.scheduler.battery_threshold
+            prio = Priority.CRITICAL if starving else Priority.NORMAL
+            self._submit_send(now, prio, "heartbeat", now, {})
         if self.transmitter.batch_due(now):
             self._submit_send(now, Priority.LOW, "batch", now, {})
         # Decisions may create follow-up work (reports from a detection), run in the same step.
@@ -196,7 +212,9 @@ class EdgeNode:
         if self.config.policy.video is VideoMode.CONTINUOUS:
             tier = self.config.policy.fixed_tier_kbps
             out.video.append(VideoSegment(now, cfg.observe_period_s, tier))
-        self.tiers.update(now, quality.bandwidth_kbps, quality.loss, buffer_s=cfg.observe_period_s * 5)
+        self.tiers.update(
+            now, quality.bandwidth_kbps, quality.loss, buffer_s=cfg.observe_period_s * 5
+        )
         return out
 
     def next_seq(self) -> int:
@@ -221,7 +239,10 @@ class EdgeNode:
         self.frames_rejected += check.total_rejected
         if check.good == 0:
             self._bad_windows += 1
-            if self._bad_windows >= cfg.policy.camera_fault_after and not self._camera_fault_reported:
+            if (
+                self._bad_windows >= cfg.policy.camera_fault_after
+                and not self._camera_fault_reported
+            ):
                 self._camera_fault_reported = True
                 reason = max(check.rejected, key=lambda r: check.rejected[r], default="no_frames")
                 self._submit_send(
@@ -260,7 +281,7 @@ class EdgeNode:
         )
 
     def _submit_send(
-        self, now: float, priority: Priority, kind: str, event_at: float, fields: dict[str, object]
+        self, now: float, priority: Priority, kind: str, event_at: float, fields: dict[str, Any]
     ) -> None:
         prof = self.config.profile
         self.scheduler.submit(
@@ -310,15 +331,26 @@ class EdgeNode:
         t_obs = d.finish
         want_detections = policy.transmit is not TransmitMode.ANOMALY
         obs = self.perception.observe(d.task.payload, reduced, want_detections)
-        self._emergency_reports(obs, t_obs)
+        self._event_reports(AnomalyType.EMERGENCY_VEHICLE, obs.emergency, t_obs)
+        self._event_reports(AnomalyType.STALLED_VEHICLE, obs.stalled, t_obs)
         if policy.transmit is TransmitMode.ANOMALY:
             for i, key in enumerate(self._keys):
-                value = obs.vehicles[i]
+                peak = self.cycles.push(key, obs.vehicles[i], t_obs)
+                if peak is None:
+                    continue
+                value = peak
                 verdict = self.transmitter.observe(
-                    key, value, t_obs, {"t": round(t_obs, 3), "a": self.config.approaches[i], "v": value}
+                    key,
+                    value,
+                    t_obs,
+                    {"t": round(t_obs, 3), "a": self.config.approaches[i], "v": value},
                 )
                 if verdict.action is Action.TRANSMIT_NOW or verdict.action is Action.TRANSMIT:
-                    critical = verdict.action is Action.TRANSMIT_NOW
+                    # The first critical cycle of an anomaly raises the alert; later cycles
+                    # of the same anomaly are updates, sent without another clip.
+                    critical = verdict.action is Action.TRANSMIT_NOW and not self._alerting[i]
+                    if verdict.action is Action.TRANSMIT_NOW:
+                        self._alerting[i] = True
                     anomaly = (
                         AnomalyType.QUEUE_SPIKE
                         if verdict.z >= policy.transmission.medium_z
@@ -332,7 +364,9 @@ class EdgeNode:
                         {
                             "approach": self.config.approaches[i],
                             "anomaly": anomaly,
-                            "priority": ReportPriority.CRITICAL if critical else ReportPriority.HIGH,
+                            "priority": ReportPriority.CRITICAL
+                            if critical
+                            else ReportPriority.HIGH,
                             "value": value,
                             "baseline": verdict.baseline,
                             "score": verdict.z,
@@ -341,6 +375,8 @@ class EdgeNode:
                     )
                     if critical and policy.video is VideoMode.ON_CRITICAL:
                         out.video.append(VideoSegment(t_obs, policy.clip_s, self.tiers.tier_kbps))
+                else:
+                    self._alerting[i] = False
             return
         if policy.transmit is TransmitMode.PERIODIC:
             if t_obs < self._next_periodic:
@@ -366,10 +402,16 @@ class EdgeNode:
             t_obs, Priority.NORMAL, "detections", t_obs, {"detections": list(obs.detections)}
         )
 
-    def _emergency_reports(self, obs: WindowObservation, t_obs: float) -> None:
-        """An emergency vehicle is critical in every policy: reported on its first sighting."""
-        for i, seen in enumerate(obs.emergency):
-            if seen and not self._emergency_seen[i]:
+    def _event_reports(self, anomaly: AnomalyType, flags: tuple[bool, ...], t_obs: float) -> None:
+        """Perception events (an emergency vehicle, a stalled vehicle) are critical in every
+        policy: reported on the first window that shows them, again after one without."""
+        last_seen = self._event_last_seen[anomaly]
+        for i, seen in enumerate(flags):
+            if not seen:
+                continue
+            new = t_obs - last_seen[i] > EVENT_CLEAR_S
+            last_seen[i] = t_obs
+            if new:
                 self._submit_send(
                     t_obs,
                     Priority.CRITICAL,
@@ -377,7 +419,7 @@ class EdgeNode:
                     t_obs,
                     {
                         "approach": self.config.approaches[i],
-                        "anomaly": AnomalyType.EMERGENCY_VEHICLE,
+                        "anomaly": anomaly,
                         "priority": ReportPriority.CRITICAL,
                         "value": 1.0,
                         "baseline": 0.0,
@@ -385,7 +427,6 @@ class EdgeNode:
                         "significance": 0.0,
                     },
                 )
-            self._emergency_seen[i] = seen
 
     def _build(self, send: _Send, at: float, inputs: NodeInputs) -> Message | None:
         cfg = self.config
@@ -400,10 +441,10 @@ class EdgeNode:
                 anomaly=AnomalyType(str(f["anomaly"])),
                 priority=ReportPriority(str(f["priority"])),
                 observed_at=send.event_at,
-                value=float(f["value"]),  # type: ignore[arg-type]
-                baseline=float(f["baseline"]),  # type: ignore[arg-type]
-                score=float(f["score"]),  # type: ignore[arg-type]
-                significance=max(0.0, float(f["significance"])),  # type: ignore[arg-type]
+                value=float(f["value"]),
+                baseline=float(f["baseline"]),
+                score=float(f["score"]),
+                significance=max(0.0, float(f["significance"])),
             )
         if send.kind == "queue":
             return QueueObservation(
@@ -412,9 +453,9 @@ class EdgeNode:
                 ts=at,
                 intersection=cfg.intersection,
                 approach=str(f["approach"]),
-                vehicles=float(f["vehicles"]),  # type: ignore[arg-type]
-                length_m=float(f["length_m"]),  # type: ignore[arg-type]
-                wait_s=float(f["wait_s"]),  # type: ignore[arg-type]
+                vehicles=float(f["vehicles"]),
+                length_m=float(f["length_m"]),
+                wait_s=float(f["wait_s"]),
             )
         if send.kind == "detections":
             return DetectionBatch(
@@ -423,7 +464,7 @@ class EdgeNode:
                 ts=at,
                 intersection=cfg.intersection,
                 frame_ts=send.event_at,
-                detections=f["detections"],  # type: ignore[arg-type]
+                detections=f["detections"],
             )
         if send.kind == "batch":
             payload = self.transmitter.flush(at)
@@ -466,8 +507,3 @@ class EdgeNode:
             frames_rejected=self.frames_rejected,
             uptime_s=max(0.0, at - self.started_at),
         )
-
-
-def has_emergency(detections: Sequence[object]) -> bool:
-    """Whether a detection list contains an emergency vehicle (used by server-side rules)."""
-    return any(getattr(d, "cls", None) == EMERGENCY_CLASS for d in detections)

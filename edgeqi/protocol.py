@@ -69,6 +69,7 @@ class AnomalyType(StrEnum):
     QUEUE_SPIKE = "queue_spike"
     QUEUE_SHIFT = "queue_shift"
     EMERGENCY_VEHICLE = "emergency_vehicle"
+    STALLED_VEHICLE = "stalled_vehicle"
     CAMERA_FAULT = "camera_fault"
 
 

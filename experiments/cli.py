@@ -8,8 +8,6 @@ USAGE = """usage: edgeqi <command> [args]
 
 commands:
   run [OVERRIDES...]   run a scenario (Hydra: city=metro seed=3, -m for sweeps, --cfg job)
-  serve [OPTIONS]      start the backend API (needs the 'backend' extra)
-  mqtt-acl [OPTIONS]   write Mosquitto password and ACL files for nodes
 
 `edgeqi <command> --help` for a command's own options.
 """
@@ -25,14 +23,6 @@ def main(argv: list[str] | None = None) -> int:
         from experiments.run import main as run_main
 
         return run_main(rest)
-    if command == "serve":
-        from backend.server import serve
-
-        return serve(rest)
-    if command == "mqtt-acl":
-        from backend.mqtt_acl import main as acl_main
-
-        return acl_main(rest)
     print(f"edgeqi: unknown command {command!r}\n\n{USAGE}", file=sys.stderr)
     return 2
 

@@ -1,4 +1,4 @@
-"""Figures a person would rather look at than read: queues with reports, bytes and energy, policies."""
+"""Figures a person would rather look at than read: queues, bytes and energy, policies."""
 
 from __future__ import annotations
 
@@ -31,17 +31,33 @@ def plot_queues(run: ScenarioRun, out: Path, panels: int = 4) -> Path:
         chosen = queues.drop_duplicates(["intersection", "approach"]).head(panels)
     fig, axes = plt.subplots(len(chosen), 1, figsize=(10, 2.4 * max(1, len(chosen))), squeeze=False)
     for ax, (_, row) in zip(axes[:, 0], chosen.iterrows(), strict=False):
-        q = queues[(queues["intersection"] == row["intersection"]) & (queues["approach"] == row["approach"])]
+        q = queues[
+            (queues["intersection"] == row["intersection"])
+            & (queues["approach"] == row["approach"])
+        ]
         ax.plot(q["t"] / 60.0, q["vehicles"], lw=0.8, color="0.3", label="ground-truth queue")
-        here = episodes[(episodes["intersection"] == row["intersection"]) & (episodes["approach"] == row["approach"])]
+        here = episodes[
+            (episodes["intersection"] == row["intersection"])
+            & (episodes["approach"] == row["approach"])
+        ]
         for _, e in here.iterrows():
             ax.axvspan(e["onset"] / 60.0, e["end"] / 60.0, color="tab:orange", alpha=0.25)
             ax.text(e["onset"] / 60.0, ax.get_ylim()[1] * 0.9, e["kind"], fontsize=7)
         rep = policy.reports
-        rep = rep[(rep["intersection"] == row["intersection"]) & (rep["approach"].isin([row["approach"], "*"]))]
+        rep = rep[
+            (rep["intersection"] == row["intersection"])
+            & (rep["approach"].isin([row["approach"], "*"]))
+        ]
         if len(rep):
             ymax = max(1.0, float(q["vehicles"].max()) if len(q) else 1.0)
-            ax.scatter(rep["received_at"] / 60.0, [ymax * 1.05] * len(rep), marker="v", color="tab:red", s=14, label="report received")
+            ax.scatter(
+                rep["received_at"] / 60.0,
+                [ymax * 1.05] * len(rep),
+                marker="v",
+                color="tab:red",
+                s=14,
+                label="report received",
+            )
         ax.set_ylabel(f"{row['intersection']} {row['approach']}\nvehicles", fontsize=8)
     axes[-1, 0].set_xlabel("simulated minutes")
     axes[0, 0].legend(loc="upper left", fontsize=7)

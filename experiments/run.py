@@ -13,7 +13,13 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 from rich.table import Table
 
 from experiments.plots import plot_bytes_energy, plot_comparison, plot_queues
-from experiments.results import COMPARISON_HEADERS, comparison_rows, summarise, write_summary, write_tables
+from experiments.results import (
+    COMPARISON_HEADERS,
+    comparison_rows,
+    summarise,
+    write_summary,
+    write_tables,
+)
 from sim.config import ConfigError, ScenarioConfig, load_scenario
 from sim.runner import ScenarioRun, run_scenario
 
@@ -21,7 +27,7 @@ from sim.runner import ScenarioRun, run_scenario
 def execute(scn: ScenarioConfig, out: Path, console: Console) -> ScenarioRun:
     """Run a validated scenario and write everything it produces into ``out``."""
     out.mkdir(parents=True, exist_ok=True)
-    names = list(dict.fromkeys(scn.policy.compare or [scn.policy.name]))
+    names: list[str] = list(dict.fromkeys(scn.policy.compare or [scn.policy.name]))
     columns = (
         TextColumn("{task.description:>16}"),
         BarColumn(),
@@ -48,7 +54,9 @@ def execute(scn: ScenarioConfig, out: Path, console: Console) -> ScenarioRun:
         plot_queues(run, out)
         plot_bytes_energy(run, out)
         plot_comparison(summary, out)
-    table = Table(title=f"{scn.city.name}: {scn.node_count} nodes, {scn.duration_s:.0f} s, seed {scn.seed}")
+    table = Table(
+        title=f"{scn.city.name}: {scn.node_count} nodes, {scn.duration_s:.0f} s, seed {scn.seed}"
+    )
     for h in COMPARISON_HEADERS:
         table.add_column(h, justify="left" if h == "policy" else "right")
     for row in comparison_rows(summary):

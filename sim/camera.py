@@ -47,6 +47,8 @@ class SimWindow:
     vehicles_reduced: FloatArray
     emergency_full: BoolArray
     emergency_reduced: BoolArray
+    stalled_full: BoolArray
+    stalled_reduced: BoolArray
     queue_m_per_vehicle: FloatArray
     wait_s: FloatArray
 
@@ -66,6 +68,7 @@ class SyntheticPerception:
         assert isinstance(window, SimWindow)
         vehicles = window.vehicles_reduced if reduced else window.vehicles_full
         emergency = window.emergency_reduced if reduced else window.emergency_full
+        stalled = window.stalled_reduced if reduced else window.stalled_full
         counts = tuple(round(float(v), 2) for v in vehicles)
         detections: tuple[Detection, ...] = ()
         if with_detections:
@@ -75,11 +78,14 @@ class SyntheticPerception:
             queue_m=tuple(round(float(v), 1) for v in vehicles * window.queue_m_per_vehicle),
             wait_s=tuple(round(float(w), 1) for w in window.wait_s),
             emergency=tuple(bool(e) for e in emergency),
+            stalled=tuple(bool(s) for s in stalled),
             detections=detections,
         )
 
 
-def synthetic_boxes(counts: tuple[float, ...], emergency: tuple[bool, ...]) -> tuple[Detection, ...]:
+def synthetic_boxes(
+    counts: tuple[float, ...], emergency: tuple[bool, ...]
+) -> tuple[Detection, ...]:
     """Boxes laid out along each approach, one per detected vehicle (positions are schematic)."""
     out: list[Detection] = []
     for lane, count in enumerate(counts):
@@ -100,10 +106,11 @@ class DetectorModel:
         self.rng = rng
 
     def draw(
-        self, true_queue: npt.NDArray[np.int64], true_emergency: BoolArray
-    ) -> tuple[FloatArray, FloatArray, BoolArray, BoolArray]:
-        """Per (node, watched approach): mean vehicle count over the window's frames, and
-        whether an emergency vehicle was seen in any frame, for full and reduced precision."""
+        self, true_queue: npt.NDArray[np.int64], true_emergency: BoolArray, true_stalled: BoolArray
+    ) -> tuple[FloatArray, FloatArray, BoolArray, BoolArray, BoolArray, BoolArray]:
+        """Per (node, watched approach), for full and reduced precision: mean vehicle count
+        over the window's frames, whether an emergency vehicle was seen in any frame, and
+        whether a stalled vehicle was flagged in the window."""
         cfg, rng = self.cfg, self.rng
         frames = cfg.frames_per_observation
         seen_frames = true_queue * frames
@@ -118,4 +125,15 @@ class DetectorModel:
         u = rng.random(size=true_queue.shape)
         em_full = true_emergency & (u >= miss_full)
         em_reduced = true_emergency & (u >= miss_reduced)
-        return np.maximum(full, 0.0), np.maximum(reduced, 0.0), em_full, em_reduced
+        ratio = cfg.recall_reduced / max(cfg.recall_full, 1e-9)
+        v = rng.random(size=true_queue.shape)
+        st_full = true_stalled & (v < cfg.stalled_recall)
+        st_reduced = true_stalled & (v < cfg.stalled_recall * ratio)
+        return (
+            np.maximum(full, 0.0),
+            np.maximum(reduced, 0.0),
+            em_full,
+            em_reduced,
+            st_full,
+            st_reduced,
+        )

@@ -14,9 +14,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from edgeqi.node import has_emergency
-from edgeqi.protocol import AnomalyReport, DetectionBatch, Message, QueueObservation
-from edgeqi.transmission import Action, AnomalyTransmitter, TransmissionConfig
+from edgeqi.protocol import AnomalyReport, Message, QueueObservation
+from edgeqi.transmission import Action, AnomalyTransmitter, CycleMax, TransmissionConfig
 
 
 @dataclass(slots=True)
@@ -102,28 +101,20 @@ class Collector:
         elif isinstance(message, QueueObservation):
             key = f"{message.intersection}/{message.approach}"
             self._queue_rows.append((arrival, node, key, message.vehicles, event_at))
-        elif isinstance(message, DetectionBatch) and has_emergency(message.detections):
-            self.reports.append(
-                Report(
-                    node,
-                    message.intersection,
-                    "*",
-                    "emergency_vehicle",
-                    "critical",
-                    event_at - self.start_epoch_s,
-                    arrival - self.start_epoch_s,
-                    "backend",
-                )
-            )
 
-    def score_uploads(self, config: TransmissionConfig) -> None:
-        """Backend-side Algorithm 2 over uploaded observations, per camera, in arrival order."""
-        scorers: dict[int, AnomalyTransmitter] = {}
+    def score_uploads(self, config: TransmissionConfig, cycle_s: float) -> None:
+        """Backend-side Algorithm 2 over uploaded observations, per camera, in arrival order,
+        on the same per-cycle peaks a node would score."""
+        scorers: dict[int, tuple[AnomalyTransmitter, CycleMax]] = {}
         for arrival, node, key, value, event_at in sorted(self._queue_rows):
-            scorer = scorers.get(node)
-            if scorer is None:
-                scorer = scorers[node] = AnomalyTransmitter(config)
-            verdict = scorer.observe(key, value, event_at)
+            pair = scorers.get(node)
+            if pair is None:
+                pair = scorers[node] = (AnomalyTransmitter(config), CycleMax(cycle_s))
+            scorer, cycles = pair
+            peak = cycles.push(key, value, event_at)
+            if peak is None:
+                continue
+            verdict = scorer.observe(key, peak, event_at)
             if verdict.action in (Action.TRANSMIT_NOW, Action.TRANSMIT):
                 intersection, approach = key.split("/", 1)
                 self.reports.append(

@@ -76,6 +76,8 @@ class DetectorConfig(_Strict):
     false_positives_per_frame: NonNegative = 0.3
     count_noise_sd: NonNegative = 0.5
     emergency_recall: Fraction = 0.9
+    stalled_recall: Fraction = 0.3
+    """Chance per window that the tracker flags a vehicle stopped in a lane during green."""
     frames_per_observation: PositiveInt = 4
 
 
@@ -194,9 +196,10 @@ class TransmissionParams(_Strict):
     medium_z: Positive = 3.5
     low_z: Positive = 2.0
     high_significance: Positive = 8.0
-    cusum_slack: NonNegative = 0.5
+    cusum_slack: NonNegative = 1.0
     window: PositiveInt = 60
-    min_history: PositiveInt = 8
+    recent_window: PositiveInt = 20
+    min_history: PositiveInt = 5
     tod_bins: PositiveInt = 24
     min_scale: Positive = 1.0
     batch_period_s: Positive = 60.0
@@ -214,7 +217,7 @@ class PolicyConfig(_Strict):
 
     name: PolicyName = "edgeqi"
     compare: list[PolicyName] = Field(
-        default_factory=lambda: [
+        default_factory=lambda: [  # type: ignore[arg-type]
             "edgeqi",
             "stream_all",
             "periodic",

@@ -47,7 +47,9 @@ def _poisson_events(
     length = rng.uniform(span[0], span[1], size=count)
     reasons = rng.integers(0, len(FAULT_REASONS), size=count)
     return [
-        FaultEvent(float(at[k]), kind, int(who[k]), float(length[k]), FAULT_REASONS[int(reasons[k])])
+        FaultEvent(
+            float(at[k]), kind, int(who[k]), float(length[k]), FAULT_REASONS[int(reasons[k])]
+        )
         for k in range(count)
     ]
 
@@ -59,10 +61,20 @@ def plan_faults(
     nodes, duration = scn.node_count, scn.duration_s
     anomalies = scn.workload.anomalies
     events = _poisson_events(
-        rng, anomalies.camera_fault_per_node_hour, nodes, duration, anomalies.camera_fault_duration_s, "camera_fault"
+        rng,
+        anomalies.camera_fault_per_node_hour,
+        nodes,
+        duration,
+        anomalies.camera_fault_duration_s,
+        "camera_fault",
     )
     events += _poisson_events(
-        rng, scn.network.outage_per_node_hour, nodes, duration, scn.network.outage_duration_s, "link_outage"
+        rng,
+        scn.network.outage_per_node_hour,
+        nodes,
+        duration,
+        scn.network.outage_duration_s,
+        "link_outage",
     )
     restart = scn.faults.crash_restart_s or duration
     events += _poisson_events(

@@ -15,10 +15,11 @@ import pandas as pd
 
 from sim.traffic import APPROACH_NAMES, Episode, EpisodeKind
 
-GRACE_S = 120.0
-"""A report up to two minutes after an episode ends still describes it (queues drain slowly)."""
+GRACE_S = 60.0
+"""A report seen up to a minute after an episode's effect ended still describes it."""
 
 QUEUE_ANOMALIES = ("queue_spike", "queue_shift")
+INCIDENT_ANOMALIES = (*QUEUE_ANOMALIES, "stalled_vehicle")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,8 +37,15 @@ def node_name(n: int) -> str:
     return f"n{n:05d}"
 
 
-def match_reports(episodes: list[Episode], reports: pd.DataFrame) -> Matching:
-    """Pair reports with the episodes they describe, by place, kind and time."""
+def match_reports(
+    episodes: list[Episode], reports: pd.DataFrame, effect_end: dict[int, float] | None = None
+) -> Matching:
+    """Pair reports with the episodes they describe, by place, kind and time.
+
+    An episode lasts from its onset until its effect ended (``effect_end``: the queue it
+    caused has drained), which for a surge or an incident is later than its cause ended.
+    """
+    ends = effect_end or {}
     n = len(reports)
     matched = np.zeros(n, dtype=bool)
     detected: list[bool] = []
@@ -54,7 +62,7 @@ def match_reports(episodes: list[Episode], reports: pd.DataFrame) -> Matching:
             detected.append(False)
             first.append(math.nan)
             continue
-        in_time = (event >= e.onset) & (event <= e.end + GRACE_S)
+        in_time = (event >= e.onset) & (event <= ends.get(e.id, e.end) + GRACE_S)
         if e.kind is EpisodeKind.CAMERA_FAULT:
             mask = in_time & (kind == "camera_fault") & (node == e.node)
         elif e.kind is EpisodeKind.EMERGENCY:
@@ -63,7 +71,8 @@ def match_reports(episodes: list[Episode], reports: pd.DataFrame) -> Matching:
             mask = in_time & here & approach_ok & (kind == "emergency_vehicle")
         else:
             here = inter == intersection_name(e.intersection)
-            mask = in_time & here & (appr == APPROACH_NAMES[e.approach]) & np.isin(kind, QUEUE_ANOMALIES)
+            kinds = INCIDENT_ANOMALIES if e.kind is EpisodeKind.INCIDENT else QUEUE_ANOMALIES
+            mask = in_time & here & (appr == APPROACH_NAMES[e.approach]) & np.isin(kind, kinds)
         matched |= mask
         if mask.any():
             detected.append(True)
@@ -81,7 +90,9 @@ def percentile(values: np.ndarray, q: float) -> float | None:
     return round(float(np.percentile(values, q)), 3)
 
 
-def episode_table(episodes: list[Episode], matching: Matching) -> pd.DataFrame:
+def episode_table(
+    episodes: list[Episode], matching: Matching, effect_end: dict[int, float]
+) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "id": [e.id for e in episodes],
@@ -91,6 +102,7 @@ def episode_table(episodes: list[Episode], matching: Matching) -> pd.DataFrame:
             "node": [e.node for e in episodes],
             "onset": [e.onset for e in episodes],
             "end": [e.end for e in episodes],
+            "effect_end": [effect_end.get(e.id, e.end) for e in episodes],
             "detected": matching.detected,
             "first_received": matching.first_received,
         }
@@ -100,6 +112,7 @@ def episode_table(episodes: list[Episode], matching: Matching) -> pd.DataFrame:
 def policy_metrics(
     *,
     episodes: list[Episode],
+    effect_end: dict[int, float],
     reports: pd.DataFrame,
     messages: pd.DataFrame,
     video_bytes: int,
@@ -111,13 +124,18 @@ def policy_metrics(
     extra: dict[str, float | int],
 ) -> tuple[dict[str, object], pd.DataFrame]:
     """The results-contract keys for one policy, plus the per-episode table."""
-    matching = match_reports(episodes, reports)
+    matching = match_reports(episodes, reports, effect_end)
     n_ep = len(episodes)
     delays = np.array(
-        [f - e.onset for e, f, d in zip(episodes, matching.first_received, matching.detected, strict=True) if d]
+        [
+            f - e.onset
+            for e, f, d in zip(episodes, matching.first_received, matching.detected, strict=True)
+            if d
+        ]
     )
     latency_ms = (
-        (reports["received_at"].to_numpy(dtype=float) - reports["event_at"].to_numpy(dtype=float)) * 1000.0
+        (reports["received_at"].to_numpy(dtype=float) - reports["event_at"].to_numpy(dtype=float))
+        * 1000.0
         if len(reports)
         else np.array([])
     )
@@ -133,7 +151,9 @@ def policy_metrics(
     metrics: dict[str, object] = {
         "bytes_sent": message_bytes + video_bytes,
         "energy_j": round(energy_j, 3),
-        "critical_deadline_miss_rate": round(critical_missed / critical_total, 6) if critical_total else 0.0,
+        "critical_deadline_miss_rate": round(critical_missed / critical_total, 6)
+        if critical_total
+        else 0.0,
         "anomaly_recall": round(sum(matching.detected) / n_ep, 6) if n_ep else None,
         "detection_delay_s_p50": percentile(delays, 50),
         "false_alarms_per_node_hour": round(false_alarms / node_hours, 6) if node_hours else 0.0,
@@ -157,4 +177,4 @@ def policy_metrics(
         if idx:
             recall_by_kind[kind.value] = round(sum(matching.detected[i] for i in idx) / len(idx), 6)
     metrics["anomaly_recall_by_kind"] = recall_by_kind
-    return metrics, episode_table(episodes, matching)
+    return metrics, episode_table(episodes, matching, effect_end)

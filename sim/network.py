@@ -10,8 +10,9 @@ link returns; what overflows the buffer is lost and counted.
 
 from __future__ import annotations
 
+import heapq
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -31,6 +32,41 @@ class Delivery:
     buffered: bool
 
 
+@dataclass(slots=True)
+class _Backhaul:
+    """One district's shared uplink as a fluid queue fed by bursts and constant-rate streams."""
+
+    capacity_bps: float
+    backlog_bits: float = 0.0
+    at: float = 0.0
+    stream_bps: float = 0.0
+    ends: list[tuple[float, float]] = field(default_factory=list)
+
+    def advance(self, t: float) -> None:
+        """Drain (or fill, when streams exceed capacity) the queue up to time ``t``."""
+        while self.at < t:
+            nxt = min(t, self.ends[0][0]) if self.ends else t
+            if nxt > self.at:
+                net = self.stream_bps - self.capacity_bps
+                self.backlog_bits = max(0.0, self.backlog_bits + net * (nxt - self.at))
+                self.at = nxt
+            while self.ends and self.ends[0][0] <= self.at:
+                _, rate = heapq.heappop(self.ends)
+                self.stream_bps -= rate
+
+    def burst(self, t: float, bits: float) -> float:
+        """Queueing delay for ``bits`` arriving at ``t``; they then join the queue."""
+        self.advance(t)
+        delay = self.backlog_bits / self.capacity_bps
+        self.backlog_bits += bits
+        return delay
+
+    def stream(self, t: float, seconds: float, bps: float) -> None:
+        self.advance(t)
+        heapq.heappush(self.ends, (t + seconds, bps))
+        self.stream_bps += bps
+
+
 class Network:
     """Links of ``nodes`` nodes, grouped into districts that share a backhaul."""
 
@@ -44,9 +80,7 @@ class Network:
         self.rng = rng
         self.district_of_node = district_of_node
         n_districts = int(district_of_node.max()) + 1 if len(district_of_node) else 0
-        self.capacity_bps = cfg.district_uplink_mbps * 1e6
-        self._backlog_bits = np.zeros(n_districts)
-        self._backlog_at = np.zeros(n_districts)
+        self._backhaul = [_Backhaul(cfg.district_uplink_mbps * 1e6) for _ in range(n_districts)]
         self.down_until = np.zeros(len(district_of_node))
         self._buffered = np.zeros(len(district_of_node), dtype=np.int64)
         self._mu = math.log(cfg.latency_ms_median / 1000.0)
@@ -64,15 +98,6 @@ class Network:
 
     def _one_way_s(self) -> float:
         return float(math.exp(self._mu + self.cfg.latency_sigma * self.rng.standard_normal()))
-
-    def _queue_delay(self, district: int, t: float, bits: float) -> float:
-        """Fluid backhaul queue: drain since last use, then wait behind what is still queued."""
-        elapsed = max(0.0, t - self._backlog_at[district])
-        backlog = max(0.0, self._backlog_bits[district] - elapsed * self.capacity_bps)
-        delay = backlog / self.capacity_bps
-        self._backlog_bits[district] = backlog + bits
-        self._backlog_at[district] = max(t, self._backlog_at[district])
-        return delay
 
     def send(self, node: int, t: float, nbytes: int) -> Delivery:
         """Carry one publish of ``nbytes`` (MQTT overhead included) leaving at ``t``."""
@@ -92,7 +117,7 @@ class Network:
         for attempt in range(1, cfg.max_retries + 2):
             self.attempts += 1
             if self.rng.random() >= cfg.loss:
-                queue = self._queue_delay(district, t + air, nbytes * 8.0)
+                queue = self._backhaul[district].burst(t + air, nbytes * 8.0)
                 up = self._one_way_s()
                 arrival = t + air + queue + up
                 rtt_ms = 1000.0 * (air + queue + up + self._one_way_s())
@@ -103,12 +128,8 @@ class Network:
         total = cfg.max_retries + 1
         return Delivery(None, total, nbytes * total, 0.0, air * total, buffered)
 
-    def stream(self, node: int, t: float, nbytes: int) -> float:
-        """Video bytes: they load the backhaul and the radio but are not acknowledged one by one.
-
-        Returns seconds on air; nothing is sent while the link is down.
-        """
-        if self.down_until[node] > t:
-            return 0.0
-        self._queue_delay(int(self.district_of_node[node]), t, nbytes * 8.0)
-        return nbytes * 8.0 / (self.cfg.uplink_kbps * 1000.0)
+    def stream(self, node: int, t: float, seconds: float, kbps: float) -> float:
+        """Live video at ``kbps`` for ``seconds``: a constant-rate load on the backhaul and
+        the radio, not acknowledged message by message. Returns seconds on air."""
+        self._backhaul[int(self.district_of_node[node])].stream(t, seconds, kbps * 1000.0)
+        return seconds * kbps / self.cfg.uplink_kbps

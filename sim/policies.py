@@ -50,6 +50,7 @@ def node_policy(name: PolicyName, cfg: PolicyConfig) -> NodePolicy:
             high_significance=t.high_significance,
             cusum_slack=t.cusum_slack,
             window=t.window,
+            recent_window=t.recent_window,
             min_history=t.min_history,
             tod_bins=t.tod_bins,
             min_scale=t.min_scale,

@@ -9,6 +9,7 @@ traffic, the detector noise and the faults come from their own seeded streams.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
@@ -145,6 +146,7 @@ class PolicySimulation:
             observe_period_s=scn.workload.observe_period_s,
             heartbeat_period_s=scn.workload.heartbeat_period_s,
             frames_per_observation=scn.workload.detector.frames_per_observation,
+            cycle_s=scn.workload.cycle_s,
         )
         node = EdgeNode(config, self.perception, started_at=started_at)
         node.seq = seq
@@ -174,15 +176,14 @@ class PolicySimulation:
         self, env: simpy.Environment, progress: Progress | None
     ) -> Generator[simpy.Event, None, None]:
         period = self.scn.workload.observe_period_s
-        yield env.timeout(period)
         next_sample = 0.0
-        while True:
+        while env.now + period <= self.scn.duration_s + 1e-9:
             self._tick(env.now, period)
             if env.now >= next_sample:
                 next_sample += NODE_SAMPLE_S
                 self._sample_nodes(env.now)
             if progress is not None:
-                progress(env.now)
+                progress(env.now + period)
             yield env.timeout(period)
 
     def _fault_process(self, env: simpy.Environment) -> Generator[simpy.Event, None, None]:
@@ -212,7 +213,10 @@ class PolicySimulation:
         inter = self.node_intersection
         true_q = world.queue[inter[:, None], cov]
         true_em = world.emergency[inter[:, None], cov]
-        full, reduced, em_full, em_red = self.detector.draw(true_q, true_em)
+        true_st = world.incident[inter[:, None], cov]
+        full, reduced, em_full, em_red, st_full, st_red = self.detector.draw(
+            true_q, true_em, true_st
+        )
         m_per_vehicle = (self.scn.city.vehicle_spacing_m / world.lanes)[inter[:, None], cov]
         wait = world.wait_s(now)[inter[:, None], cov]
         frames = self.scn.workload.detector.frames_per_observation
@@ -231,7 +235,16 @@ class PolicySimulation:
             node = st.nodes[k]
             fault = st.camera_fault_reason[k] if st.camera_fault_until[k] > now else None
             window = SimWindow(
-                frames, fault, full[k], reduced[k], em_full[k], em_red[k], m_per_vehicle[k], wait[k]
+                frames,
+                fault,
+                full[k],
+                reduced[k],
+                em_full[k],
+                em_red[k],
+                st_full[k],
+                st_red[k],
+                m_per_vehicle[k],
+                wait[k],
             )
             inputs = NodeInputs(
                 window=window,
@@ -246,8 +259,9 @@ class PolicySimulation:
             st.pending_lost[k] = 0
             out = node.step(epoch_now, inputs)
             self._carry(k, out)
+        # The step at ``now`` decides the node's activity over the coming period.
         self.energy.account(
-            now - period, now, powered, st.compute_full_s, st.compute_reduced_s, st.air_s
+            now, now + period, powered, st.compute_full_s, st.compute_reduced_s, st.air_s
         )
 
     def _carry(self, k: int, out: NodeOutputs) -> None:
@@ -273,12 +287,20 @@ class PolicySimulation:
             st.air_s[k] += d.air_s
             self.energy.last_air_end[k] = max(self.energy.last_air_end[k], o.at - self.t0 + d.air_s)
             self.collector.record(
-                k, o.message, o.at, d.arrival, o.event_at, len(payload), d.wire_bytes, d.attempts, d.buffered
+                k,
+                o.message,
+                o.at,
+                d.arrival,
+                o.event_at,
+                len(payload),
+                d.wire_bytes,
+                d.attempts,
+                d.buffered,
             )
         for v in out.video:
             if self.network.is_down(k, v.at - self.t0):
                 continue
-            air = self.network.stream(k, v.at - self.t0, v.nbytes)
+            air = self.network.stream(k, v.at - self.t0, v.seconds, v.tier_kbps)
             self.collector.video_bytes += v.nbytes
             st.air_s[k] += air
             self.energy.last_air_end[k] = max(self.energy.last_air_end[k], v.at - self.t0 + air)
@@ -321,13 +343,14 @@ class PolicySimulation:
         for node in self.state.nodes:
             self._retire(node)
         if self.policy.transmit.value != "anomaly":
-            self.collector.score_uploads(self.policy.transmission)
+            self.collector.score_uploads(self.policy.transmission, self.scn.workload.cycle_s)
         wall = time.perf_counter() - started
         messages = self.collector.messages_frame()
         reports = self.collector.reports_frame()
         node_hours = self.n * self.scn.duration_s / 3600.0
         metrics, episodes = policy_metrics(
             episodes=self.episodes,
+            effect_end={e.id: self.world.effect_end(e) for e in self.episodes},
             reports=reports,
             messages=messages,
             video_bytes=self.collector.video_bytes,
@@ -357,20 +380,14 @@ class PolicySimulation:
 def run_scenario(
     scn: ScenarioConfig, progress: Callable[[str, float], None] | None = None
 ) -> ScenarioRun:
-    """Run every policy of ``scn.policy.compare`` (or just ``scn.policy.name``) on the same world."""
+    """Run every policy of ``scn.policy.compare`` (or ``scn.policy.name``) on one world."""
     started = time.perf_counter()
     names = list(dict.fromkeys(scn.policy.compare or [scn.policy.name]))
     runs: dict[str, PolicyRun] = {}
     queues = pd.DataFrame()
     for i, name in enumerate(names):
         sim = PolicySimulation(scn, name, record_queues=i == 0)
-        report: Progress | None = None
-        if progress is not None:
-            cb = progress
-
-            def report(t: float, _name: str = name) -> None:
-                cb(_name, t)
-
+        report = None if progress is None else functools.partial(progress, name)
         runs[name] = sim.run(report)
         if i == 0:
             queues = pd.DataFrame(

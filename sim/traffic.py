@@ -24,8 +24,12 @@ FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
 APPROACH_NAMES = ("N", "E", "S", "W", "NE", "SE", "SW", "NW")
-WARMUP_S = 300.0
-"""No episode starts in the first five minutes: the nodes' baselines need some history."""
+WARMUP_S = 600.0
+"""No episode starts in the first ten minutes: the nodes' baselines need a few signal cycles."""
+PREROLL_S = 900.0
+"""The world runs this long before time zero so that the run starts in steady traffic."""
+RECOVERY_MARGIN_VEH = 2
+"""An approach has recovered when its queue is back within this of its level at onset."""
 
 
 class EpisodeKind(StrEnum):
@@ -55,7 +59,9 @@ def diurnal_factor(hour_of_day: FloatArray | float, workload: WorkloadConfig) ->
     level = workload.night_factor + (1.0 - workload.night_factor) * day
     for peak in workload.rush_hours:
         dist = np.minimum(np.abs(h - peak), 24.0 - np.abs(h - peak))
-        level = level + workload.rush_peak_factor * np.exp(-0.5 * (dist / workload.rush_width_h) ** 2)
+        level = level + workload.rush_peak_factor * np.exp(
+            -0.5 * (dist / workload.rush_width_h) ** 2
+        )
     return np.asarray(level, dtype=np.float64)
 
 
@@ -94,10 +100,17 @@ class TrafficWorld:
         self.arrival_factor: FloatArray = np.ones(self.shape)
         self.capacity_factor: FloatArray = np.ones(self.shape)
         self.emergency: BoolArray = np.zeros(self.shape, dtype=np.bool_)
+        self.incident: BoolArray = np.zeros(self.shape, dtype=np.bool_)
         self.episodes: list[Episode] = self._draw_episodes(duration_s)
         self._active: list[Episode] = []
         self._pending = sorted(self.episodes, key=lambda e: e.onset)
         self._pending_idx = 0
+        self.recovered_at: dict[int, float] = {}
+        """Episode id -> when its approach was back to its onset level with nothing held."""
+        self._onset_queue: dict[int, int] = {}
+        self._recovering: list[Episode] = []
+        for k in range(int(PREROLL_S)):
+            self.advance(float(k) - PREROLL_S, 1.0)
 
     # -- ground truth -----------------------------------------------------------------
 
@@ -130,34 +143,61 @@ class TrafficWorld:
                 )
         out.sort(key=lambda e: (e.onset, e.kind, e.intersection, e.approach))
         return [
-            Episode(i, e.kind, e.intersection, e.approach, e.onset, e.end) for i, e in enumerate(out)
+            Episode(i, e.kind, e.intersection, e.approach, e.onset, e.end)
+            for i, e in enumerate(out)
         ]
 
     def _apply_episodes(self, t: float) -> None:
         """Start and end episodes whose time has come, then rebuild the effect arrays."""
         changed = False
-        while self._pending_idx < len(self._pending) and self._pending[self._pending_idx].onset <= t:
-            self._active.append(self._pending[self._pending_idx])
+        while (
+            self._pending_idx < len(self._pending) and self._pending[self._pending_idx].onset <= t
+        ):
+            e = self._pending[self._pending_idx]
+            self._active.append(e)
+            self._onset_queue[e.id] = int(self.queue[e.intersection, e.approach])
             self._pending_idx += 1
             changed = True
         still = [e for e in self._active if e.end > t]
         if len(still) != len(self._active):
+            self._recovering += [e for e in self._active if e.end <= t]
             self._active = still
             changed = True
+        if self._recovering:
+            self._check_recovery(t)
         if not changed:
             return
         self.arrival_factor.fill(1.0)
         self.capacity_factor.fill(1.0)
         self.emergency.fill(False)
+        self.incident.fill(False)
         rates = self.workload.anomalies
         for e in self._active:
             where = (e.intersection, e.approach)
             if e.kind is EpisodeKind.INCIDENT:
                 self.capacity_factor[where] = rates.incident_capacity_left
+                self.incident[where] = True
             elif e.kind is EpisodeKind.SURGE:
                 self.arrival_factor[where] = rates.surge_factor
             elif e.kind is EpisodeKind.EMERGENCY:
                 self.emergency[where] = True
+
+    def _check_recovery(self, t: float) -> None:
+        left = []
+        for e in self._recovering:
+            where = (e.intersection, e.approach)
+            back = self.queue[where] <= self._onset_queue[e.id] + RECOVERY_MARGIN_VEH
+            if back and self.held[where] == 0:
+                self.recovered_at[e.id] = t
+            else:
+                left.append(e)
+        self._recovering = left
+
+    def effect_end(self, e: Episode) -> float:
+        """When the episode's effect ended: its approach's recovery, or the run's end."""
+        if e.kind is EpisodeKind.EMERGENCY or e.kind is EpisodeKind.CAMERA_FAULT:
+            return e.end
+        return max(e.end, self.recovered_at.get(e.id, float("inf")))
 
     # -- physics ----------------------------------------------------------------------
 

@@ -37,6 +37,8 @@ class WindowObservation:
     queue_m: tuple[float, ...]
     wait_s: tuple[float, ...]
     emergency: tuple[bool, ...]
+    stalled: tuple[bool, ...] = ()
+    """A vehicle standing still in a lane while it has green (tracker's stationary-object rule)."""
     detections: tuple[Detection, ...] = ()
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from experiments.compose import compose_raw
 from sim.config import ConfigError, load_scenario
-from tests.sim.conftest import compose_raw
 
 
 def test_default_composes_to_district() -> None:

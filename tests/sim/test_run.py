@@ -1,0 +1,116 @@
+"""A whole scenario, end to end: results contract, determinism, the policies' differences."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from rich.console import Console
+
+from experiments.results import WALL_CLOCK_KEYS
+from experiments.run import execute
+from sim.config import ScenarioConfig
+
+CONTRACT = (
+    "bytes_sent",
+    "energy_j",
+    "critical_deadline_miss_rate",
+    "anomaly_recall",
+    "detection_delay_s_p50",
+    "false_alarms_per_node_hour",
+    "alert_latency_ms_p99",
+)
+
+
+def _run(scn: ScenarioConfig, out: Path) -> dict[str, object]:
+    execute(scn, out, Console(quiet=True))
+    summary = json.loads((out / "summary.json").read_text())
+    assert isinstance(summary, dict)
+    return summary
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, object]]:
+    from experiments.compose import compose_scenario
+
+    scn = compose_scenario(["city=small", "duration_s=1800", "seed=4", "progress=false"])
+    out = tmp_path_factory.mktemp("small")
+    return out, _run(scn, out)
+
+
+def test_summary_follows_the_results_contract(small_run: tuple[Path, dict[str, object]]) -> None:
+    out, summary = small_run
+    policies = summary["policies"]
+    assert isinstance(policies, dict)
+    assert set(policies) == {
+        "edgeqi",
+        "stream_all",
+        "periodic",
+        "fifo",
+        "edgeqi_no_alg1",
+        "edgeqi_no_alg2",
+    }
+    for metrics in policies.values():
+        for key in CONTRACT:
+            assert key in metrics
+    comparison = summary["comparison"]
+    assert isinstance(comparison, dict)
+    assert {"bandwidth_reduction", "energy_saving"} <= set(comparison)
+    sim = summary["sim"]
+    assert isinstance(sim, dict)
+    assert sim["nodes"] == 4 and sim["sim_seconds"] == 1800 and sim["seed"] == 4
+    for name in (
+        "summary.json",
+        "messages.parquet",
+        "reports.parquet",
+        "episodes.parquet",
+        "queues.png",
+    ):
+        assert (out / name).exists(), name
+
+
+def test_bytes_are_the_sum_of_recorded_publishes(small_run: tuple[Path, dict[str, object]]) -> None:
+    out, summary = small_run
+    messages = pd.read_parquet(out / "messages.parquet")
+    policies = summary["policies"]
+    assert isinstance(policies, dict)
+    for name, metrics in policies.items():
+        sent = int(messages.loc[messages["policy"] == name, "wire_bytes"].sum())
+        assert metrics["bytes_sent"] == sent + metrics["bytes_by_kind"]["video"]
+
+
+def test_seq_is_monotonic_per_node(small_run: tuple[Path, dict[str, object]]) -> None:
+    out, _ = small_run
+    messages = pd.read_parquet(out / "messages.parquet")
+    for (_, _), group in messages.groupby(["policy", "node"]):
+        seq = group.sort_values("sent_at", kind="stable")["seq"].to_numpy()
+        assert (np.diff(seq) > 0).all()
+
+
+def test_edgeqi_sends_far_less_than_stream_all(small_run: tuple[Path, dict[str, object]]) -> None:
+    _, summary = small_run
+    p = summary["policies"]
+    assert isinstance(p, dict)
+    assert p["edgeqi"]["bytes_sent"] < 0.5 * p["stream_all"]["bytes_sent"]
+    assert p["edgeqi"]["energy_j"] < p["stream_all"]["energy_j"]
+
+
+def test_same_seed_same_summary(tmp_path: Path, scenario: Callable[..., ScenarioConfig]) -> None:
+    scn = scenario("city=small", "duration_s=600", "seed=11", "plots=false", "tables=false")
+    a = _run(scn, tmp_path / "a")
+    b = _run(scn, tmp_path / "b")
+    for s in (a, b):
+        sim = s["sim"]
+        assert isinstance(sim, dict)
+        for key in WALL_CLOCK_KEYS:
+            sim.pop(key)
+    assert json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+    c = _run(
+        scenario("city=small", "duration_s=600", "seed=12", "plots=false", "tables=false"),
+        tmp_path / "c",
+    )
+    assert c["policies"] != a["policies"]
