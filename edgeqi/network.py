@@ -35,6 +35,7 @@ class LinkMonitor:
         self.rtt_dev_ms = initial_rtt_ms / 2.0
         self.bandwidth_kbps = initial_bandwidth_kbps
         self._outcomes: deque[bool] = deque(maxlen=loss_window)
+        self._lost_in_window = 0
         self._unacked = 0
         self.last_update: float | None = None
 
@@ -49,21 +50,29 @@ class LinkMonitor:
         if transfer_s > 0 and nbytes > 0:
             kbps = nbytes * 8.0 / transfer_s / 1000.0
             self.bandwidth_kbps = (1 - a) * self.bandwidth_kbps + a * kbps
-        self._outcomes.append(True)
+        self._record(True)
         self._unacked = max(0, self._unacked - 1)
         self.last_update = now
 
     def on_loss(self, now: float, count: int = 1) -> None:
         for _ in range(count):
-            self._outcomes.append(False)
+            self._record(False)
         self._unacked = max(0, self._unacked - count)
         self.last_update = now
+
+    def _record(self, delivered: bool) -> None:
+        window = self._outcomes
+        if len(window) == window.maxlen and not window[0]:
+            self._lost_in_window -= 1
+        window.append(delivered)
+        if not delivered:
+            self._lost_in_window += 1
 
     @property
     def loss(self) -> float:
         if not self._outcomes:
             return 0.0
-        return sum(1 for ok in self._outcomes if not ok) / len(self._outcomes)
+        return self._lost_in_window / len(self._outcomes)
 
     def quality(self) -> LinkQuality:
         loss = self.loss

@@ -8,6 +8,7 @@ USAGE = """usage: edgeqi <command> [args]
 
 commands:
   run [OVERRIDES...]   run a scenario (Hydra: city=metro seed=3, -m for sweeps, --cfg job)
+  report SWEEP_DIR     gather the summaries of a sweep: means and 95% intervals per policy
 
 `edgeqi <command> --help` for a command's own options.
 """
@@ -23,6 +24,10 @@ def main(argv: list[str] | None = None) -> int:
         from experiments.run import main as run_main
 
         return run_main(rest)
+    if command == "report":
+        from experiments.report import main as report_main
+
+        return report_main(rest)
     print(f"edgeqi: unknown command {command!r}\n\n{USAGE}", file=sys.stderr)
     return 2
 

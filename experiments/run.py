@@ -71,7 +71,9 @@ def execute(scn: ScenarioConfig, out: Path, console: Console) -> ScenarioRun:
 
 @hydra.main(version_base="1.3", config_path="pkg://scenarios", config_name="config")
 def hydra_main(cfg: DictConfig) -> None:
-    console = Console(stderr=False)
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=160)  # logs and CI: keep the comparison table on one line a row
     raw = OmegaConf.to_container(cfg, resolve=True)
     assert isinstance(raw, dict)
     try:

@@ -39,18 +39,23 @@ def camera_coverage(city: CityConfig, intersections: int) -> npt.NDArray[np.int6
 
 @dataclass(slots=True)
 class SimWindow:
-    """One node's observation window: what its detector would report in each mode."""
+    """One node's observation window: what its detector would report in each mode.
+
+    Rows of the tick's arrays, already rounded and turned into Python lists once for
+    all nodes, so that a node's observation costs no NumPy call of its own.
+    """
 
     frames: int
     fault: str | None
-    vehicles_full: FloatArray
-    vehicles_reduced: FloatArray
-    emergency_full: BoolArray
-    emergency_reduced: BoolArray
-    stalled_full: BoolArray
-    stalled_reduced: BoolArray
-    queue_m_per_vehicle: FloatArray
-    wait_s: FloatArray
+    vehicles_full: list[float]
+    vehicles_reduced: list[float]
+    queue_m_full: list[float]
+    queue_m_reduced: list[float]
+    emergency_full: list[bool]
+    emergency_reduced: list[bool]
+    stalled_full: list[bool]
+    stalled_reduced: list[bool]
+    wait_s: list[float]
 
 
 class SyntheticPerception:
@@ -66,19 +71,18 @@ class SyntheticPerception:
 
     def observe(self, window: object, reduced: bool, with_detections: bool) -> WindowObservation:
         assert isinstance(window, SimWindow)
-        vehicles = window.vehicles_reduced if reduced else window.vehicles_full
-        emergency = window.emergency_reduced if reduced else window.emergency_full
-        stalled = window.stalled_reduced if reduced else window.stalled_full
-        counts = tuple(round(float(v), 2) for v in vehicles)
+        w = window
+        counts = tuple(w.vehicles_reduced if reduced else w.vehicles_full)
+        flags = tuple(w.emergency_reduced if reduced else w.emergency_full)
         detections: tuple[Detection, ...] = ()
         if with_detections:
-            detections = synthetic_boxes(counts, tuple(bool(e) for e in emergency))
+            detections = synthetic_boxes(counts, flags)
         return WindowObservation(
             vehicles=counts,
-            queue_m=tuple(round(float(v), 1) for v in vehicles * window.queue_m_per_vehicle),
-            wait_s=tuple(round(float(w), 1) for w in window.wait_s),
-            emergency=tuple(bool(e) for e in emergency),
-            stalled=tuple(bool(s) for s in stalled),
+            queue_m=tuple(w.queue_m_reduced if reduced else w.queue_m_full),
+            wait_s=tuple(w.wait_s),
+            emergency=flags,
+            stalled=tuple(w.stalled_reduced if reduced else w.stalled_full),
             detections=detections,
         )
 

@@ -167,7 +167,9 @@ class EnergyConfig(_Strict):
 
 
 class ScheduledFault(_Strict):
-    kind: Literal["crash", "link_outage", "camera_fault", "battery_death"]
+    """One scripted fault; a ``partition`` cuts every node of ``node``'s district off."""
+
+    kind: Literal["crash", "link_outage", "camera_fault", "battery_death", "partition"]
     node: Annotated[int, Field(ge=0)]
     at_s: NonNegative
     duration_s: NonNegative = 0.0

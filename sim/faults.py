@@ -20,7 +20,7 @@ from sim.traffic import WARMUP_S, Episode, EpisodeKind
 @dataclass(frozen=True, slots=True)
 class FaultEvent:
     at: float
-    kind: str  # "crash" | "link_outage" | "camera_fault" | "battery_death"
+    kind: str  # "crash" | "link_outage" | "camera_fault" | "battery_death" | "partition"
     node: int
     duration_s: float
     reason: str = ""

@@ -198,6 +198,10 @@ class PolicySimulation:
             st.crashed_until[e.node] = now + e.duration_s
         elif e.kind == "link_outage":
             self.network.cut(e.node, now + e.duration_s)
+        elif e.kind == "partition":
+            district = self.network.district_of_node[e.node]
+            for k in np.flatnonzero(self.network.district_of_node == district):
+                self.network.cut(int(k), now + e.duration_s)
         elif e.kind == "camera_fault":
             st.camera_fault_until[e.node] = now + e.duration_s
             st.camera_fault_reason[e.node] = e.reason
@@ -218,7 +222,14 @@ class PolicySimulation:
             true_q, true_em, true_st
         )
         m_per_vehicle = (self.scn.city.vehicle_spacing_m / world.lanes)[inter[:, None], cov]
-        wait = world.wait_s(now)[inter[:, None], cov]
+        # Rounded to what a node would report and turned into lists once for every node.
+        full_l = np.round(full, 2).tolist()
+        reduced_l = np.round(reduced, 2).tolist()
+        qm_full = np.round(full * m_per_vehicle, 1).tolist()
+        qm_reduced = np.round(reduced * m_per_vehicle, 1).tolist()
+        em_full_l, em_red_l = em_full.tolist(), em_red.tolist()
+        st_full_l, st_red_l = st_full.tolist(), st_red.tolist()
+        wait = np.round(world.wait_s(now)[inter[:, None], cov], 1).tolist()
         frames = self.scn.workload.detector.frames_per_observation
         soc = self.energy.soc
         power = self.energy.power_w
@@ -237,13 +248,14 @@ class PolicySimulation:
             window = SimWindow(
                 frames,
                 fault,
-                full[k],
-                reduced[k],
-                em_full[k],
-                em_red[k],
-                st_full[k],
-                st_red[k],
-                m_per_vehicle[k],
+                full_l[k],
+                reduced_l[k],
+                qm_full[k],
+                qm_reduced[k],
+                em_full_l[k],
+                em_red_l[k],
+                st_full_l[k],
+                st_red_l[k],
                 wait[k],
             )
             inputs = NodeInputs(
@@ -278,7 +290,7 @@ class PolicySimulation:
                     node_topic(node_name(k), o.message.kind)
                 )
             size = len(payload) + overhead
-            d = self.network.send(k, o.at, size)
+            d = self.network.send(k, o.at - self.t0, size)  # the network runs on sim time
             st.pending_sent[k] += 1
             if d.arrival is None:
                 st.pending_lost[k] += 1
@@ -290,7 +302,7 @@ class PolicySimulation:
                 k,
                 o.message,
                 o.at,
-                d.arrival,
+                None if d.arrival is None else d.arrival + self.t0,
                 o.event_at,
                 len(payload),
                 d.wire_bytes,

@@ -114,3 +114,31 @@ def test_same_seed_same_summary(tmp_path: Path, scenario: Callable[..., Scenario
         tmp_path / "c",
     )
     assert c["policies"] != a["policies"]
+
+
+def test_scripted_faults_leave_their_marks(scenario: Callable[..., ScenarioConfig]) -> None:
+    from sim.runner import PolicySimulation
+
+    scn = scenario("city=small", "faults=demo", "duration_s=3400", "plots=false")
+    sim = PolicySimulation(scn, "edgeqi", record_queues=False)
+    run = sim.run()
+    msgs = run.messages
+    # The crashed node 0 (900-1200 s) sends nothing while down.
+    node0 = msgs[msgs["node"] == 0]
+    assert not ((node0["sent_at"] > 905) & (node0["sent_at"] < 1195)).any()
+    # Node 1's outage (1200-1440 s): what it sends then waits in its buffer and arrives after.
+    held = msgs[(msgs["node"] == 1) & (msgs["sent_at"] > 1205) & (msgs["sent_at"] < 1435)]
+    assert len(held) > 0 and held["buffered"].all()
+    assert (held["arrival"] >= 1440.0).all()
+    # Node 2's camera fault is a ground-truth episode and is reported.
+    eps = run.episodes
+    camera = eps[eps["kind"] == "camera_fault"]
+    assert len(camera) == 1 and bool(camera["detected"].iloc[0])
+    # Node 3's battery is emptied at 2400 s: morning sun cannot revive it within the run.
+    assert sim.energy.depleted[3]
+    node3 = msgs[msgs["node"] == 3]
+    assert len(node3[node3["sent_at"] < 2400]) > 0
+    assert len(node3[node3["sent_at"] > 2405]) == 0
+    # The partition at 3000 s holds every node's messages until it heals.
+    cut = msgs[(msgs["sent_at"] > 3005) & (msgs["sent_at"] < 3175)]
+    assert len(cut) > 0 and (cut["arrival"] >= 3180.0).all()
