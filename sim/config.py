@@ -191,6 +191,7 @@ class SchedulingParams(_Strict):
     latency_threshold_ms: Positive = 200.0
     min_bandwidth_kbps: Positive = 100.0
     max_deferred: PositiveInt = 256
+    defer_critical_on_network: bool = False
 
 
 class TransmissionParams(_Strict):

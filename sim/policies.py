@@ -33,30 +33,11 @@ _SHAPES: dict[str, tuple[bool, TransmitMode, VideoMode]] = {
 
 def node_policy(name: PolicyName, cfg: PolicyConfig) -> NodePolicy:
     aware, transmit, video = _SHAPES[name]
-    s, t = cfg.scheduling, cfg.transmission
     return NodePolicy(
         name=name,
-        scheduler=SchedulerConfig(
-            battery_threshold=s.battery_threshold,
-            latency_threshold_ms=s.latency_threshold_ms,
-            min_bandwidth_kbps=s.min_bandwidth_kbps,
-            max_deferred=s.max_deferred,
-            constraint_aware=aware,
-        ),
-        transmission=TransmissionConfig(
-            critical_z=t.critical_z,
-            medium_z=t.medium_z,
-            low_z=t.low_z,
-            high_significance=t.high_significance,
-            cusum_slack=t.cusum_slack,
-            window=t.window,
-            recent_window=t.recent_window,
-            min_history=t.min_history,
-            tod_bins=t.tod_bins,
-            min_scale=t.min_scale,
-            batch_period_s=t.batch_period_s,
-            max_batch=t.max_batch,
-        ),
+        # The validated Hydra groups mirror the node core's configs field for field.
+        scheduler=SchedulerConfig(**cfg.scheduling.model_dump(), constraint_aware=aware),
+        transmission=TransmissionConfig(**cfg.transmission.model_dump()),
         transmit=transmit,
         video=video,
         fixed_tier_kbps=cfg.stream_tier_kbps,

@@ -51,3 +51,19 @@ def test_fault_on_missing_node_is_refused() -> None:
     raw["faults"]["schedule"][0]["node"] = 99
     with pytest.raises(ConfigError, match="node 99"):
         load_scenario(raw)
+
+
+def test_policy_groups_mirror_the_node_core_configs() -> None:
+    from dataclasses import fields
+
+    from edgeqi.scheduling import SchedulerConfig
+    from edgeqi.transmission import TransmissionConfig
+    from sim.config import SchedulingParams, TransmissionParams
+
+    assert set(SchedulingParams.model_fields) == {f.name for f in fields(SchedulerConfig)} - {
+        "constraint_aware"
+    }
+    assert set(TransmissionParams.model_fields) == {f.name for f in fields(TransmissionConfig)}
+    assert TransmissionParams().model_dump() == {
+        f.name: getattr(TransmissionConfig(), f.name) for f in fields(TransmissionConfig)
+    }
