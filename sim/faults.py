@@ -14,7 +14,7 @@ import numpy as np
 
 from sim.camera import FAULT_REASONS
 from sim.config import ScenarioConfig
-from sim.traffic import WARMUP_S, Episode, EpisodeKind
+from sim.traffic import COOLDOWN_S, WARMUP_S, Episode, EpisodeKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,9 +40,10 @@ def _poisson_events(
     span: tuple[float, float],
     kind: str,
 ) -> list[FaultEvent]:
-    hours = max(0.0, duration_s - WARMUP_S) / 3600.0
+    last = max(WARMUP_S, duration_s - COOLDOWN_S)
+    hours = (last - WARMUP_S) / 3600.0
     count = int(rng.poisson(rate_per_node_hour * nodes * hours))
-    at = rng.uniform(WARMUP_S, duration_s, size=count)
+    at = rng.uniform(WARMUP_S, last, size=count)
     who = rng.integers(0, nodes, size=count)
     length = rng.uniform(span[0], span[1], size=count)
     reasons = rng.integers(0, len(FAULT_REASONS), size=count)

@@ -26,6 +26,9 @@ BoolArray = npt.NDArray[np.bool_]
 APPROACH_NAMES = ("N", "E", "S", "W", "NE", "SE", "SW", "NW")
 WARMUP_S = 600.0
 """No episode starts in the first ten minutes: the nodes' baselines need a few signal cycles."""
+COOLDOWN_S = 300.0
+"""Nor in the last five minutes: an episode needs a few cycles to show before the run ends,
+or no policy could be fairly asked to report it."""
 PREROLL_S = 900.0
 """The world runs this long before time zero so that the run starts in steady traffic."""
 RECOVERY_MARGIN_VEH = 2
@@ -117,7 +120,8 @@ class TrafficWorld:
     def _draw_episodes(self, duration_s: float) -> list[Episode]:
         rates = self.workload.anomalies
         n_i, n_a = self.shape
-        hours = max(0.0, duration_s - WARMUP_S) / 3600.0
+        last_onset = max(WARMUP_S, duration_s - COOLDOWN_S)
+        hours = (last_onset - WARMUP_S) / 3600.0
         out: list[Episode] = []
         kinds = (
             (EpisodeKind.INCIDENT, rates.incident_per_hour, rates.incident_duration_s),
@@ -126,7 +130,7 @@ class TrafficWorld:
         )
         for kind, rate, (d_lo, d_hi) in kinds:
             count = int(self.rng.poisson(rate * n_i * hours))
-            onsets = self.rng.uniform(WARMUP_S, duration_s, size=count)
+            onsets = self.rng.uniform(WARMUP_S, last_onset, size=count)
             lengths = self.rng.uniform(d_lo, d_hi, size=count)
             where_i = self.rng.integers(0, n_i, size=count)
             where_a = self.rng.integers(0, n_a, size=count)

@@ -78,3 +78,20 @@ def test_episodes_are_seeded() -> None:
     c = make_world(seed=8).episodes
     assert a == b
     assert a != c
+
+
+def test_episodes_start_between_warmup_and_cooldown() -> None:
+    from sim.traffic import COOLDOWN_S, WARMUP_S
+
+    busy = WorkloadConfig(name="w")
+    world = TrafficWorld(
+        CityConfig(name="t", intersections=40, cameras_per_intersection=4),
+        busy,
+        intersections=40,
+        start_epoch_s=0.0,
+        duration_s=3600.0,
+        rng=np.random.default_rng(3),
+    )
+    assert len(world.episodes) > 10
+    assert all(WARMUP_S <= e.onset <= 3600.0 - COOLDOWN_S for e in world.episodes)
+    assert all(e.end <= 3600.0 for e in world.episodes)
