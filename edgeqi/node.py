@@ -109,6 +109,8 @@ class NodeInputs:
     acks: Sequence[Ack] = ()
     sent: int = 0
     lost: int = 0
+    video_buffer_s: float | None = None
+    """Seconds of video queued in the streamer, where the runtime has a streamer to ask."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +177,7 @@ class EdgeNode:
         """Per approach: a critical alert (with its clip) was sent and the anomaly goes on."""
         self._next_heartbeat = started_at + config.heartbeat_period_s
         self._next_periodic = started_at
+        self._batch_pending = False
         self._dropped_reported = 0
         self._deferred_reported = 0
         self._keys = tuple(f"{config.intersection}/{a}" for a in config.approaches)
@@ -199,22 +202,21 @@ class EdgeNode:
             starving = inputs.battery_soc < cfg.policy.scheduler.battery_threshold
             prio = Priority.CRITICAL if starving else Priority.NORMAL
             self._submit_send(now, prio, "heartbeat", now, {})
-        if self.transmitter.batch_due(now):
+        if not self._batch_pending and self.transmitter.batch_due(now):
+            self._batch_pending = True
             self._submit_send(now, Priority.LOW, "batch", now, {})
-        # Decisions may create follow-up work (reports from a detection), run in the same step.
-        for _ in range(4):
-            decisions = self.scheduler.step(now, constraints)
-            if not decisions:
-                break
+        # A detection creates reports, which the scheduler then places in the same step;
+        # reports create nothing further, so this settles in two or three rounds.
+        decisions = self.scheduler.step(now, constraints)
+        while decisions:
             for d in decisions:
                 out.decisions.append(d)
                 self._apply(d, inputs, out)
+            decisions = self.scheduler.step(now, constraints)
         if self.config.policy.video is VideoMode.CONTINUOUS:
             tier = self.config.policy.fixed_tier_kbps
             out.video.append(VideoSegment(now, cfg.observe_period_s, tier))
-        self.tiers.update(
-            now, quality.bandwidth_kbps, quality.loss, buffer_s=cfg.observe_period_s * 5
-        )
+        self.tiers.update(now, quality.bandwidth_kbps, quality.loss, inputs.video_buffer_s)
         return out
 
     def next_seq(self) -> int:
@@ -309,6 +311,8 @@ class EdgeNode:
     # -- decisions --------------------------------------------------------------------
 
     def _apply(self, d: Decision, inputs: NodeInputs, out: NodeOutputs) -> None:
+        if d.task.name == "batch" and d.outcome in (Outcome.RUN, Outcome.DROPPED):
+            self._batch_pending = False
         if d.outcome not in (Outcome.RUN, Outcome.RUN_REDUCED):
             return
         seconds = d.finish - d.start

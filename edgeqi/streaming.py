@@ -35,16 +35,19 @@ class TierSelector:
     def tier_kbps(self) -> int:
         return TIERS_KBPS[self.tier]
 
-    def update(self, now: float, bandwidth_kbps: float, loss: float, buffer_s: float) -> int:
+    def update(self, now: float, bandwidth_kbps: float, loss: float, buffer_s: float | None) -> int:
+        """New tier from the link's bandwidth and loss and, where the runtime streams video
+        and can say how much is queued, the sender's buffer (``None``: not known)."""
         cfg = self.config
-        if loss > cfg.max_loss or buffer_s < cfg.min_buffer_s:
+        starved = buffer_s is not None and buffer_s < cfg.min_buffer_s
+        if loss > cfg.max_loss or starved:
             self.tier = max(0, self.tier - 1)
             self._good_since = None
         while self.tier > 0 and bandwidth_kbps < TIERS_KBPS[self.tier] * cfg.down_margin:
             self.tier -= 1
             self._good_since = None
         nxt = self.tier + 1
-        healthy = loss <= cfg.max_loss and buffer_s >= cfg.min_buffer_s
+        healthy = loss <= cfg.max_loss and not starved
         if nxt < len(TIERS_KBPS) and healthy and bandwidth_kbps >= TIERS_KBPS[nxt] * cfg.safety:
             if self._good_since is None:
                 self._good_since = now

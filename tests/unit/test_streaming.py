@@ -43,3 +43,9 @@ def test_loss_or_a_draining_buffer_steps_down() -> None:
 def test_invalid_initial_tier() -> None:
     with pytest.raises(ValueError, match="initial tier"):
         TierSelector(StreamingConfig(), initial=5)
+
+
+def test_unknown_buffer_does_not_block_upgrades() -> None:
+    sel = TierSelector(StreamingConfig(upgrade_hold_s=0.0), initial=0)
+    assert sel.update(0.0, 20000.0, 0.0, None) == 0
+    assert sel.update(1.0, 20000.0, 0.0, None) == 1
