@@ -77,3 +77,22 @@ def migrate(url: str) -> None:
 def now_ms() -> int:
     """Wall-clock epoch milliseconds; the backend is a real-time service, unlike ``edgeqi/``."""
     return int(time.time() * 1000)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``edgeqi migrate [URL]``: apply migrations (default: EDGEQI_DATABASE_URL)."""
+    import argparse
+
+    from backend.settings import Settings
+
+    parser = argparse.ArgumentParser(prog="edgeqi migrate", description=main.__doc__)
+    parser.add_argument("url", nargs="?", help="database URL (default from settings)")
+    args = parser.parse_args(argv)
+    url = args.url or Settings().database_url
+    migrate(url)
+    print(f"migrated {url.split('@')[-1]} to head")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -9,6 +9,9 @@ USAGE = """usage: edgeqi <command> [args]
 commands:
   run [OVERRIDES...]   run a scenario (Hydra: city=metro seed=3, -m for sweeps, --cfg job)
   report SWEEP_DIR     gather the summaries of a sweep: means and 95% intervals per policy
+  serve [--port N]     run the backend API (SQLite and an in-process bus unless configured)
+  migrate [DB_URL]     apply the backend's database migrations (Alembic) and exit
+  mqtt-acl ...         write Mosquitto password and ACL files for node credentials
 
 `edgeqi <command> --help` for a command's own options.
 """
@@ -28,6 +31,18 @@ def main(argv: list[str] | None = None) -> int:
         from experiments.report import main as report_main
 
         return report_main(rest)
+    if command == "serve":
+        from backend.server import serve
+
+        return serve(rest)
+    if command == "migrate":
+        from backend.db import main as migrate_main
+
+        return migrate_main(rest)
+    if command == "mqtt-acl":
+        from backend.mqtt_acl import main as acl_main
+
+        return acl_main(rest)
     print(f"edgeqi: unknown command {command!r}\n\n{USAGE}", file=sys.stderr)
     return 2
 

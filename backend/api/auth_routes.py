@@ -1,0 +1,110 @@
+"""Login, token refresh and user management."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request, status
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from backend.api.deps import DB, Admin, RuntimeDep, Viewer
+from backend.auth import Role, TokenError, dummy_verify, hash_password, verify_password
+from backend.db import now_ms
+from backend.models import User
+
+router = APIRouter(prefix="/api", tags=["auth"])
+
+
+class LoginBody(BaseModel):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class RefreshBody(BaseModel):
+    refresh_token: str = Field(min_length=1, max_length=4096)
+
+
+class TokenPair(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: str
+    expires_in: int
+
+
+class UserBody(BaseModel):
+    username: str = Field(pattern=r"^[A-Za-z0-9_.@-]{1,64}$")
+    password: str = Field(min_length=8, max_length=1024)
+    role: Role = Role.VIEWER
+
+
+class UserOut(BaseModel):
+    id: int
+    username: str
+    role: Role
+    disabled: bool
+
+
+@router.post("/auth/login", response_model=TokenPair)
+def login(body: LoginBody, request: Request, rt: RuntimeDep, db: DB) -> dict[str, Any]:
+    """Exchange a password for tokens; repeated failures are throttled per client+user."""
+    client = request.client.host if request.client else "?"
+    wait = rt.limiter.retry_after(client, body.username)
+    if wait > 0:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            "too many failed logins",
+            headers={"Retry-After": str(int(wait) + 1)},
+        )
+    user = db.scalar(select(User).where(User.username == body.username))
+    if user is None:
+        dummy_verify(body.password)
+        ok = False
+    else:
+        ok = verify_password(user.password_hash, body.password) and not user.disabled
+    if user is None or not ok:
+        rt.limiter.failed(client, body.username)
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid credentials")
+    rt.limiter.succeeded(client, body.username)
+    return rt.tokens.pair(user.username, Role(user.role))
+
+
+@router.post("/auth/refresh", response_model=TokenPair)
+def refresh(body: RefreshBody, rt: RuntimeDep, db: DB) -> dict[str, Any]:
+    """New tokens for a valid refresh token of a still-enabled user (role re-read)."""
+    try:
+        who = rt.tokens.check(body.refresh_token, "refresh")
+    except TokenError as exc:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, f"invalid token: {exc}") from None
+    user = db.scalar(select(User).where(User.username == who.username))
+    if user is None or user.disabled:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "user no longer active")
+    return rt.tokens.pair(user.username, Role(user.role))
+
+
+@router.get("/auth/me")
+def me(who: Viewer) -> dict[str, str]:
+    return {"username": who.username, "role": who.role.value}
+
+
+@router.get("/users", response_model=list[UserOut])
+def list_users(_: Admin, db: DB) -> list[User]:
+    return list(db.scalars(select(User).order_by(User.id)))
+
+
+@router.post("/users", response_model=UserOut, status_code=status.HTTP_201_CREATED)
+def create_user(body: UserBody, _: Admin, db: DB) -> User:
+    user = User(
+        username=body.username,
+        password_hash=hash_password(body.password),
+        role=body.role.value,
+        disabled=False,
+        created_ms=now_ms(),
+    )
+    db.add(user)
+    try:
+        db.commit()
+    except IntegrityError:
+        raise HTTPException(status.HTTP_409_CONFLICT, "username taken") from None
+    return user

@@ -1,0 +1,297 @@
+"""Read APIs over ingested data: detections, analytics (from rollups), consensus, logs."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query, status
+from pydantic import BaseModel
+from sqlalchemy import and_, func, not_, select
+
+from backend.api.deps import DB, Id, Seconds, Viewer, ms
+from backend.models import ConsensusRow, DetectionRow, LogRow, RollupRow
+
+router = APIRouter(prefix="/api", tags=["data"])
+
+Limit = Annotated[int, Query(ge=1, le=5000)]
+
+
+class DetectionOut(BaseModel):
+    id: int
+    node_id: str
+    seq: int
+    idx: int
+    ts: float
+    received_ms: int
+    intersection: str
+    cls: str
+    conf: float
+    box: tuple[float, float, float, float]
+    track: int | None
+
+
+class DetectionPage(BaseModel):
+    items: list[DetectionOut]
+    next_cursor: str | None
+
+
+@router.get("/detections", response_model=DetectionPage)
+def detections(
+    db: DB,
+    _: Viewer,
+    node_id: str | None = None,
+    cls: str | None = None,
+    intersection: str | None = None,
+    since: Seconds = None,
+    until: Seconds = None,
+    cursor: Annotated[str | None, Query(pattern=r"^\d{1,18}$")] = None,
+    limit: Limit = 100,
+) -> DetectionPage:
+    """Newest first; pass ``next_cursor`` back as ``cursor`` for the next page.
+
+    The cursor is the last row id, so pages stay consistent while ingest appends.
+    """
+    q = select(DetectionRow)
+    if node_id is not None:
+        q = q.where(DetectionRow.node_id == node_id)
+    if cls is not None:
+        q = q.where(DetectionRow.cls == cls)
+    if intersection is not None:
+        q = q.where(DetectionRow.intersection == intersection)
+    if since is not None:
+        q = q.where(DetectionRow.ts_ms >= ms(since))
+    if until is not None:
+        q = q.where(DetectionRow.ts_ms < ms(until))
+    if cursor is not None:
+        q = q.where(DetectionRow.id < int(cursor))
+    rows = list(db.scalars(q.order_by(DetectionRow.id.desc()).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    items = [
+        DetectionOut(
+            id=r.id,
+            node_id=r.node_id,
+            seq=r.seq,
+            idx=r.idx,
+            ts=r.ts_ms / 1000,
+            received_ms=r.received_ms,
+            intersection=r.intersection,
+            cls=r.cls,
+            conf=r.conf,
+            box=(r.x, r.y, r.w, r.h),
+            track=r.track,
+        )
+        for r in rows
+    ]
+    return DetectionPage(items=items, next_cursor=str(rows[-1].id) if more and rows else None)
+
+
+Series = Literal["detections", "queue", "anomalies"]
+
+
+def _series_filter(metric: Series) -> Any:
+    if metric == "queue":
+        return RollupRow.cls == "queue"
+    if metric == "anomalies":
+        return RollupRow.cls.like("anomaly:%")
+    return and_(RollupRow.cls != "queue", not_(RollupRow.cls.like("anomaly:%")))
+
+
+def _range(q: Any, since: float | None, until: float | None) -> Any:
+    if since is not None:
+        q = q.where(RollupRow.minute_ms >= ms(since))
+    if until is not None:
+        q = q.where(RollupRow.minute_ms < ms(until))
+    return q
+
+
+@router.get("/analytics/series")
+def series(
+    db: DB,
+    _: Viewer,
+    metric: Series = "detections",
+    bucket_s: Annotated[int, Query(ge=60, le=86_400 * 7)] = 300,
+    node_id: str | None = None,
+    cls: str | None = None,
+    intersection: str | None = None,
+    approach: str | None = None,
+    since: Seconds = None,
+    until: Seconds = None,
+) -> dict[str, Any]:
+    """Time-bucketed counts, sums, means and maxima read from per-minute rollups.
+
+    ``bucket_s`` is rounded down to whole minutes (the rollup resolution).
+    """
+    bucket_ms = bucket_s // 60 * 60_000
+    bucket = ((RollupRow.minute_ms // bucket_ms) * bucket_ms).label("bucket")
+    q = select(bucket, func.sum(RollupRow.n), func.sum(RollupRow.total), func.max(RollupRow.max))
+    q = _range(q.where(_series_filter(metric)), since, until)
+    for col, value in (
+        (RollupRow.node_id, node_id),
+        (RollupRow.cls, cls),
+        (RollupRow.intersection, intersection),
+        (RollupRow.approach, approach),
+    ):
+        if value is not None:
+            q = q.where(col == value)
+    rows = db.execute(q.group_by(bucket).order_by(bucket))
+    points = [
+        {
+            "t": int(b) / 1000,
+            "n": int(n),
+            "sum": float(total),
+            "mean": float(total) / int(n) if n else None,
+            "max": float(mx),
+        }
+        for b, n, total, mx in rows
+    ]
+    return {"metric": metric, "bucket_s": bucket_ms // 1000, "points": points}
+
+
+@router.get("/analytics/distribution")
+def distribution(
+    db: DB,
+    _: Viewer,
+    metric: Series = "detections",
+    by: Literal["cls", "node_id", "intersection", "approach"] = "cls",
+    since: Seconds = None,
+    until: Seconds = None,
+    limit: Limit = 100,
+) -> dict[str, Any]:
+    """Totals per class, node, intersection or approach over a time range."""
+    col = getattr(RollupRow, by)
+    q = select(
+        col, func.sum(RollupRow.n).label("n"), func.sum(RollupRow.total), func.max(RollupRow.max)
+    )
+    q = _range(q.where(_series_filter(metric)), since, until)
+    rows = db.execute(q.group_by(col).order_by(func.sum(RollupRow.n).desc()).limit(limit))
+    return {
+        "metric": metric,
+        "by": by,
+        "items": [
+            {"key": k, "n": int(n), "mean": float(t) / int(n) if n else None, "max": float(m)}
+            for k, n, t, m in rows
+        ],
+    }
+
+
+@router.get("/consensus/rounds")
+def consensus_rounds(
+    db: DB,
+    _: Viewer,
+    cluster: str | None = None,
+    since: Seconds = None,
+    limit: Limit = 100,
+) -> dict[str, Any]:
+    """Consensus messages grouped by (cluster, view, sequence number), newest first."""
+    q = select(
+        ConsensusRow.cluster,
+        ConsensusRow.view,
+        ConsensusRow.number,
+        func.count(ConsensusRow.id),
+        func.count(func.distinct(ConsensusRow.node_id)),
+        func.count(func.distinct(ConsensusRow.phase)),
+        func.count(func.distinct(ConsensusRow.digest)),
+        func.min(ConsensusRow.ts_ms),
+        func.max(ConsensusRow.ts_ms),
+    )
+    if cluster is not None:
+        q = q.where(ConsensusRow.cluster == cluster)
+    if since is not None:
+        q = q.where(ConsensusRow.ts_ms >= ms(since))
+    rows = db.execute(
+        q.group_by(ConsensusRow.cluster, ConsensusRow.view, ConsensusRow.number)
+        .order_by(func.max(ConsensusRow.ts_ms).desc())
+        .limit(limit)
+    )
+    return {
+        "items": [
+            {
+                "cluster": c,
+                "view": int(v),
+                "number": int(n),
+                "messages": int(msgs),
+                "nodes": int(nodes),
+                "phases": int(phases),
+                "digests": int(digests),
+                "first_ts": int(t0) / 1000,
+                "last_ts": int(t1) / 1000,
+                "duration_ms": int(t1) - int(t0),
+            }
+            for c, v, n, msgs, nodes, phases, digests, t0, t1 in rows
+        ]
+    }
+
+
+@router.get("/consensus/rounds/{cluster}/{view}/{number}")
+def consensus_round(cluster: str, view: Id, number: Id, db: DB, _: Viewer) -> dict[str, Any]:
+    """Every message of one round, in arrival order."""
+    rows = db.scalars(
+        select(ConsensusRow)
+        .where(
+            ConsensusRow.cluster == cluster,
+            ConsensusRow.view == view,
+            ConsensusRow.number == number,
+        )
+        .order_by(ConsensusRow.ts_ms, ConsensusRow.id)
+    ).all()
+    if not rows:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such round")
+    return {
+        "cluster": cluster,
+        "view": view,
+        "number": number,
+        "messages": [
+            {
+                "node_id": r.node_id,
+                "seq": r.seq,
+                "phase": r.phase,
+                "digest": r.digest,
+                "ts": r.ts_ms / 1000,
+            }
+            for r in rows
+        ],
+    }
+
+
+@router.get("/logs")
+def logs(
+    db: DB,
+    _: Viewer,
+    node_id: str | None = None,
+    level: Literal["debug", "info", "warning", "error"] | None = None,
+    since: Seconds = None,
+    until: Seconds = None,
+    cursor: Annotated[str | None, Query(pattern=r"^\d{1,18}$")] = None,
+    limit: Limit = 100,
+) -> dict[str, Any]:
+    """Node logs, newest first, cursor-paginated like detections."""
+    q = select(LogRow)
+    if node_id is not None:
+        q = q.where(LogRow.node_id == node_id)
+    if level is not None:
+        q = q.where(LogRow.level == level)
+    if since is not None:
+        q = q.where(LogRow.ts_ms >= ms(since))
+    if until is not None:
+        q = q.where(LogRow.ts_ms < ms(until))
+    if cursor is not None:
+        q = q.where(LogRow.id < int(cursor))
+    rows = list(db.scalars(q.order_by(LogRow.id.desc()).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return {
+        "items": [
+            {
+                "id": r.id,
+                "node_id": r.node_id,
+                "seq": r.seq,
+                "ts": r.ts_ms / 1000,
+                "level": r.level,
+                "logger": r.logger,
+                "message": r.message,
+            }
+            for r in rows
+        ],
+        "next_cursor": str(rows[-1].id) if more and rows else None,
+    }

@@ -1,0 +1,80 @@
+"""Dependencies shared by routes: the runtime, a database session, the caller's role."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Path, Query, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from backend.auth import Principal, Role, TokenError
+from backend.runtime import Runtime
+
+bearer = HTTPBearer(auto_error=False, description="Access token from /api/auth/login")
+
+
+def runtime(request: Request) -> Runtime:
+    rt: Runtime = request.app.state.runtime
+    return rt
+
+
+RuntimeDep = Annotated[Runtime, Depends(runtime)]
+
+
+def db_session(rt: RuntimeDep) -> Iterator[Session]:
+    """One session per request, committed by the handler when it writes."""
+    with rt.sessions() as session:
+        yield session
+
+
+DB = Annotated[Session, Depends(db_session)]
+
+
+def principal(
+    rt: RuntimeDep,
+    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Principal:
+    """The caller from a valid access token; 401 otherwise."""
+    if creds is None or creds.scheme.lower() != "bearer":
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "missing bearer token",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    try:
+        return rt.tokens.check(creds.credentials, "access")
+    except TokenError as exc:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            f"invalid token: {exc}",
+            headers={"WWW-Authenticate": "Bearer"},
+        ) from None
+
+
+def require(role: Role) -> Callable[[Principal], Principal]:
+    """A dependency admitting callers whose role is at least ``role``."""
+
+    def check(who: Annotated[Principal, Depends(principal)]) -> Principal:
+        if who.role.rank < role.rank:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"needs role {role.value}")
+        return who
+
+    return check
+
+
+Viewer = Annotated[Principal, Depends(require(Role.VIEWER))]
+Operator = Annotated[Principal, Depends(require(Role.OPERATOR))]
+Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
+
+
+def ms(seconds: float | None) -> int | None:
+    """API times are epoch seconds; storage is epoch milliseconds."""
+    return None if seconds is None else round(seconds * 1000)
+
+
+Seconds = Annotated[float | None, Query(ge=0, le=1e11, description="epoch seconds")]
+"""A time bound in epoch seconds; bounded so that milliseconds fit a 64-bit column."""
+Id = Annotated[int, Path(ge=0, le=2**63 - 1)]
+"""A row id or counter in a path; bounded to what a 64-bit column holds."""

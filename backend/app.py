@@ -1,0 +1,105 @@
+"""The FastAPI application factory.
+
+``create_app(settings)`` builds one service instance; the :class:`Runtime` (database,
+ingest, sources, live hub) starts in the lifespan, so importing or constructing the
+app does no I/O and tests get a fresh, isolated instance per call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from fastapi import FastAPI, Request, Response
+from fastapi.middleware.cors import CORSMiddleware
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.routing import Match
+
+from backend.api import alerts, auth_routes, data, export, nodes, system, ws
+from backend.api.deps import Viewer
+from backend.auth import check_production_secret
+from backend.runtime import Runtime
+from backend.settings import Settings
+
+SYSTEM_PUSH_S = 2.0
+
+
+async def _system_ticker(rt: Runtime) -> None:
+    """Push the computed system status to ``system`` subscribers every few seconds."""
+    while True:
+        await asyncio.sleep(SYSTEM_PUSH_S)
+        if not any("system" in c.topics for c in rt.hub.clients):
+            continue
+
+        def compute() -> dict[str, object]:
+            with rt.sessions() as db:
+                return system.compute_status(db, rt)
+
+        with contextlib.suppress(Exception):
+            rt.hub.publish("system", await asyncio.to_thread(compute), relay=False)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the service; refuses production mode with the default secret."""
+    settings = settings or Settings()
+    check_production_secret(settings)
+    rt = Runtime(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await asyncio.to_thread(rt.start)
+        rt.hub.bind(asyncio.get_running_loop())
+        ticker = asyncio.create_task(_system_ticker(rt))
+        try:
+            yield
+        finally:
+            ticker.cancel()
+            await asyncio.to_thread(rt.stop)
+
+    app = FastAPI(
+        title="EDGE-QI backend",
+        version="1.0",
+        description="Ingest, storage, analytics, alerts and live push for EDGE-QI nodes.",
+        lifespan=lifespan,
+    )
+    app.state.runtime = rt
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+        )
+
+    @app.middleware("http")
+    async def timing(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = "unmatched"
+        for r in app.router.routes:
+            match, _ = r.matches(request.scope)
+            if match == Match.FULL:
+                route = getattr(r, "path", "unmatched")
+                break
+        rt.metrics.request_seconds.labels(request.method, route, str(response.status_code)).observe(
+            time.perf_counter() - started
+        )
+        return response
+
+    @app.get("/health", tags=["system"])
+    def health() -> dict[str, str]:
+        """Liveness only (no auth, no I/O); see /api/system/health for dependencies."""
+        return {"status": "ok"}
+
+    @app.get("/metrics", tags=["system"], response_class=Response)
+    def metrics(_: Viewer) -> Response:
+        """Prometheus exposition (needs a token like every endpoint but /health)."""
+        return Response(generate_latest(rt.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    for module in (auth_routes, system, nodes, data, alerts, export, ws):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,60 @@
+"""Prometheus metrics of one service instance, in a registry of its own.
+
+A private :class:`CollectorRegistry` per app keeps several apps in one process (tests,
+benchmarks) from colliding on metric names.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+
+class Metrics:
+    """Everything ``/metrics`` exposes: ingest, quarantine, loss, HTTP and WebSocket."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.ingested = Counter(
+            "edgeqi_ingest_messages_total", "Messages stored, by kind", ["kind"], registry=r
+        )
+        self.detections = Counter("edgeqi_ingest_detections_total", "Detections stored", registry=r)
+        self.duplicates = Counter(
+            "edgeqi_ingest_duplicates_total", "Redelivered (node_id, seq) pairs", registry=r
+        )
+        self.quarantined = Counter(
+            "edgeqi_quarantine_total", "Payloads quarantined, by reason", ["reason"], registry=r
+        )
+        self.batch_size = Histogram(
+            "edgeqi_ingest_batch_size",
+            "Messages per database flush",
+            buckets=(1, 5, 10, 50, 100, 250, 500, 1000, 2500, 5000),
+            registry=r,
+        )
+        self.flush_seconds = Histogram(
+            "edgeqi_ingest_flush_seconds", "Time to write one batch", registry=r
+        )
+        self.lag_seconds = Histogram(
+            "edgeqi_ingest_lag_seconds",
+            "Receipt to commit",
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=r,
+        )
+        self.pending = Gauge("edgeqi_ingest_pending", "Messages awaiting a flush", registry=r)
+        self.store_errors = Counter(
+            "edgeqi_ingest_store_errors_total", "Failed flush attempts", registry=r
+        )
+        self.node_lost = Gauge(
+            "edgeqi_node_lost_messages", "Sequence numbers never received", ["node_id"], registry=r
+        )
+        self.request_seconds = Histogram(
+            "edgeqi_http_request_seconds",
+            "HTTP request latency",
+            ["method", "route", "status"],
+            registry=r,
+        )
+        self.ws_clients = Gauge("edgeqi_ws_clients", "Connected WebSocket clients", registry=r)
+        self.alerts = Counter("edgeqi_alerts_total", "Alerts fired", ["severity"], registry=r)
+        self.mqtt_connected = Gauge(
+            "edgeqi_mqtt_connected", "1 while the MQTT source is connected", registry=r
+        )

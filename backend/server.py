@@ -1,0 +1,47 @@
+"""``edgeqi serve``: run the backend under uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+import uvicorn
+
+from backend.app import create_app
+from backend.settings import Settings
+
+
+def serve(argv: list[str]) -> int:
+    """Parse ``argv`` and run the API until interrupted; return the exit code."""
+    parser = argparse.ArgumentParser(prog="edgeqi serve", description="Run the EDGE-QI backend")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--reload", action="store_true", help="restart on code changes (dev)")
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--database-url", help="overrides EDGEQI_DATABASE_URL")
+    parser.add_argument("--mqtt-url", help="overrides EDGEQI_MQTT_URL")
+    parser.add_argument("--redis-url", help="overrides EDGEQI_REDIS_URL")
+    parser.add_argument("--log-level", default="info")
+    args = parser.parse_args(argv)
+    for name in ("database_url", "mqtt_url", "redis_url"):
+        value = getattr(args, name)
+        if value:
+            os.environ[f"EDGEQI_{name.upper()}"] = value
+    if args.reload or args.workers > 1:
+        # uvicorn needs an import string to reload or fork; settings come from the env.
+        uvicorn.run(
+            "backend.app:create_app",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            reload=args.reload,
+            workers=None if args.reload else args.workers,
+            log_level=args.log_level,
+        )
+        return 0
+    try:
+        app = create_app(Settings())
+    except RuntimeError as exc:
+        parser.exit(2, f"edgeqi serve: {exc}\n")
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    return 0

@@ -1,0 +1,57 @@
+"""A small paho-mqtt 2 publisher for tests and benchmarks."""
+
+from __future__ import annotations
+
+import threading
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.reasoncodes import ReasonCode
+
+
+class Publisher:
+    """Connects, publishes at QoS 1 and waits until the broker acknowledged everything."""
+
+    def __init__(
+        self,
+        port: int,
+        username: str | None = None,
+        password: str | None = None,
+        client_id: str = "",
+    ) -> None:
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=client_id, protocol=MQTTProtocolVersion.MQTTv5
+        )
+        if username is not None:
+            self.client.username_pw_set(username, password)
+        self.connected = threading.Event()
+        self.refused: ReasonCode | None = None
+        self.acks: dict[int, ReasonCode] = {}
+        self.client.on_connect = self._on_connect
+        self.client.on_publish = self._on_publish
+        self.client.connect("127.0.0.1", port)
+        self.client.loop_start()
+
+    def _on_connect(
+        self, _c: object, _u: object, _f: object, reason: ReasonCode, _p: object
+    ) -> None:
+        if reason.is_failure:
+            self.refused = reason
+        else:
+            self.connected.set()
+
+    def _on_publish(self, _c: object, _u: object, mid: int, reason: ReasonCode, _p: object) -> None:
+        self.acks[mid] = reason
+
+    def publish_all(self, items: list[tuple[str, bytes]], timeout: float = 30) -> list[ReasonCode]:
+        """Publish every (topic, payload) at QoS 1; return the broker's PUBACK reason codes."""
+        if not self.connected.wait(10):
+            raise ConnectionError(f"not connected: {self.refused}")
+        infos = [self.client.publish(t, p, qos=1) for t, p in items]
+        for info in infos:
+            info.wait_for_publish(timeout)
+        return [self.acks.get(i.mid, ReasonCode(4)) for i in infos]
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
