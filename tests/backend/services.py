@@ -161,9 +161,12 @@ class Postgres:
         )
 
     def stop(self) -> None:
+        """Stop the server; a directory this object made for itself is removed too."""
         _run_as_postgres(
             [f"{self.bindir}/pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop"]
         )
+        if self.own_dir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
 
     def create_database(self, name: str) -> str:
         import psycopg

@@ -142,3 +142,32 @@ def test_scripted_faults_leave_their_marks(scenario: Callable[..., ScenarioConfi
     # The partition at 3000 s holds every node's messages until it heals.
     cut = msgs[(msgs["sent_at"] > 3005) & (msgs["sent_at"] < 3175)]
     assert len(cut) > 0 and (cut["arrival"] >= 3180.0).all()
+
+
+def test_report_aggregates_runs_and_pools_alert_latency(
+    small_run: tuple[Path, dict[str, object]], tmp_path: Path
+) -> None:
+    import shutil
+
+    from experiments.report import main as report_main
+
+    out, _ = small_run
+    rng = np.random.default_rng(0)
+    pooled = []
+    for name, scale in (("a", 50.0), ("b", 400.0)):
+        shutil.copytree(out, tmp_path / name)
+        event_at = rng.uniform(0, 3600, 200)
+        latency_s = rng.exponential(scale, 200) / 1000.0
+        pooled.append(latency_s * 1000.0)
+        pd.DataFrame(
+            {"policy": "edgeqi", "event_at": event_at, "received_at": event_at + latency_s}
+        ).to_parquet(tmp_path / name / "reports.parquet")
+    assert report_main([str(tmp_path)]) == 0
+    text = (tmp_path / "report.md").read_text()
+    assert "| edgeqi | 2 |" in text
+    every = np.concatenate(pooled)
+    row = (
+        f"| edgeqi | 400 | {np.percentile(every, 50):.0f} | {np.percentile(every, 99):.0f} | "
+        f"{int((every > 250).sum())} |"
+    )
+    assert row in text
