@@ -1,0 +1,271 @@
+"""API latency with concurrent users while the backend ingests from a real broker.
+
+The issue's target: API p99 under 100 ms with 50 concurrent users while ingesting.
+A private Mosquitto and PostgreSQL (or a SQLite file) are started on free loopback
+ports, ``edgeqi serve`` runs as its own process against them, a publisher feeds a
+paced stream of detection batches (default 100,000 detections a minute from 100
+cameras, QoS 1), and ``--users`` simulated operators (asyncio + httpx) loop over
+the dashboard's endpoints without think time. The reference measured in the same
+run, under the same load, is ``GET /health`` (no I/O) polled by one more client: it
+separates the server's event-loop and HTTP overhead from the cost of the queries.
+The ingest achieved during the window is read back from the API at the end, so
+"while ingesting" is a measured fact of each run, not an assumption.
+
+Usage: ``python -m experiments.bench_api [--users 50] [--duration 30] [--db postgresql]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+
+from experiments.bench_ingest import payloads
+from tests.backend.services import Mosquitto, Postgres, free_port
+
+ADMIN = ("bench", "bench-password-1")
+
+
+def endpoints(nodes: int, now: float) -> list[tuple[str, str, dict[str, Any]]]:
+    """The dashboard's calls: (label, path, query)."""
+    node = f"cam-{7 % nodes:03d}"
+    return [
+        ("system status", "/api/system/status", {}),
+        ("nodes list", "/api/nodes", {"limit": 50}),
+        ("node detail", f"/api/nodes/{node}", {}),
+        ("detections page", "/api/detections", {"node_id": node, "limit": 100}),
+        ("series 1 h", "/api/analytics/series", {"bucket_s": 300, "since": now - 3600}),
+        ("distribution", "/api/analytics/distribution", {"by": "cls", "since": now - 3600}),
+        ("alerts", "/api/alerts", {}),
+    ]
+
+
+def start_server(port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    cmd = [sys.executable, "-m", "experiments.cli", "serve", "--port", str(port)]
+    cmd += ["--log-level", "warning"]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"edgeqi serve did not start:\n{log.read_text()[-2000:]}")
+        time.sleep(0.2)
+
+
+def publish_paced(
+    port: int, items: list[tuple[str, bytes]], rate: float, stop: threading.Event
+) -> int:
+    """Publish at ``rate`` messages/s (QoS 1) until done or stopped; return how many went."""
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5)
+    client.max_inflight_messages_set(1000)
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    started = time.perf_counter()
+    sent = 0
+    infos = []
+    for i, (topic, payload) in enumerate(items):
+        if stop.is_set():
+            break
+        lag = started + i / rate - time.perf_counter()
+        if lag > 0:
+            time.sleep(lag)
+        infos.append(client.publish(topic, payload, qos=1))
+        sent += 1
+    for info in infos:
+        info.wait_for_publish(60)
+    client.disconnect()
+    client.loop_stop()
+    return sent
+
+
+async def user(
+    client: httpx.AsyncClient,
+    calls: list[tuple[str, str, dict[str, Any]]],
+    until: float,
+    offset: int,
+    think_s: float,
+    samples: list[tuple[str, float, int]],
+) -> None:
+    """One operator: the endpoints in turn (each user starting elsewhere in the list).
+
+    Think times are exponential around ``think_s`` and start times are spread, as people
+    are; a fixed think time would make every user fire in the same instant.
+    """
+    rng = np.random.default_rng(offset)
+    if think_s:
+        await asyncio.sleep(float(rng.uniform(0, think_s)))
+    i = offset
+    while time.perf_counter() < until:
+        label, path, params = calls[i % len(calls)]
+        started = time.perf_counter()
+        try:
+            code = (await client.get(path, params=params)).status_code
+        except httpx.HTTPError:
+            code = 0  # a dropped or refused connection counts as an error, not a pause
+        samples.append((label, (time.perf_counter() - started) * 1000, code))
+        i += 1
+        if think_s:
+            await asyncio.sleep(float(rng.exponential(think_s)))
+
+
+async def load(
+    base: str,
+    token: str,
+    users: int,
+    duration: float,
+    think_s: float,
+    calls: list[tuple[str, str, dict[str, Any]]],
+) -> list[tuple[str, float, int]]:
+    samples: list[tuple[str, float, int]] = []
+    headers = {"Authorization": f"Bearer {token}"}
+    limits = httpx.Limits(max_connections=users + 2, max_keepalive_connections=users + 2)
+    async with httpx.AsyncClient(
+        base_url=base, headers=headers, limits=limits, timeout=30
+    ) as client:
+        until = time.perf_counter() + duration
+        health: list[tuple[str, str, dict[str, Any]]] = [("reference: /health", "/health", {})]
+        tasks = [user(client, calls, until, k, think_s, samples) for k in range(users)]
+        tasks.append(user(client, health, until, users, 0.01, samples))
+        await asyncio.gather(*tasks)
+    return samples
+
+
+def table(samples: list[tuple[str, float, int]], duration: float, target: float) -> str:
+    labels = list(dict.fromkeys(s[0] for s in samples))
+    lines = ["| endpoint | requests | p50 ms | p95 ms | p99 ms | errors |", "|---" * 6 + "|"]
+
+    def row(label: str, rows: list[tuple[str, float, int]]) -> str:
+        ms = np.array([r[1] for r in rows])
+        bad = sum(1 for r in rows if not 200 <= r[2] < 300)
+        p50, p95, p99 = (np.percentile(ms, q) for q in (50, 95, 99))
+        return f"| {label} | {len(rows)} | {p50:.1f} | {p95:.1f} | {p99:.1f} | {bad} |"
+
+    api = [s for s in samples if not s[0].startswith("reference")]
+    for label in labels:
+        if not label.startswith("reference"):
+            lines.append(row(label, [s for s in samples if s[0] == label]))
+    lines.append(row("**all API calls**", api))
+    lines.append(row("reference: /health", [s for s in samples if s[0].startswith("reference")]))
+    p99 = float(np.percentile([s[1] for s in api], 99))
+    lines.append(
+        f"\n{len(api) / duration:.0f} API requests/s; overall p99 {p99:.1f} ms: "
+        f"{'meets' if p99 < target else 'misses'} the {target:.0f} ms target"
+    )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--duration", type=float, default=30.0, help="seconds of load")
+    parser.add_argument("--db", choices=["postgresql", "sqlite"], default="postgresql")
+    parser.add_argument("--detections-per-min", type=int, default=100_000)
+    parser.add_argument("--nodes", type=int, default=100)
+    parser.add_argument("--think-ms", type=float, default=0.0)
+    parser.add_argument("--target-ms", type=float, default=100.0)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args(argv)
+    per_message = 10
+    rate = args.detections_per_min / 60 / per_message
+    items = payloads(int(rate * (args.duration + 5)), args.nodes, per_message)
+
+    with tempfile.TemporaryDirectory(prefix="edgeqi-bench-api-") as tmp:
+        work = Path(tmp)
+        (work / "broker").mkdir()
+        broker = Mosquitto(work / "broker")
+        pg = Postgres() if args.db == "postgresql" else None
+        server: subprocess.Popen[bytes] | None = None
+        stop = threading.Event()
+        try:
+            broker.start()
+            if pg is not None:
+                pg.start()
+                url = pg.create_database("bench")
+            else:
+                url = f"sqlite:///{work / 'bench.db'}"
+            port = free_port()
+            env = dict(os.environ) | {
+                "EDGEQI_ENV": "test",
+                "EDGEQI_DATABASE_URL": url,
+                "EDGEQI_MQTT_URL": broker.url,
+                "EDGEQI_SECRET_KEY": "bench-" + "x" * 40,
+                "EDGEQI_ADMIN_USERNAME": ADMIN[0],
+                "EDGEQI_ADMIN_PASSWORD": ADMIN[1],
+            }
+            server = start_server(port, env, work / "server.log")
+            base = f"http://127.0.0.1:{port}"
+            login = httpx.post(
+                f"{base}/api/auth/login", json={"username": ADMIN[0], "password": ADMIN[1]}
+            )
+            token = login.raise_for_status().json()["access_token"]
+            sent: list[int] = []
+            publisher = threading.Thread(
+                target=lambda: sent.append(publish_paced(broker.port, items, rate, stop))
+            )
+            publisher.start()
+            time.sleep(2.0)  # ingest is running before the users arrive
+            print(
+                f"{args.users} users for {args.duration:.0f} s while ingesting "
+                f"{args.detections_per_min:,} detections/min ({args.db}) ..."
+            )
+            calls = endpoints(args.nodes, time.time())
+            samples = asyncio.run(
+                load(base, token, args.users, args.duration, args.think_ms / 1000, calls)
+            )
+            stop.set()
+            publisher.join()
+            headers = {"Authorization": f"Bearer {token}"}
+            status: dict[str, Any] = {}
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                status = httpx.get(f"{base}/api/system/status", headers=headers).json()
+                if status["messages_total"] >= sent[0]:
+                    break
+                time.sleep(0.5)
+        finally:
+            stop.set()
+            if server is not None:
+                server.terminate()
+                server.wait(timeout=30)
+            broker.stop()
+            if pg is not None:
+                pg.stop()
+
+    report = table(samples, args.duration, args.target_ms)
+    print(
+        f"\npublished {sent[0]} messages ({sent[0] * per_message:,} detections); stored "
+        f"{status['messages_total']} messages, {status['detections_total']:,} detections, "
+        f"lost {status['messages_lost']}\n"
+    )
+    print(report)
+    if args.json:
+        ms = {
+            label: [s[1] for s in samples if s[0] == label]
+            for label in dict.fromkeys(s[0] for s in samples)
+        }
+        figures = {k: {"n": len(v), "p99": float(np.percentile(v, 99))} for k, v in ms.items()}
+        args.json.write_text(json.dumps({"status": status, "endpoints": figures}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
