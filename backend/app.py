@@ -9,19 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Response
 from fastapi.middleware.cors import CORSMiddleware
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from starlette.routing import Match
 
 from backend.api import alerts, auth_routes, data, export, nodes, system, ws
 from backend.api.deps import Viewer
 from backend.auth import check_production_secret
 from backend.runtime import Runtime
 from backend.settings import Settings
+from backend.timing import RequestTiming
 
 SYSTEM_PUSH_S = 2.0
 
@@ -73,22 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["*"],
         )
 
-    @app.middleware("http")
-    async def timing(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = "unmatched"
-        for r in app.router.routes:
-            match, _ = r.matches(request.scope)
-            if match == Match.FULL:
-                route = getattr(r, "path", "unmatched")
-                break
-        rt.metrics.request_seconds.labels(request.method, route, str(response.status_code)).observe(
-            time.perf_counter() - started
-        )
-        return response
+    app.add_middleware(RequestTiming, histogram=rt.metrics.request_seconds)
 
     @app.get("/health", tags=["system"])
     def health() -> dict[str, str]:

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -236,6 +237,34 @@ class RollupRow(Base):
     max: Mapped[float] = mapped_column(Float)
 
     __table_args__ = (Index("ix_rollups_minute", "minute_ms"),)
+
+
+class RollupLevelRow(Base):
+    """A coarser rollup level's row: per (level, node, bucket, class, intersection, approach).
+
+    Why: at about one batch per camera a minute the per-minute, per-node rollups hold
+    as many rows as raw detections, so all-node and multi-day queries gain nothing
+    from them. ``level`` is an id from :data:`backend.rollup_levels.LEVELS`, which says
+    the resolution and which dimensions are kept; the others hold ``""`` (the class
+    holds its metric, e.g. ``*detections``). :mod:`backend.analytics` picks the level.
+    """
+
+    __tablename__ = "rollup_levels"
+
+    level: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    node_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    bucket_ms: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    cls: Mapped[str] = mapped_column(String(160), primary_key=True)
+    intersection: Mapped[str] = mapped_column(String(128), primary_key=True)
+    approach: Mapped[str] = mapped_column(String(128), primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger)
+    total: Mapped[float] = mapped_column(Float)
+    max: Mapped[float] = mapped_column(Float)
+
+    __table_args__ = (
+        Index("ix_rollup_levels_area", "level", "intersection", "bucket_ms"),
+        Index("ix_rollup_levels_time", "level", "bucket_ms"),
+    )
 
 
 class User(Base):

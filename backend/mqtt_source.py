@@ -89,6 +89,7 @@ class MqttSource:
         self._connected = threading.Event()
         self._worker: threading.Thread | None = None
         self.received = 0
+        self._arrived = 0
         client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=client_id,
@@ -130,22 +131,50 @@ class MqttSource:
         """Block until connected (used by tests and the health probe)."""
         return self._connected.wait(timeout)
 
-    def stop(self) -> None:
+    def stop(self, retire: bool = False, quiet_s: float = 0.5, timeout_s: float = 30.0) -> None:
         """Stop gracefully: store and acknowledge what was received, then disconnect.
 
         Acknowledging before the DISCONNECT spares the next session a redelivery of
         everything in flight. Messages arriving meanwhile are left unacknowledged, so
         the broker keeps them in the persistent session for the next start.
+
+        ``retire`` is for a replica leaving the shared group for good (scale-down): it
+        unsubscribes first, so the broker routes new messages to the other members,
+        takes in what the broker had already queued for it (until nothing arrives for
+        ``quiet_s``), stores and acknowledges that, and ends with a session expiry of
+        zero, so no session holding messages nobody will collect is left behind.
         """
+        if retire and self._connected.is_set():
+            self._leave_group(quiet_s, timeout_s)
         self._closing = True
         self._queue.put(None)
         if self._worker is not None:
             self._worker.join(timeout=30)
         self.ingestor.flush()
-        self.client.disconnect()
+        if retire:
+            props = Properties(PacketTypes.DISCONNECT)  # type: ignore[no-untyped-call]
+            props.SessionExpiryInterval = 0
+            self.client.disconnect(properties=props)
+        else:
+            self.client.disconnect()
         self.client.loop_stop()
         self._connected.clear()
         self.metrics.mqtt_connected.set(0)
+
+    def _leave_group(self, quiet_s: float, timeout_s: float) -> None:
+        unsubscribed = threading.Event()
+        self.client.on_unsubscribe = lambda *_: unsubscribed.set()
+        self.client.unsubscribe(
+            [shared(NODE_SUBSCRIPTION, self.group), shared(CONSENSUS_SUBSCRIPTION, self.group)]
+        )
+        deadline = time.monotonic() + timeout_s
+        if not unsubscribed.wait(timeout_s):
+            log.warning("MQTT unsubscribe not acknowledged; retiring anyway")
+        seen = -1
+        while time.monotonic() < deadline and (seen != self._arrived or not self._queue.empty()):
+            seen = self._arrived
+            time.sleep(quiet_s)
+        self.ingestor.flush()
 
     # -- paho callbacks (network thread: enqueue only) ---------------------------------
 
@@ -191,6 +220,7 @@ class MqttSource:
         except UnicodeDecodeError:
             # Invalid UTF-8 in a topic must not kill paho's thread; the ingestor refuses it.
             topic = msg._topic.decode(errors="replace")
+        self._arrived += 1
         self._queue.put(
             (topic, bytes(msg.payload), time.time(), msg.mid, msg.qos, self._generation)
         )

@@ -22,8 +22,10 @@ from backend.models import (
     LogRow,
     MessageRow,
     QuarantineRow,
+    RollupLevelRow,
     RollupRow,
 )
+from backend.rollup_levels import LEVELS
 from backend.settings import Settings
 
 DAY_MS = 86_400_000
@@ -77,5 +79,11 @@ def enforce(engine: Engine, policy: Policy, now_ms: int | None = None) -> dict[s
         cutoff = now - int(policy.metrics_days * DAY_MS)
         deleted["rollups"] = conn.execute(
             delete(RollupRow).where(RollupRow.minute_ms < cutoff)
+        ).rowcount
+        deleted["rollup_levels"] = conn.execute(
+            delete(RollupLevelRow).where(
+                RollupLevelRow.level.in_([lv.id for lv in LEVELS]),  # leads the time index
+                RollupLevelRow.bucket_ms < cutoff,
+            )
         ).rowcount
     return deleted

@@ -57,15 +57,17 @@ class Runtime:
             max_pending=settings.ingest_max_pending,
             alert_hook=self.evaluator,
         )
+        self.ingests = settings.role != "api"
         self.bus = LocalBus()
-        for topic_filter in (NODE_SUBSCRIPTION, CONSENSUS_SUBSCRIPTION):
-            self.bus.subscribe(topic_filter, self._from_bus)
+        if self.ingests:
+            for topic_filter in (NODE_SUBSCRIPTION, CONSENSUS_SUBSCRIPTION):
+                self.bus.subscribe(topic_filter, self._from_bus)
         self.hub = Hub(self.metrics)
         self.cache = (
             Cache(settings.redis_url, settings.redis_channel) if settings.redis_url else None
         )
         self.mqtt: MqttSource | None = None
-        if settings.mqtt_url:
+        if settings.mqtt_url and self.ingests:
             self.mqtt = MqttSource(
                 settings.mqtt_url,
                 self.ingestor,
@@ -90,13 +92,16 @@ class Runtime:
         if self.settings.migrate_on_start:
             migrate(self.settings.database_url)
         self._bootstrap_admin()
-        self.ingestor.start()
         if self.cache is not None:
             self.hub.relay = self.cache.relay
-            self.cache.listen(lambda topic, data: self.hub.publish(topic, data, relay=False))
+            if self.settings.role != "ingest":  # an ingest worker has no clients to push to
+                self.cache.listen(lambda topic, data: self.hub.publish(topic, data, relay=False))
+        self._stop.clear()
+        if not self.ingests:
+            return
+        self.ingestor.start()
         if self.mqtt is not None:
             self.mqtt.start()
-        self._stop.clear()
         self._retention = threading.Thread(
             target=self._retention_loop, name="edgeqi-retention", daemon=True
         )
@@ -106,7 +111,7 @@ class Runtime:
         """Stop sources first so everything received is flushed before the database closes."""
         self._stop.set()
         if self.mqtt is not None:
-            self.mqtt.stop()
+            self.mqtt.stop(retire=self.settings.mqtt_retire_on_stop)
         self.ingestor.stop()
         if self.cache is not None:
             self.cache.close()

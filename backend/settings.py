@@ -21,6 +21,12 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="EDGEQI_", env_file=".env", extra="ignore")
 
     env: Literal["development", "test", "production"] = "development"
+    role: Literal["all", "api", "ingest"] = "all"
+    """``all``: one process serves the API and ingests. ``api`` serves only (no broker
+    subscription, no retention); ``ingest`` (``edgeqi ingest``) only consumes the broker,
+    writes, evaluates alerts and relays live events through Redis. Splitting them keeps
+    ingest's CPU work off the API's interpreter, which is what bounds the API's tail
+    latency under load (see BENCHMARKS.md)."""
     database_url: str = "sqlite:///edgeqi.db"
     migrate_on_start: bool = True
 
@@ -31,6 +37,9 @@ class Settings(BaseSettings):
     mqtt_queue_size: int = Field(default=10_000, ge=1)
     mqtt_reconnect_min_s: float = Field(default=0.5, gt=0)
     mqtt_reconnect_max_s: float = Field(default=30.0, gt=0)
+    mqtt_retire_on_stop: bool = False
+    """On stop, leave the shared group for good (scale-down) instead of keeping the
+    session for a restart; see :meth:`backend.mqtt_source.MqttSource.stop`."""
 
     redis_url: str | None = None
     redis_channel: str = "edgeqi:events"

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Engine, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
+from backend import rollup_levels
 from backend.models import (
     AnomalyRow,
     Base,
@@ -27,6 +28,7 @@ from backend.models import (
     MessageRow,
     Node,
     QuarantineRow,
+    RollupLevelRow,
     RollupRow,
 )
 from edgeqi.protocol import (
@@ -341,6 +343,26 @@ class Store:
             },
         )
         conn.execute(stmt, rows)
+        lins = self._insert(RollupLevelRow)
+        lex = lins.excluded
+        conn.execute(
+            lins.on_conflict_do_update(
+                index_elements=[
+                    "level",
+                    "node_id",
+                    "bucket_ms",
+                    "cls",
+                    "intersection",
+                    "approach",
+                ],
+                set_={
+                    "n": RollupLevelRow.n + lex.n,
+                    "total": RollupLevelRow.total + lex.total,
+                    "max": self._greatest(RollupLevelRow.max, lex.max),
+                },
+            ),
+            rollup_levels.fold(rows),
+        )
 
     def _nodes(self, conn: Connection, new: list[Accepted]) -> dict[str, NodeLoss]:
         per: dict[str, dict[str, Any]] = {}

@@ -34,7 +34,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from experiments.bench_ingest import payloads
-from tests.backend.services import Mosquitto, Postgres, free_port
+from tests.backend.services import Mosquitto, Postgres, Redis, free_port
 
 ADMIN = ("bench", "bench-password-1")
 
@@ -53,9 +53,11 @@ def endpoints(nodes: int, now: float) -> list[tuple[str, str, dict[str, Any]]]:
     ]
 
 
-def start_server(port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+def start_server(
+    port: int, env: dict[str, str], log: Path, workers: int = 1
+) -> subprocess.Popen[bytes]:
     cmd = [sys.executable, "-m", "experiments.cli", "serve", "--port", str(port)]
-    cmd += ["--log-level", "warning"]
+    cmd += ["--log-level", "warning", "--workers", str(workers)]
     with log.open("wb") as out:
         proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
@@ -182,6 +184,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--nodes", type=int, default=100)
     parser.add_argument("--think-ms", type=float, default=0.0)
     parser.add_argument("--target-ms", type=float, default=100.0)
+    parser.add_argument(
+        "--split",
+        action="store_true",
+        help="API-only server (EDGEQI_ROLE=api) plus an `edgeqi ingest` worker and Redis",
+    )
+    parser.add_argument("--api-workers", type=int, default=1, help="uvicorn worker processes")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     per_message = 10
@@ -193,7 +201,9 @@ def main(argv: list[str] | None = None) -> int:
         (work / "broker").mkdir()
         broker = Mosquitto(work / "broker")
         pg = Postgres() if args.db == "postgresql" else None
+        redis = Redis(work) if args.split else None
         server: subprocess.Popen[bytes] | None = None
+        worker: subprocess.Popen[bytes] | None = None
         stop = threading.Event()
         try:
             broker.start()
@@ -211,7 +221,26 @@ def main(argv: list[str] | None = None) -> int:
                 "EDGEQI_ADMIN_USERNAME": ADMIN[0],
                 "EDGEQI_ADMIN_PASSWORD": ADMIN[1],
             }
-            server = start_server(port, env, work / "server.log")
+            if redis is not None:
+                redis.start()
+                env |= {"EDGEQI_REDIS_URL": redis.url}
+            api_env = env | {"EDGEQI_ROLE": "api"} if args.split else env
+            server = start_server(port, api_env, work / "server.log", args.api_workers)
+            if args.split:
+                with (work / "worker.log").open("wb") as out:
+                    worker = subprocess.Popen(
+                        [
+                            sys.executable,
+                            "-m",
+                            "experiments.cli",
+                            "ingest",
+                            "--log-level",
+                            "warning",
+                        ],
+                        env=env | {"EDGEQI_MIGRATE_ON_START": "false"},
+                        stdout=out,
+                        stderr=subprocess.STDOUT,
+                    )
             base = f"http://127.0.0.1:{port}"
             login = httpx.post(
                 f"{base}/api/auth/login", json={"username": ADMIN[0], "password": ADMIN[1]}
@@ -225,7 +254,9 @@ def main(argv: list[str] | None = None) -> int:
             time.sleep(2.0)  # ingest is running before the users arrive
             print(
                 f"{args.users} users for {args.duration:.0f} s while ingesting "
-                f"{args.detections_per_min:,} detections/min ({args.db}) ..."
+                f"{args.detections_per_min:,} detections/min ({args.db}, "
+                f"{'split API + ingest worker' if args.split else 'one process'}, "
+                f"{args.api_workers} API worker(s)) ..."
             )
             calls = endpoints(args.nodes, time.time())
             samples = asyncio.run(
@@ -243,9 +274,12 @@ def main(argv: list[str] | None = None) -> int:
                 time.sleep(0.5)
         finally:
             stop.set()
-            if server is not None:
-                server.terminate()
-                server.wait(timeout=30)
+            for proc in (worker, server):
+                if proc is not None:
+                    proc.terminate()
+                    proc.wait(timeout=30)
+            if redis is not None:
+                redis.stop()
             broker.stop()
             if pg is not None:
                 pg.stop()

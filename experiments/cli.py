@@ -10,6 +10,7 @@ commands:
   run [OVERRIDES...]   run a scenario (Hydra: city=metro seed=3, -m for sweeps, --cfg job)
   report SWEEP_DIR     gather the summaries of a sweep: means and 95% intervals per policy
   serve [--port N]     run the backend API (SQLite and an in-process bus unless configured)
+  ingest [--mqtt-url U] run an ingest-only backend worker (pair with EDGEQI_ROLE=api serve)
   migrate [DB_URL]     apply the backend's database migrations (Alembic) and exit
   mqtt-acl ...         write Mosquitto password and ACL files for node credentials
 
@@ -35,6 +36,10 @@ def main(argv: list[str] | None = None) -> int:
         from backend.server import serve
 
         return serve(rest)
+    if command == "ingest":
+        from backend.worker import main as ingest_main
+
+        return ingest_main(rest)
     if command == "migrate":
         from backend.db import main as migrate_main
 

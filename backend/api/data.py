@@ -6,10 +6,11 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel
-from sqlalchemy import and_, func, not_, select
+from sqlalchemy import func, select
 
+from backend import analytics
 from backend.api.deps import DB, Id, Seconds, Viewer, ms
-from backend.models import ConsensusRow, DetectionRow, LogRow, RollupRow
+from backend.models import ConsensusRow, DetectionRow, LogRow
 
 router = APIRouter(prefix="/api", tags=["data"])
 
@@ -86,30 +87,11 @@ def detections(
     return DetectionPage(items=items, next_cursor=str(rows[-1].id) if more and rows else None)
 
 
-Series = Literal["detections", "queue", "anomalies"]
-
-
-def _series_filter(metric: Series) -> Any:
-    if metric == "queue":
-        return RollupRow.cls == "queue"
-    if metric == "anomalies":
-        return RollupRow.cls.like("anomaly:%")
-    return and_(RollupRow.cls != "queue", not_(RollupRow.cls.like("anomaly:%")))
-
-
-def _range(q: Any, since: float | None, until: float | None) -> Any:
-    if since is not None:
-        q = q.where(RollupRow.minute_ms >= ms(since))
-    if until is not None:
-        q = q.where(RollupRow.minute_ms < ms(until))
-    return q
-
-
 @router.get("/analytics/series")
 def series(
     db: DB,
     _: Viewer,
-    metric: Series = "detections",
+    metric: analytics.Metric = "detections",
     bucket_s: Annotated[int, Query(ge=60, le=86_400 * 7)] = 300,
     node_id: str | None = None,
     cls: str | None = None,
@@ -118,31 +100,21 @@ def series(
     since: Seconds = None,
     until: Seconds = None,
 ) -> dict[str, Any]:
-    """Time-bucketed counts, sums, means and maxima read from per-minute rollups.
+    """Time-bucketed counts, sums, means and maxima read from the rollup pyramid.
 
-    ``bucket_s`` is rounded down to whole minutes (the rollup resolution).
+    ``bucket_s`` is rounded down to whole minutes (the finest rollup resolution).
     """
     bucket_ms = bucket_s // 60 * 60_000
-    bucket = ((RollupRow.minute_ms // bucket_ms) * bucket_ms).label("bucket")
-    q = select(bucket, func.sum(RollupRow.n), func.sum(RollupRow.total), func.max(RollupRow.max))
-    q = _range(q.where(_series_filter(metric)), since, until)
-    for col, value in (
-        (RollupRow.node_id, node_id),
-        (RollupRow.cls, cls),
-        (RollupRow.intersection, intersection),
-        (RollupRow.approach, approach),
-    ):
-        if value is not None:
-            q = q.where(col == value)
-    rows = db.execute(q.group_by(bucket).order_by(bucket))
+    given: dict[analytics.Key, str | None] = {
+        "node_id": node_id,
+        "cls": cls,
+        "intersection": intersection,
+        "approach": approach,
+    }
+    filters = {k: v for k, v in given.items() if v is not None}
+    rows = analytics.series(db, metric, bucket_ms, filters, ms(since), ms(until))
     points = [
-        {
-            "t": int(b) / 1000,
-            "n": int(n),
-            "sum": float(total),
-            "mean": float(total) / int(n) if n else None,
-            "max": float(mx),
-        }
+        {"t": b / 1000, "n": n, "sum": total, "mean": total / n if n else None, "max": mx}
         for b, n, total, mx in rows
     ]
     return {"metric": metric, "bucket_s": bucket_ms // 1000, "points": points}
@@ -152,25 +124,19 @@ def series(
 def distribution(
     db: DB,
     _: Viewer,
-    metric: Series = "detections",
-    by: Literal["cls", "node_id", "intersection", "approach"] = "cls",
+    metric: analytics.Metric = "detections",
+    by: analytics.Key = "cls",
     since: Seconds = None,
     until: Seconds = None,
     limit: Limit = 100,
 ) -> dict[str, Any]:
     """Totals per class, node, intersection or approach over a time range."""
-    col = getattr(RollupRow, by)
-    q = select(
-        col, func.sum(RollupRow.n).label("n"), func.sum(RollupRow.total), func.max(RollupRow.max)
-    )
-    q = _range(q.where(_series_filter(metric)), since, until)
-    rows = db.execute(q.group_by(col).order_by(func.sum(RollupRow.n).desc()).limit(limit))
+    rows = analytics.distribution(db, metric, by, ms(since), ms(until), limit)
     return {
         "metric": metric,
         "by": by,
         "items": [
-            {"key": k, "n": int(n), "mean": float(t) / int(n) if n else None, "max": float(m)}
-            for k, n, t, m in rows
+            {"key": k, "n": n, "mean": t / n if n else None, "max": m} for k, n, t, m in rows
         ],
     }
 

@@ -100,7 +100,7 @@ def list_nodes(
     active: bool | None = None,
     prefix: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> NodePage:
     """Nodes filtered by intersection, activity and id prefix, ordered by id."""
     active_since = now_ms() - int(rt.settings.active_node_window_s * 1000)

@@ -103,7 +103,9 @@ def db_ok(engine: Engine) -> tuple[bool, str]:
 def health(rt: RuntimeDep, _: Viewer) -> dict[str, Any]:
     """Reachability of the database, the broker and the cache."""
     ok, detail = db_ok(rt.engine)
-    if rt.mqtt is None:
+    if not rt.ingests:
+        broker = {"ok": True, "mode": "none: an `edgeqi ingest` worker consumes the broker"}
+    elif rt.mqtt is None:
         broker = {"ok": True, "mode": "in-process bus"}
     else:
         broker = {
@@ -120,6 +122,7 @@ def health(rt: RuntimeDep, _: Viewer) -> dict[str, Any]:
     overall = ok and bool(broker["ok"]) and bool(cache["ok"])
     return {
         "ok": overall,
+        "role": rt.settings.role,
         "database": {"ok": ok, "detail": detail},
         "broker": broker,
         "cache": cache,

@@ -6,6 +6,8 @@ import threading
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 
@@ -55,3 +57,28 @@ class Publisher:
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
+
+
+def session_present(port: int, client_id: str) -> bool:
+    """Whether the broker still holds a session for ``client_id`` (taking it over ends it)."""
+    present: list[bool] = []
+    done = threading.Event()
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2, client_id=client_id, protocol=MQTTProtocolVersion.MQTTv5
+    )
+
+    def on_connect(_c: object, _u: object, flags: mqtt.ConnectFlags, *_: object) -> None:
+        present.append(flags.session_present)
+        done.set()
+
+    client.on_connect = on_connect
+    props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+    props.SessionExpiryInterval = 0
+    client.connect("127.0.0.1", port, clean_start=False, properties=props)
+    client.loop_start()
+    try:
+        assert done.wait(10)
+    finally:
+        client.disconnect()
+        client.loop_stop()
+    return present[0]

@@ -276,8 +276,11 @@ def test_metrics_expose_ingest_and_quarantine(client: TestClient, admin: Headers
     seed(client)
     runtime(client).bus.publish("edgeqi/v1/nodes/cam-1/heartbeat", b"garbage")
     runtime(client).ingestor.flush()
+    assert client.get("/api/nodes/cam-1", headers=admin).status_code == 200
     text = client.get("/metrics", headers=admin).text
     assert 'edgeqi_quarantine_total{reason="invalid_json"} 1.0' in text
+    # latency is labelled by route template, not by the raw path
+    assert 'route="/api/nodes/{node_id}",status="200"' in text
     assert "edgeqi_ingest_detections_total 50.0" in text
     assert 'edgeqi_node_lost_messages{node_id="cam-1"}' in text
     assert "edgeqi_http_request_seconds_count" in text

@@ -6,8 +6,16 @@ from sqlalchemy import func, inspect, select, text
 
 from backend.db import make_engine, migrate
 from backend.ingest import Ingestor
-from backend.models import DetectionRow, LogRow, MessageRow, QuarantineRow, RollupRow
+from backend.models import (
+    DetectionRow,
+    LogRow,
+    MessageRow,
+    QuarantineRow,
+    RollupLevelRow,
+    RollupRow,
+)
 from backend.retention import DAY_MS, Policy, enforce
+from backend.rollup_levels import LEVELS
 from backend.store import Store
 from tests.backend import factory as f
 
@@ -21,6 +29,7 @@ TABLES = {
     "logs",
     "quarantine",
     "rollups",
+    "rollup_levels",
     "users",
     "alert_rules",
     "alerts",
@@ -33,7 +42,7 @@ def test_migrations_create_every_table_and_are_idempotent(db_url: str) -> None:
     try:
         assert set(inspect(engine).get_table_names()) >= TABLES
         with engine.connect() as conn:
-            assert conn.scalar(text("SELECT version_num FROM alembic_version")) == "0002"
+            assert conn.scalar(text("SELECT version_num FROM alembic_version")) == "0003"
             if engine.dialect.name == "sqlite":
                 assert conn.scalar(text("PRAGMA journal_mode")) == "wal"
     finally:
@@ -62,7 +71,10 @@ def test_retention_keeps_each_table_for_its_horizon(db_url: str) -> None:
         assert n(MessageRow) == 12  # ledger is telemetry: 90 days
         assert n(QuarantineRow) == 6
         assert n(RollupRow) == 6
+        # every coarser level keeps the same 90 days: one bucket per surviving message
+        assert n(RollupLevelRow) == 6 * len(LEVELS)
         cutoff = int(now * 1000) - 30 * DAY_MS
         assert conn.scalar(select(func.min(DetectionRow.ts_ms))) >= cutoff
     assert deleted["detections"] == 3 and deleted["logs"] == 5
+    assert deleted["rollup_levels"] == 1 * len(LEVELS)  # the 100-day-old message
     engine.dispose()

@@ -16,7 +16,7 @@ from backend.models import DetectionRow, MessageRow
 from backend.mqtt_source import MqttSource
 from backend.store import Store
 from tests.backend import factory as f
-from tests.backend.mqtt_helpers import Publisher
+from tests.backend.mqtt_helpers import Publisher, session_present
 from tests.backend.services import Mosquitto
 
 pytestmark = pytest.mark.integration
@@ -157,3 +157,26 @@ def test_acl_node_cannot_publish_as_another(
     finally:
         src.stop()
         broker.stop()
+
+
+def test_a_retired_replica_leaves_its_share_to_the_others(
+    mosquitto: Mosquitto, pipeline: tuple[Engine, Ingestor]
+) -> None:
+    engine, ingestor = pipeline
+    a = source(mosquitto.url, ingestor, client_id="replica-a")
+    b = source(mosquitto.url, ingestor, client_id="replica-b")
+    pub = Publisher(mosquitto.port)
+    try:
+        pub.publish_all([f.wire(f.heartbeat("cam-1", s)) for s in range(200)])
+        assert wait_until(lambda: stored(engine) == 200)
+        assert a.received > 0 and b.received > 0  # the group really shared the load
+        a.stop(retire=True)
+        assert not session_present(mosquitto.port, "replica-a")
+        pub.publish_all([f.wire(f.heartbeat("cam-1", s)) for s in range(200, 400)])
+        assert wait_until(lambda: stored(engine) == 400)
+        assert a.received + b.received == 400
+        # A plain stop keeps the session (and its queue) for the replica's return.
+        b.stop()
+        assert session_present(mosquitto.port, "replica-b")
+    finally:
+        pub.close()
