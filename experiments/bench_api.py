@@ -34,6 +34,8 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from experiments.bench_ingest import payloads
+from tests.backend.factory import heartbeat, wire
+from tests.backend.mqtt_helpers import Publisher
 from tests.backend.services import Mosquitto, Postgres, Redis, free_port
 
 ADMIN = ("bench", "bench-password-1")
@@ -71,6 +73,28 @@ def start_server(
             proc.kill()
             raise RuntimeError(f"edgeqi serve did not start:\n{log.read_text()[-2000:]}")
         time.sleep(0.2)
+
+
+def wait_ingesting(base: str, token: str, broker_port: int, timeout: float = 60) -> int:
+    """Publish probe heartbeats until one is stored; return how many were published.
+
+    A broker drops what is published before any subscriber exists, so the load must
+    not start before the backend (or its ingest worker) has subscribed.
+    """
+    headers = {"Authorization": f"Bearer {token}"}
+    publisher = Publisher(broker_port, client_id="bench-probe")
+    deadline = time.monotonic() + timeout
+    seq = 0
+    try:
+        while time.monotonic() < deadline:
+            seq += 1
+            publisher.publish_all([wire(heartbeat("probe", seq))])
+            time.sleep(0.2)
+            if httpx.get(f"{base}/api/nodes/probe", headers=headers).status_code == 200:
+                return seq
+    finally:
+        publisher.close()
+    raise RuntimeError("the backend stored no probe in time: is ingest subscribed?")
 
 
 def publish_paced(
@@ -246,6 +270,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{base}/api/auth/login", json={"username": ADMIN[0], "password": ADMIN[1]}
             )
             token = login.raise_for_status().json()["access_token"]
+            probes = wait_ingesting(base, token, broker.port)
             sent: list[int] = []
             publisher = threading.Thread(
                 target=lambda: sent.append(publish_paced(broker.port, items, rate, stop))
@@ -269,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:
                 status = httpx.get(f"{base}/api/system/status", headers=headers).json()
-                if status["messages_total"] >= sent[0]:
+                if status["messages_total"] - probes >= sent[0]:
                     break
                 time.sleep(0.5)
         finally:
@@ -287,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
     report = table(samples, args.duration, args.target_ms)
     print(
         f"\npublished {sent[0]} messages ({sent[0] * per_message:,} detections); stored "
-        f"{status['messages_total']} messages, {status['detections_total']:,} detections, "
+        f"{status['messages_total'] - probes} messages, {status['detections_total']:,} detections, "
         f"lost {status['messages_lost']}\n"
     )
     print(report)
