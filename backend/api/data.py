@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from backend import analytics
 from backend.api.deps import DB, Id, Seconds, Viewer, ms
@@ -36,6 +37,39 @@ class DetectionPage(BaseModel):
     next_cursor: str | None
 
 
+Row = TypeVar("Row", DetectionRow, LogRow)
+
+
+def newest_first(
+    db: Session,
+    model: type[Row],
+    equals: dict[str, str | None],
+    since: float | None,
+    until: float | None,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[Row], str | None]:
+    """One page of rows, newest first, and the cursor of the next page (``None``: last).
+
+    The cursor is the last row id, so pages stay consistent while ingest appends;
+    ``equals`` filters columns by value, skipping those given as ``None``.
+    """
+    q = select(model)
+    for column, value in equals.items():
+        if value is not None:
+            q = q.where(getattr(model, column) == value)
+    if since is not None:
+        q = q.where(model.ts_ms >= ms(since))
+    if until is not None:
+        q = q.where(model.ts_ms < ms(until))
+    if cursor is not None:
+        q = q.where(model.id < int(cursor))
+    rows = list(db.scalars(q.order_by(model.id.desc()).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, str(rows[-1].id) if more and rows else None
+
+
 @router.get("/detections", response_model=DetectionPage)
 def detections(
     db: DB,
@@ -48,26 +82,16 @@ def detections(
     cursor: Annotated[str | None, Query(pattern=r"^\d{1,18}$")] = None,
     limit: Limit = 100,
 ) -> DetectionPage:
-    """Newest first; pass ``next_cursor`` back as ``cursor`` for the next page.
-
-    The cursor is the last row id, so pages stay consistent while ingest appends.
-    """
-    q = select(DetectionRow)
-    if node_id is not None:
-        q = q.where(DetectionRow.node_id == node_id)
-    if cls is not None:
-        q = q.where(DetectionRow.cls == cls)
-    if intersection is not None:
-        q = q.where(DetectionRow.intersection == intersection)
-    if since is not None:
-        q = q.where(DetectionRow.ts_ms >= ms(since))
-    if until is not None:
-        q = q.where(DetectionRow.ts_ms < ms(until))
-    if cursor is not None:
-        q = q.where(DetectionRow.id < int(cursor))
-    rows = list(db.scalars(q.order_by(DetectionRow.id.desc()).limit(limit + 1)))
-    more = len(rows) > limit
-    rows = rows[:limit]
+    """Newest first; pass ``next_cursor`` back as ``cursor`` for the next page."""
+    rows, next_cursor = newest_first(
+        db,
+        DetectionRow,
+        {"node_id": node_id, "cls": cls, "intersection": intersection},
+        since,
+        until,
+        cursor,
+        limit,
+    )
     items = [
         DetectionOut(
             id=r.id,
@@ -84,7 +108,7 @@ def detections(
         )
         for r in rows
     ]
-    return DetectionPage(items=items, next_cursor=str(rows[-1].id) if more and rows else None)
+    return DetectionPage(items=items, next_cursor=next_cursor)
 
 
 @router.get("/analytics/series")
@@ -232,20 +256,9 @@ def logs(
     limit: Limit = 100,
 ) -> dict[str, Any]:
     """Node logs, newest first, cursor-paginated like detections."""
-    q = select(LogRow)
-    if node_id is not None:
-        q = q.where(LogRow.node_id == node_id)
-    if level is not None:
-        q = q.where(LogRow.level == level)
-    if since is not None:
-        q = q.where(LogRow.ts_ms >= ms(since))
-    if until is not None:
-        q = q.where(LogRow.ts_ms < ms(until))
-    if cursor is not None:
-        q = q.where(LogRow.id < int(cursor))
-    rows = list(db.scalars(q.order_by(LogRow.id.desc()).limit(limit + 1)))
-    more = len(rows) > limit
-    rows = rows[:limit]
+    rows, next_cursor = newest_first(
+        db, LogRow, {"node_id": node_id, "level": level}, since, until, cursor, limit
+    )
     return {
         "items": [
             {
@@ -259,5 +272,5 @@ def logs(
             }
             for r in rows
         ],
-        "next_cursor": str(rows[-1].id) if more and rows else None,
+        "next_cursor": next_cursor,
     }
