@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Path, Query, Request, status
@@ -15,7 +15,12 @@ from backend.runtime import Runtime
 bearer = HTTPBearer(auto_error=False, description="Access token from /api/auth/login")
 
 
-def runtime(request: Request) -> Runtime:
+# Cheap dependencies are coroutines: FastAPI runs a plain ``def`` dependency in the
+# thread pool, where under load each one waits for a free thread before the handler
+# (which needs one of its own) can even start.
+
+
+async def runtime(request: Request) -> Runtime:
     rt: Runtime = request.app.state.runtime
     return rt
 
@@ -32,7 +37,7 @@ def db_session(rt: RuntimeDep) -> Iterator[Session]:
 DB = Annotated[Session, Depends(db_session)]
 
 
-def principal(
+async def principal(
     rt: RuntimeDep,
     creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
@@ -53,10 +58,10 @@ def principal(
         ) from None
 
 
-def require(role: Role) -> Callable[[Principal], Principal]:
+def require(role: Role) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency admitting callers whose role is at least ``role``."""
 
-    def check(who: Annotated[Principal, Depends(principal)]) -> Principal:
+    async def check(who: Annotated[Principal, Depends(principal)]) -> Principal:
         if who.role.rank < role.rank:
             raise HTTPException(status.HTTP_403_FORBIDDEN, f"needs role {role.value}")
         return who
