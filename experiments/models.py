@@ -216,7 +216,7 @@ def convert_ssd(graph: Path, out: Path) -> str:
     cmd += ["--inputs", "image_tensor:0", "--outputs", outputs, "--opset", "13"]
     cmd += ["--output", str(out)]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    proc = subprocess.run(cmd, check=False, capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         raise RuntimeError(f"tf2onnx failed on {graph}:\n{proc.stderr[-3000:]}")
     return f"tf2onnx {metadata.version('tf2onnx')} opset 13 (tensorflow {_tf_version()})"
@@ -231,8 +231,27 @@ def _tf_version() -> str:
     return "not installed"
 
 
+def head_convs(model_path: Path) -> list[str]:
+    """Convolutions of the detection head, kept in fp32.
+
+    Box regressions and class logits lose most from 8 bits (on the street video F1 against
+    fp32 went from 0.83 with everything quantized to 0.93 with the head kept in fp32).
+    TF OD API heads are ``BoxPredictor_*``; an Ultralytics head is the last ``model.N``.
+    """
+    import re
+
+    import onnx
+
+    convs = [n.name for n in onnx.load(str(model_path)).graph.node if n.op_type == "Conv"]
+    head = [c for c in convs if "BoxPredictor" in c]
+    if head:
+        return head
+    index = [int(m.group(1)) for c in convs if (m := re.search(r"model\.(\d+)/", c))]
+    return [c for c in convs if index and f"model.{max(index)}/" in c]
+
+
 def quantize_int8(fp32: Path, out: Path, input_name: str, frames: list[np.ndarray]) -> str:
-    """Static int8 (QDQ, per-channel weights, MinMax activations) calibrated on ``frames``."""
+    """Static int8 (QDQ, per-channel weights, percentile activations) calibrated on ``frames``."""
     from onnxruntime.quantization import (
         CalibrationDataReader,
         CalibrationMethod,
@@ -247,20 +266,23 @@ def quantize_int8(fp32: Path, out: Path, input_name: str, frames: list[np.ndarra
         def get_next(self) -> dict[str, np.ndarray] | None:
             return next(feeds, None)
 
+    head = head_convs(fp32)
     quantize_static(
         str(fp32),
         str(out),
         Reader(),
         quant_format=QuantFormat.QDQ,
         op_types_to_quantize=["Conv"],
+        nodes_to_exclude=head,
         per_channel=True,
         activation_type=QuantType.QUInt8,
         weight_type=QuantType.QInt8,
-        calibrate_method=CalibrationMethod.MinMax,
+        calibrate_method=CalibrationMethod.Percentile,
     )
     return (
         f"onnxruntime.quantization {metadata.version('onnxruntime')}: static QDQ int8, "
-        f"Conv weights per channel, MinMax on {len(frames)} street-video frames"
+        f"Conv weights per channel, activations by 99.999th percentile on {len(frames)} "
+        f"street-video frames, {len(head)} head convolutions kept fp32"
     )
 
 

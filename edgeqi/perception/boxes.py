@@ -16,7 +16,7 @@ IntArray = npt.NDArray[np.int64]
 
 
 def iou_matrix(a: FloatArray, b: FloatArray) -> npt.NDArray[np.float64]:
-    """Intersection over union of every box in ``a`` with every box in ``b``: ``(len(a), len(b))``."""
+    """IoU of every box in ``a`` with every box in ``b``: shape ``(len(a), len(b))``."""
     a64 = np.asarray(a, dtype=np.float64).reshape(-1, 4)
     b64 = np.asarray(b, dtype=np.float64).reshape(-1, 4)
     x1 = np.maximum(a64[:, None, 0], b64[None, :, 0])

@@ -270,6 +270,7 @@ def letterbox(frame: U8Array, size_hw: tuple[int, int]) -> tuple[U8Array, Letter
 
 def decode_yolo(
     output: npt.NDArray[np.float32],
+    num_classes: int,
     conf_threshold: float,
     iou_threshold: float,
     max_detections: int,
@@ -282,10 +283,14 @@ def decode_yolo(
     pred = np.asarray(output, np.float32)
     if pred.ndim == 3:
         pred = pred[0]
-    if pred.ndim != 2 or min(pred.shape) < 5:
-        raise ModelError(f"YOLO output of shape {np.shape(output)} is not (1, 4+classes, anchors)")
-    if pred.shape[0] < pred.shape[1]:
+    channels = 4 + num_classes
+    if pred.ndim == 2 and pred.shape[0] == channels:
         pred = pred.T
+    elif pred.ndim != 2 or pred.shape[1] != channels:
+        raise ModelError(
+            f"YOLO output of shape {np.shape(output)} is not (1, 4 + {num_classes} classes, "
+            "anchors) nor its transpose"
+        )
     cls_scores = pred[:, 4:]
     classes = cls_scores.argmax(axis=1)
     scores = cls_scores[np.arange(len(pred)), classes]
@@ -329,7 +334,7 @@ class YoloDetector(_OnnxDetector):
 
     def postprocess(self, outputs: list[Any], prepared: Prepared) -> Detections:
         boxes, scores, classes = decode_yolo(
-            outputs[0], self.conf_threshold, self.iou_threshold, self.max_detections
+            outputs[0], len(self.card.classes), self.conf_threshold, self.iou_threshold, self.max_detections
         )
         px, py = prepared.pad
         fh, fw = prepared.frame_hw
