@@ -177,13 +177,19 @@ def fetch(asset: Asset, root: Path) -> Path:
 # --- frames of the sample video --------------------------------------------------
 
 
-def video_frames(path: Path, every: int = 1, limit: int | None = None) -> Iterator[np.ndarray]:
-    """Decoded BGR frames of a video file (every ``every``-th, at most ``limit``)."""
+def video_frames(
+    path: Path, every: int = 1, limit: int | None = None, start: int = 0
+) -> Iterator[np.ndarray]:
+    """Decoded BGR frames of a video file from frame ``start`` (every ``every``-th, at most
+    ``limit``)."""
     import cv2
 
     cap = cv2.VideoCapture(str(path))
     if not cap.isOpened():
         raise FileNotFoundError(f"cannot open video {path}")
+    for _ in range(start):
+        if not cap.grab():
+            break
     i = n = 0
     try:
         while limit is None or n < limit:

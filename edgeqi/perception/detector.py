@@ -334,7 +334,11 @@ class YoloDetector(_OnnxDetector):
 
     def postprocess(self, outputs: list[Any], prepared: Prepared) -> Detections:
         boxes, scores, classes = decode_yolo(
-            outputs[0], len(self.card.classes), self.conf_threshold, self.iou_threshold, self.max_detections
+            outputs[0],
+            len(self.card.classes),
+            self.conf_threshold,
+            self.iou_threshold,
+            self.max_detections,
         )
         px, py = prepared.pad
         fh, fw = prepared.frame_hw
@@ -350,3 +354,20 @@ def make_detector(model: bytes, card: ModelCard, **kw: Any) -> SsdDetector | Yol
         kw.pop("input_size", None)
         return SsdDetector(model, card, **kw)
     return YoloDetector(model, card, **kw)
+
+
+def detections_from_protocol(items: Sequence[Detection]) -> Detections:
+    """Protocol detections (``x, y, w, h``) as arrays, e.g. the simulator's synthetic ones."""
+    if not items:
+        return Detections.empty()
+    boxes = np.array(
+        [(d.box[0], d.box[1], d.box[0] + d.box[2], d.box[1] + d.box[3]) for d in items]
+    )
+    names = tuple(d.cls for d in items)
+    index = {n: i for i, n in enumerate(dict.fromkeys(names))}
+    return Detections(
+        boxes.astype(np.float32),
+        np.array([d.conf for d in items], np.float32),
+        np.array([index[n] for n in names], np.int64),
+        names,
+    )

@@ -24,7 +24,9 @@ from edgeqi.perception.detector import (
 )
 from experiments.models import load_detector, media_path, read_card
 
-FIXTURE = json.loads(Path(__file__).with_name("fixtures").joinpath("tf_ssdlite_boxes.json").read_text())
+FIXTURE = json.loads(
+    Path(__file__).with_name("fixtures").joinpath("tf_ssdlite_boxes.json").read_text()
+)
 
 
 @pytest.mark.usefixtures("prepared")
