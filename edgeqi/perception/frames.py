@@ -148,4 +148,6 @@ def decode_image(data: bytes) -> U8Array | None:
     if buf.size == 0:
         return None
     img = cv2.imdecode(buf, cv2.IMREAD_COLOR)
-    return img if isinstance(img, np.ndarray) else None
+    if not isinstance(img, np.ndarray) or img.dtype != np.uint8:
+        return None
+    return img.astype(np.uint8, copy=False)

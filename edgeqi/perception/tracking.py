@@ -83,9 +83,9 @@ class IouTracker:
         for ti, di in pairs:
             self._extend(self.tracks[ti], t, dets, di)
         used = {di for _, di in pairs}
-        for di in high:
-            if int(di) not in used:
-                self.tracks.append(self._start(t, dets, int(di)))
+        for fresh in (int(i) for i in high):
+            if fresh not in used:
+                self.tracks.append(self._start(t, dets, fresh))
         self.tracks = [tr for tr in self.tracks if t - tr.last_t <= cfg.max_age_s]
         return [tr for tr in self.tracks if tr.last_t == t and tr.hits >= cfg.min_hits]
 

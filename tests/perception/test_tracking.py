@@ -74,7 +74,7 @@ def test_queue_count_length_and_waits_from_timestamps() -> None:
     state = None
     for k in range(61):  # 6 s at 10 fps
         t = k * 0.1
-        rows = list(cars) + [outside]
+        rows = [*cars, outside]
         if k > 40:
             rows = rows[1:]  # the first car leaves at t = 4.1
         state = q.update(t, tr.update(t, dets(rows)))["north"]
