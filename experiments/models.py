@@ -29,12 +29,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from edgeqi.perception.boxes import Agreement, match
 from edgeqi.perception.card import Measured, ModelCard, Provenance
-from edgeqi.perception.detector import Detections, ModelError, make_detector
+from edgeqi.perception.detector import (
+    Detections,
+    ModelError,
+    SsdDetector,
+    YoloDetector,
+    make_detector,
+)
 
 SSD_NAME = "ssdlite-person"
 SSD_INT8_NAME = "ssdlite-person-int8"
@@ -113,7 +120,7 @@ def load_model_bytes(path: Path) -> bytes:
     return path.read_bytes()
 
 
-def load_detector(name_or_dir: str | Path, **kw: object) -> object:
+def load_detector(name_or_dir: str | Path, **kw: Any) -> SsdDetector | YoloDetector:
     """Detector for a cached or registered model (the file read here, not in the core)."""
     card, path = read_card(name_or_dir)
     return make_detector(load_model_bytes(path), card, source=str(path), **kw)

@@ -34,7 +34,7 @@ FIXTURE = json.loads(
 @pytest.mark.parametrize("image", ["bus.jpg", "zidane.jpg"])
 def test_ssd_onnx_boxes_match_tensorflow(image: str) -> None:
     det = load_detector("ssdlite-person", conf_threshold=0.5)
-    found = det.detect(cv2.imread(str(media_path(image))))  # type: ignore[attr-defined]
+    found = det.detect(cv2.imread(str(media_path(image))))
     tf = [d for d in FIXTURE["images"][image] if d["score"] >= 0.5]
     assert len(tf) >= 2
     ref_boxes = np.array([d["box_xyxy"] for d in tf], np.float32)
@@ -58,7 +58,7 @@ def _card(layout: str, size: tuple[int, int] = (64, 64), classes: int = 3) -> Mo
         name="t",
         file="model.onnx",
         sha256="0",
-        layout=layout,  # type: ignore[arg-type]
+        layout=layout,
         input_size=size,
         classes=[f"c{i}" for i in range(classes)],
         licence="test",

@@ -130,7 +130,7 @@ def test_pedestrians_on_the_street_video_get_stable_tracks() -> None:
     boxes = 0
     # frames 220-320: several people cross the street (3 s at 15 fps)
     for k, frame in enumerate(video_frames(media_path("street.mp4"), every, 50, start=220)):
-        found = det.detect(frame)  # type: ignore[attr-defined]
+        found = det.detect(frame)
         boxes += int((found.scores >= 0.4).sum())
         for track in tr.update(every * k / fps, found):
             seen[track.id] = seen.get(track.id, 0) + 1
