@@ -13,6 +13,9 @@ commands:
   ingest [--mqtt-url U] run an ingest-only backend worker (pair with EDGEQI_ROLE=api serve)
   migrate [DB_URL]     apply the backend's database migrations (Alembic) and exit
   mqtt-acl ...         write Mosquitto password and ACL files for node credentials
+  models prepare|register|list   detectors and sample media in the local cache (edgeqi models -h)
+  calibrate [OVERRIDES...]       time each detector variant here; write a simulator device profile
+  detect SOURCE [--model M]      detect on an image, video or camera: annotated frames + table
 
 `edgeqi <command> --help` for a command's own options.
 """
@@ -48,6 +51,18 @@ def main(argv: list[str] | None = None) -> int:
         from backend.mqtt_acl import main as acl_main
 
         return acl_main(rest)
+    if command == "detect":
+        from experiments.detect import main as detect_main
+
+        return detect_main(rest)
+    if command == "calibrate":
+        from experiments.calibrate import main as calibrate_main
+
+        return calibrate_main(rest)
+    if command == "models":
+        from experiments.models import main as models_main
+
+        return models_main(rest)
     print(f"edgeqi: unknown command {command!r}\n\n{USAGE}", file=sys.stderr)
     return 2
 
