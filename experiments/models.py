@@ -25,7 +25,7 @@ import sys
 import tempfile
 import time
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -426,9 +426,9 @@ def complete() -> bool:
     return True
 
 
-def prepare(force: bool = False, log: object = print) -> float:
+def prepare(force: bool = False, log: Callable[[str], None] = print) -> float:
     """Fill the cache; returns the seconds it took (0 when it was complete already)."""
-    say = log if callable(log) else print
+    say = log
     if complete() and not force:
         say(f"models and media already prepared in {cache_root()}")
         return 0.0
@@ -613,10 +613,10 @@ def register(
     licence: str | None,
     imgsz: int | None,
     int8: bool,
-    log: object = print,
+    log: Callable[[str], None] = print,
 ) -> list[ModelCard]:
     """Copy a YOLOv8 / YOLO11 ONNX export into the cache with a measured card."""
-    say = log if callable(log) else print
+    say = log
     if not path.is_file():
         raise ModelError(f"model file not found: {path}")
     meta, shape = _export_metadata(path)
