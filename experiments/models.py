@@ -16,6 +16,7 @@ detected in milliseconds (``edgeqi models prepare --check``).
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import os
 import platform
@@ -213,10 +214,23 @@ def video_frames(
 
 def sample_frames(count: int, offset: int = 0) -> list[np.ndarray]:
     """``count`` frames spread over the street video (``offset`` shifts the grid)."""
-    video = media_path("street.mp4")
-    total = sum(1 for _ in video_frames(video))
+    return list(_sample_frames(str(media_path("street.mp4")), count, offset))
+
+
+@functools.lru_cache(maxsize=4)
+def _sample_frames(video: str, count: int, offset: int) -> tuple[np.ndarray, ...]:
+    import cv2
+
+    cap = cv2.VideoCapture(video)
+    total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+    cap.release()
+    if total <= 0:
+        total = sum(1 for _ in video_frames(Path(video)))
     step = max(total // count, 1)
-    return [f for i, f in enumerate(video_frames(video)) if i % step == offset % step][:count]
+    picked = [f for i, f in enumerate(video_frames(Path(video))) if i % step == offset % step]
+    for f in picked:
+        f.flags.writeable = False  # shared between callers through the cache
+    return tuple(picked[:count])
 
 
 # --- conversion, quantization, measurement ------------------------------------------
