@@ -246,10 +246,10 @@ def convert_ssd(graph: Path, out: Path) -> str:
     proc = subprocess.run(cmd, check=False, capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         raise RuntimeError(f"tf2onnx failed on {graph}:\n{proc.stderr[-3000:]}")
-    return f"tf2onnx {metadata.version('tf2onnx')} opset 13 (tensorflow {_tf_version()})"
+    return f"tf2onnx {metadata.version('tf2onnx')} opset 13 (tensorflow {tf_version()})"
 
 
-def _tf_version() -> str:
+def tf_version() -> str:
     for name in ("tensorflow", "tensorflow-cpu"):
         try:
             return metadata.version(name)
