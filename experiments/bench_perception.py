@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from edgeqi.perception.boxes import Agreement, match
+from edgeqi.perception.boxes import Agreement, iou_matrix, match
 from edgeqi.perception.detector import Detections, SsdDetector, YoloDetector, decode_yolo
 from experiments.models import (
     SSD_INT8_NAME,
@@ -93,9 +93,13 @@ def int8_vs_fp32(
         d32.append(a)
         d8.append(b)
     agree = Agreement(0, 0, 0)
+    missed_scores: list[float] = []
     for a, b in zip(d32, d8, strict=True):
         agree = agree + match(a.boxes, a.classes, b.boxes, b.classes, 0.5)
+        hit = iou_matrix(a.boxes, b.boxes).max(axis=1) >= 0.5 if len(b) else np.zeros(len(a), bool)
+        missed_scores += [float(s) for s in a.scores[~hit]]
     f32, f8 = ms(t32), ms(t8)
+    near = fp32.conf_threshold + 0.1
     return {
         "fp32_ms": f32,
         "int8_ms": f8,
@@ -107,6 +111,8 @@ def int8_vs_fp32(
             "recall": round(agree.recall, 4),
             "fp32_boxes": agree.matched + agree.only_reference,
             "int8_boxes": agree.matched + agree.only_candidate,
+            "fp32_missed_within_0.1_of_threshold": sum(s < near for s in missed_scores),
+            "fp32_missed": len(missed_scores),
         },
     }
 

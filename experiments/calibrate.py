@@ -33,7 +33,7 @@ from rich.console import Console
 from edgeqi.perception.boxes import Agreement, match
 from edgeqi.perception.detector import Detections, SsdDetector, YoloDetector
 from experiments.models import load_detector, machine_name, read_card, sample_frames
-from sim.config import EnergyConfig
+from sim.config import DetectorConfig, EnergyConfig
 
 
 def time_stages(
@@ -176,6 +176,18 @@ def calibrate(cfg: DictConfig, out: Path, console: Console) -> dict[str, Any]:
                 f"device profile {path}: load it with "
                 f"`edgeqi run --config-dir {out} energy={cfg.profile.name}`"
             )
+    if reduced and "agreement" in results["models"][reduced[0]]:
+        # The synthetic detector draws reduced-mode detections with recall_reduced; what
+        # int8 keeps of fp32's boxes here scales the scenario's full-precision recall.
+        kept = results["models"][reduced[0]]["agreement"]["recall"]
+        recall_full = DetectorConfig().recall_full
+        results["simulator_overrides"] = {
+            "workload.detector.recall_reduced": round(recall_full * kept, 4)
+        }
+        console.print(
+            f"reduced-mode recall for the simulator: workload.detector.recall_reduced="
+            f"{recall_full * kept:.4f} (recall_full {recall_full} x int8 recall vs fp32 {kept})"
+        )
     (out / "calibration.json").write_text(json.dumps(results, indent=2) + "\n")
     for name, e in results["models"].items():
         f1 = e.get("agreement", {}).get("f1", "-")

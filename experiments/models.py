@@ -16,6 +16,7 @@ detected in milliseconds (``edgeqi models prepare --check``).
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import os
 import platform
@@ -25,7 +26,7 @@ import sys
 import tempfile
 import time
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -213,10 +214,23 @@ def video_frames(
 
 def sample_frames(count: int, offset: int = 0) -> list[np.ndarray]:
     """``count`` frames spread over the street video (``offset`` shifts the grid)."""
-    video = media_path("street.mp4")
-    total = sum(1 for _ in video_frames(video))
+    return list(_sample_frames(str(media_path("street.mp4")), count, offset))
+
+
+@functools.lru_cache(maxsize=4)
+def _sample_frames(video: str, count: int, offset: int) -> tuple[np.ndarray, ...]:
+    import cv2
+
+    cap = cv2.VideoCapture(video)
+    total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+    cap.release()
+    if total <= 0:
+        total = sum(1 for _ in video_frames(Path(video)))
     step = max(total // count, 1)
-    return [f for i, f in enumerate(video_frames(video)) if i % step == offset % step][:count]
+    picked = [f for i, f in enumerate(video_frames(Path(video))) if i % step == offset % step]
+    for f in picked:
+        f.flags.writeable = False  # shared between callers through the cache
+    return tuple(picked[:count])
 
 
 # --- conversion, quantization, measurement ------------------------------------------
@@ -232,10 +246,10 @@ def convert_ssd(graph: Path, out: Path) -> str:
     proc = subprocess.run(cmd, check=False, capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         raise RuntimeError(f"tf2onnx failed on {graph}:\n{proc.stderr[-3000:]}")
-    return f"tf2onnx {metadata.version('tf2onnx')} opset 13 (tensorflow {_tf_version()})"
+    return f"tf2onnx {metadata.version('tf2onnx')} opset 13 (tensorflow {tf_version()})"
 
 
-def _tf_version() -> str:
+def tf_version() -> str:
     for name in ("tensorflow", "tensorflow-cpu"):
         try:
             return metadata.version(name)
@@ -426,9 +440,9 @@ def complete() -> bool:
     return True
 
 
-def prepare(force: bool = False, log: object = print) -> float:
+def prepare(force: bool = False, log: Callable[[str], None] = print) -> float:
     """Fill the cache; returns the seconds it took (0 when it was complete already)."""
-    say = log if callable(log) else print
+    say = log
     if complete() and not force:
         say(f"models and media already prepared in {cache_root()}")
         return 0.0
@@ -613,10 +627,10 @@ def register(
     licence: str | None,
     imgsz: int | None,
     int8: bool,
-    log: object = print,
+    log: Callable[[str], None] = print,
 ) -> list[ModelCard]:
     """Copy a YOLOv8 / YOLO11 ONNX export into the cache with a measured card."""
-    say = log if callable(log) else print
+    say = log
     if not path.is_file():
         raise ModelError(f"model file not found: {path}")
     meta, shape = _export_metadata(path)

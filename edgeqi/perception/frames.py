@@ -121,10 +121,15 @@ def _thumbnail(frame: U8Array) -> npt.NDArray[np.float32]:
 
 
 def _truncated(frame: U8Array, share: float) -> bool:
-    """Bottom rows all one flat colour, identical to each other: the decoder's filler."""
+    """Bottom rows all one flat colour, identical to each other: the decoder's filler.
+
+    Black is not filler: letterboxed video has exactly black bars at the bottom.
+    """
     rows = max(int(frame.shape[0] * share), 2)
     tail = frame[-rows:]
     first = tail[0, 0]
+    if int(first.max()) <= 16:
+        return False
     return bool((tail == first).all())
 
 

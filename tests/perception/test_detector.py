@@ -159,3 +159,30 @@ def test_providers_best_first_and_cpu_always_last() -> None:
         "CUDAExecutionProvider",
         "CPUExecutionProvider",
     ]
+
+
+@pytest.mark.usefixtures("prepared")
+def test_register_a_yolo_export_with_its_own_class_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from experiments.models import cache_root, register
+
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / "media").symlink_to(cache_root() / "media")
+    monkeypatch.setenv("EDGEQI_CACHE", str(tmp_path / "cache"))
+    model = onnx.load_from_string(_yolo_model())
+    onnx.helper.set_model_props(model, {"names": "{0: 'car', 1: 'bus', 2: 'truck'}"})
+    export = tmp_path / "export.onnx"
+    onnx.save(model, str(export))
+    cards = register(export, "tiny", None, "AGPL-3.0", None, int8=True, log=lambda _: None)
+    assert [c.name for c in cards] == ["tiny", "tiny-int8"]
+    card, path = read_card("tiny")
+    assert card.classes == ["car", "bus", "truck"] and card.input_size == (64, 64)
+    assert card.layout == "yolo" and card.licence == "AGPL-3.0" and path.is_file()
+    assert card.measured is not None and card.measured.frames > 0
+    int8 = read_card("tiny-int8")[0]
+    assert int8.reduced_of == "tiny" and int8.measured is not None
+    found = load_detector("tiny").detect(np.full((64, 128, 3), 80, np.uint8))
+    assert found.names == ("car", "bus", "truck")
+    with pytest.raises(ModelError, match="not found"):
+        register(tmp_path / "missing.onnx", None, None, None, None, False)

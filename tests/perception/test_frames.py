@@ -24,6 +24,10 @@ def test_real_footage_and_images_pass(street: list[np.ndarray]) -> None:
         frame, why = images.check_encoded(media_path(name).read_bytes())
         assert why is None and frame is not None
     assert v.verdict().good == len(street) and v.good == 0
+    boxed = street[0].copy()
+    boxed[:45] = 0
+    boxed[-45:] = 0  # letterbox bars are exactly black, and not a truncated frame
+    assert v.reason(boxed) is None
 
 
 @pytest.mark.usefixtures("prepared")
