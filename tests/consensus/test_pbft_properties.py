@@ -17,17 +17,17 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from edgeqi.consensus import Output
-from edgeqi.consensus.messages import Phase as P
+from edgeqi.consensus.messages import Phase as MsgPhase
 from edgeqi.consensus.messages import seal, value_digest
 from edgeqi.protocol import ConsensusMessage
 from tests.consensus.harness import Cluster
 
-_EQUIVOCABLE = {P.PRE_PREPARE.value, P.PREPARE.value, P.COMMIT.value}
+_EQUIVOCABLE = {MsgPhase.PRE_PREPARE.value, MsgPhase.PREPARE.value, MsgPhase.COMMIT.value}
 # Shrinking a schedule of hundreds of messages takes minutes; the failing scenario (a seed
 # and a few parameters) is printed as drawn, which is enough to replay it.
 _NO_SHRINK = (Phase.explicit, Phase.reuse, Phase.generate)
 SAFETY_EXAMPLES = 2000
-LIVENESS_EXAMPLES = 150
+LIVENESS_EXAMPLES = 100
 
 
 class Adversary:
@@ -42,7 +42,7 @@ class Adversary:
         key = f"k{self.rng.randrange(4)}"
         digest = value_digest(key, value)
         body = ""
-        if m.phase == P.PRE_PREPARE.value:
+        if m.phase == MsgPhase.PRE_PREPARE.value:
             body = json.dumps({"key": key, "value": value}, separators=(",", ":"))
         return seal(
             signer,
@@ -131,7 +131,7 @@ scenario = st.fixed_dictionaries(
         "n": st.sampled_from([4, 4, 4, 5, 7]),
         "byz": st.integers(0, 2),
         "seed": st.integers(0, 2**32 - 1),
-        "steps": st.integers(20, 160),
+        "steps": st.integers(20, 120),
         "drop": st.sampled_from([0.0, 0.05, 0.2]),
         "interval": st.sampled_from([1, 2, 4]),
         "parts": st.lists(
