@@ -12,6 +12,7 @@ commands:
   serve [--port N]     run the backend API (SQLite and an in-process bus unless configured)
   migrate [DB_URL]     apply the backend's database migrations (Alembic) and exit
   mqtt-acl ...         write Mosquitto password and ACL files for node credentials
+  keys generate|check  provision per-node Ed25519 consensus keys (files loadable on a node)
 
 `edgeqi <command> --help` for a command's own options.
 """
@@ -43,6 +44,10 @@ def main(argv: list[str] | None = None) -> int:
         from backend.mqtt_acl import main as acl_main
 
         return acl_main(rest)
+    if command == "keys":
+        from experiments.keys import main as keys_main
+
+        return keys_main(rest)
     print(f"edgeqi: unknown command {command!r}\n\n{USAGE}", file=sys.stderr)
     return 2
 
