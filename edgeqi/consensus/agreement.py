@@ -21,9 +21,11 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from pydantic import ValidationError
+
 from edgeqi.consensus.crypto import Signer, Verifier
 from edgeqi.consensus.messages import Phase, seal, signature_ok
-from edgeqi.protocol import ConsensusMessage, ProtocolError, decode
+from edgeqi.protocol import ConsensusMessage
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,9 +172,7 @@ def report_queues(m: ConsensusMessage) -> dict[str, float] | None:
 
 def cycle_request(reports: Sequence[ConsensusMessage]) -> str:
     """The value proposed for a cycle: the signed reports, in the order given."""
-    return json.dumps(
-        [r.model_dump_json(exclude_none=True) for r in reports], separators=(",", ":")
-    )
+    return json.dumps([r.model_dump(exclude_none=True) for r in reports], separators=(",", ":"))
 
 
 def parse_cycle_request(
@@ -188,13 +188,13 @@ def parse_cycle_request(
     out: list[tuple[str, dict[str, float]]] = []
     seen: set[str] = set()
     for item in raw:
-        if not isinstance(item, str):
+        if not isinstance(item, dict):
             return None
         try:
-            m = decode(item)
-        except ProtocolError:
+            m = ConsensusMessage.model_validate(item)
+        except ValidationError:
             return None
-        if not isinstance(m, ConsensusMessage) or m.phase != Phase.REPORT:
+        if m.phase != Phase.REPORT:
             return None
         if m.cluster != cluster or m.number != cycle or m.node_id in seen:
             return None

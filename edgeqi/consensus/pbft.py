@@ -35,6 +35,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from pydantic import ValidationError
+
 from edgeqi.consensus.crypto import Signer, Verifier
 from edgeqi.consensus.messages import (
     NULL_DIGEST,
@@ -44,7 +46,7 @@ from edgeqi.consensus.messages import (
     value_digest,
     vote_ok,
 )
-from edgeqi.protocol import ConsensusMessage, ProtocolError, decode
+from edgeqi.protocol import ConsensusMessage
 
 RETRANSMITTED_VIEWS = 2
 """A replica in view change repeats its view changes for this many views below its own."""
@@ -190,6 +192,7 @@ class Replica:
         self._fetch = False
         self._my_view_changes: dict[int, ConsensusMessage] = {}
         self._retransmit_at: float | None = None
+        self._status_sent: dict[str, tuple[int, int, int, int]] = {}
         self.skipped = 0
         """Sequence numbers adopted from a stable checkpoint instead of executed."""
 
@@ -206,14 +209,20 @@ class Replica:
     def executed(self, key: str) -> bool:
         return key in self._executed_keys
 
-    def request(self, now: float, key: str, value: str) -> Output:
-        """Submit a request: broadcast it, and propose it if this replica is the primary."""
+    def request(self, now: float, key: str, value: str, broadcast: bool = True) -> Output:
+        """Submit a request: broadcast it, and propose it if this replica is the primary.
+
+        ``broadcast=False`` when every replica submits its own request for the key (as the
+        cameras of a cycle do), so that nobody needs to hear it from someone else.
+        """
         self._now = now
         out = Output()
         if not key or self.executed(key):
             return out
-        digest = value_digest(key, value)
-        self._send(out, None, Phase.REQUEST, self.view, 0, digest, _request_body(key, value))
+        if broadcast:
+            digest = value_digest(key, value)
+            body = _request_body(key, value)
+            self._send(out, None, Phase.REQUEST, self.view, 0, digest, body)
         self._add_pending(key, value)
         self._propose(out)
         return out
@@ -450,7 +459,7 @@ class Replica:
             slot.prepared = True
             self._prepared_cert[number] = {
                 "view": view,
-                "pp": slot.preprepare.model_dump_json(exclude_none=True),
+                "pp": slot.preprepare.model_dump(exclude_none=True),
                 "votes": [[p.node_id, p.signature] for p in matching[: q - 1]],
             }
             slot.commits[self.id] = self._send(out, None, Phase.COMMIT, view, number, slot.digest)
@@ -497,7 +506,8 @@ class Replica:
 
     def _on_checkpoint(self, m: ConsensusMessage, out: Output) -> None:
         if m.number <= self.low:
-            self.rejected["stale_seq"] += 1
+            if m.number < self.low:  # the one just made stable may still arrive: harmless
+                self.rejected["stale_seq"] += 1
             return
         if m.body or m.view != 0 or m.number % self.cfg.checkpoint_interval:
             self.rejected["malformed"] += 1
@@ -656,15 +666,12 @@ class Replica:
         if not isinstance(cert, dict):
             return None
         n, view, pp_raw, votes = cert.get("n"), cert.get("view"), cert.get("pp"), cert.get("votes")
-        if not (isinstance(n, int) and isinstance(view, int) and isinstance(pp_raw, str)):
+        if not (isinstance(n, int) and isinstance(view, int)):
             return None
         if not (low < n <= low + self.cfg.window and view < new_view and isinstance(votes, list)):
             return None
-        try:
-            pp = decode(pp_raw)
-        except ProtocolError:
-            return None
-        if not isinstance(pp, ConsensusMessage) or pp.phase != Phase.PRE_PREPARE:
+        pp = _decode_phase(pp_raw, Phase.PRE_PREPARE)
+        if pp is None:
             return None
         primary = self.cfg.primary(view)
         if pp.cluster != self.cfg.cluster or pp.view != view or pp.number != n:
@@ -740,8 +747,8 @@ class Replica:
         ]
         body = json.dumps(
             {
-                "vcs": [v.model_dump_json(exclude_none=True) for v in chosen],
-                "pre": [p.model_dump_json(exclude_none=True) for p in pres],
+                "vcs": [v.model_dump(exclude_none=True) for v in chosen],
+                "pre": [p.model_dump(exclude_none=True) for p in pres],
             },
             separators=(",", ":"),
         )
@@ -851,6 +858,17 @@ class Replica:
     # -- catch-up -----------------------------------------------------------------------
 
     def _send_status(self, to: str, executed: int, out: Output) -> None:
+        # f + 1 helpers (so at least one honest) in ring order after the sender answer, and
+        # each at most once per state of its own, so retransmitted view changes of a
+        # lagging replica do not each draw n replies.
+        members = self.cfg.members
+        ahead = (members.index(self.id) - members.index(to)) % self.cfg.n
+        if not 1 <= ahead <= self.cfg.f + 1:
+            return
+        state = (executed, self.view, self.last_executed, self.low)
+        if self._status_sent.get(to) == state:
+            return
+        self._status_sent[to] = state
         commits = [
             {"n": n, "view": c.view, "key": c.key, "value": c.value, "votes": list(c.votes)}
             for n, c in sorted(self._committed.items())
@@ -867,7 +885,7 @@ class Replica:
                 "commits": commits,
                 "newview": ""
                 if self._new_view_msg is None
-                else self._new_view_msg.model_dump_json(exclude_none=True),
+                else self._new_view_msg.model_dump(exclude_none=True),
             },
             separators=(",", ":"),
         )
@@ -896,7 +914,7 @@ class Replica:
             isinstance(low, int)
             and isinstance(state, str)
             and isinstance(commits, list)
-            and isinstance(newview, str)
+            and isinstance(newview, str | dict)
         ):
             self.rejected["malformed"] += 1
             return
@@ -971,13 +989,14 @@ def _request_body(key: str, value: str) -> str:
 
 
 def _decode_phase(raw: Any, phase: Phase) -> ConsensusMessage | None:
-    if not isinstance(raw, str):
+    """A nested message (carried as a JSON object inside a body) of the given phase."""
+    if not isinstance(raw, dict):
         return None
     try:
-        m = decode(raw)
-    except ProtocolError:
+        m = ConsensusMessage.model_validate(raw)
+    except ValidationError:
         return None
-    if not isinstance(m, ConsensusMessage) or m.phase != phase:
+    if m.phase != phase:
         return None
     return m
 
