@@ -216,7 +216,7 @@ class PolicySimulation:
         while True:
             pending = layer.next_event()
             t_next = next_cycle if pending is None else min(pending, next_cycle)
-            if t_next > end:
+            if t_next >= end:
                 return
             if t_next > env.now:
                 yield env.timeout(t_next - env.now)

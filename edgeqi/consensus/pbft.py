@@ -304,7 +304,9 @@ class Replica:
 
     def _in_window(self, number: int) -> str | None:
         if number <= self.low:
-            return "stale_seq"
+            # Votes of the interval just made stable still arrive from slower replicas:
+            # dropped without counting; anything older is a stale (or replayed) message.
+            return "late" if number > self.low - self.cfg.checkpoint_interval else "stale_seq"
         if number > self.low + self.cfg.window:
             return "seq_out_of_window"
         return None
@@ -434,7 +436,8 @@ class Replica:
         if reason is None and m.phase == Phase.PREPARE and m.node_id == self.cfg.primary(m.view):
             reason = "not_backup"
         if reason is not None:
-            self.rejected[reason] += 1
+            if reason != "late":
+                self.rejected[reason] += 1
             return
         slot = self._slot(m.view, m.number)
         votes = slot.prepares if m.phase == Phase.PREPARE else slot.commits
