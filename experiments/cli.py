@@ -1,7 +1,12 @@
-"""The ``edgeqi`` command: one entry point, a subcommand per job."""
+"""The ``edgeqi`` command: one entry point, a subcommand per job.
+
+Each subcommand's module is imported only when it runs, so ``edgeqi run`` never
+pays for the backend's or the detectors' imports.
+"""
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 USAGE = """usage: edgeqi <command> [args]
@@ -13,12 +18,27 @@ commands:
   ingest [--mqtt-url U] run an ingest-only backend worker (pair with EDGEQI_ROLE=api serve)
   migrate [DB_URL]     apply the backend's database migrations (Alembic) and exit
   mqtt-acl ...         write Mosquitto password and ACL files for node credentials
+  keys generate|check  provision per-node Ed25519 consensus keys (files loadable on a node)
   models prepare|register|list   detectors and sample media in the local cache (edgeqi models -h)
   calibrate [OVERRIDES...]       time each detector variant here; write a simulator device profile
   detect SOURCE [--model M]      detect on an image, video or camera: annotated frames + table
 
 `edgeqi <command> --help` for a command's own options.
 """
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    "run": ("experiments.run", "main"),
+    "report": ("experiments.report", "main"),
+    "serve": ("backend.server", "serve"),
+    "ingest": ("backend.worker", "main"),
+    "migrate": ("backend.db", "main"),
+    "mqtt-acl": ("backend.mqtt_acl", "main"),
+    "keys": ("experiments.keys", "main"),
+    "models": ("experiments.models", "main"),
+    "calibrate": ("experiments.calibrate", "main"),
+    "detect": ("experiments.detect", "main"),
+}
+"""Subcommand -> (module, function taking the remaining arguments, returning the exit code)."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,44 +47,12 @@ def main(argv: list[str] | None = None) -> int:
         print(USAGE)
         return 0
     command, rest = args[0], args[1:]
-    if command == "run":
-        from experiments.run import main as run_main
-
-        return run_main(rest)
-    if command == "report":
-        from experiments.report import main as report_main
-
-        return report_main(rest)
-    if command == "serve":
-        from backend.server import serve
-
-        return serve(rest)
-    if command == "ingest":
-        from backend.worker import main as ingest_main
-
-        return ingest_main(rest)
-    if command == "migrate":
-        from backend.db import main as migrate_main
-
-        return migrate_main(rest)
-    if command == "mqtt-acl":
-        from backend.mqtt_acl import main as acl_main
-
-        return acl_main(rest)
-    if command == "detect":
-        from experiments.detect import main as detect_main
-
-        return detect_main(rest)
-    if command == "calibrate":
-        from experiments.calibrate import main as calibrate_main
-
-        return calibrate_main(rest)
-    if command == "models":
-        from experiments.models import main as models_main
-
-        return models_main(rest)
-    print(f"edgeqi: unknown command {command!r}\n\n{USAGE}", file=sys.stderr)
-    return 2
+    if command not in COMMANDS:
+        print(f"edgeqi: unknown command {command!r}\n\n{USAGE}", file=sys.stderr)
+        return 2
+    module, function = COMMANDS[command]
+    code: int = getattr(importlib.import_module(module), function)(rest)
+    return code
 
 
 if __name__ == "__main__":

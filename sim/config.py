@@ -238,6 +238,65 @@ class PolicyConfig(_Strict):
     """Seconds of video EDGE-QI attaches to a critical report, at the adaptive tier."""
 
 
+ByzantineBehaviour = Literal[
+    "crash", "silence", "equivocate", "inflate", "deflate", "delay", "replay", "bad_signature"
+]
+
+
+class ByzantineNode(_Strict):
+    """One node's misbehaviour in consensus, from ``at_s`` for ``duration_s`` (None: to the end)."""
+
+    node: Annotated[int, Field(ge=0)]
+    behaviour: ByzantineBehaviour
+    at_s: NonNegative = 0.0
+    duration_s: Positive | None = None
+    factor: Positive = 3.0
+    """Multiplier of an inflated (or divisor of a deflated) queue report."""
+    delay_s: NonNegative = 3.0
+
+
+class ConsensusPartition(_Strict):
+    """Cut ``nodes`` off the network at ``at_s`` for ``duration_s``; the partition then heals."""
+
+    nodes: list[Annotated[int, Field(ge=0)]]
+    at_s: NonNegative
+    duration_s: Positive
+
+
+class ConsensusConfig(_Strict):
+    """Layer 5: PBFT among each intersection's cameras every signal cycle, a district above."""
+
+    name: str = "none"
+    enabled: bool = False
+    request_timeout_s: Positive = 2.0
+    collect_s: Positive = 0.5
+    """How long a camera waits for reports beyond the first ``2f + 1`` before proposing."""
+    checkpoint_interval: PositiveInt = 4
+    window: PositiveInt = 8
+    redundancy: PositiveInt = 1
+    """Cameras per approach outside audit cycles."""
+    audit_every: Annotated[int, Field(ge=0)] = 5
+    """Every n-th cycle every camera watches everything it sees (0: never)."""
+    suspect_tolerance_veh: Positive = 6.0
+    adopt_plan: bool = True
+    sign_ms: NonNegative = 0.033
+    verify_ms: NonNegative = 0.105
+    """CPU per Ed25519 signature / check charged to the node's energy (measured with
+    ``cryptography`` on the 2-core sandbox; see BENCHMARKS.md)."""
+    district_committee: bool = True
+    committee_every_cycles: PositiveInt = 10
+    corridor_spacing_m: Positive = 300.0
+    corridor_speed_mps: Positive = 12.5
+    byzantine: list[ByzantineNode] = Field(default_factory=list)
+    partitions: list[ConsensusPartition] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _window(self) -> ConsensusConfig:
+        if self.window < self.checkpoint_interval:
+            raise ValueError("window must be at least checkpoint_interval")
+        return self
+
+
 class ScenarioConfig(_Strict):
     """The whole run: what ``edgeqi run`` validates before starting."""
 
@@ -247,6 +306,7 @@ class ScenarioConfig(_Strict):
     workload: WorkloadConfig
     faults: FaultsConfig
     policy: PolicyConfig
+    consensus: ConsensusConfig = Field(default_factory=ConsensusConfig)
     seed: Annotated[int, Field(ge=0)] = 0
     duration_s: Positive = 3600.0
     nodes: PositiveInt | None = None
@@ -270,6 +330,13 @@ class ScenarioConfig(_Strict):
     def _duration(self) -> ScenarioConfig:
         if self.duration_s < self.workload.observe_period_s:
             raise ValueError("duration_s is shorter than one observation period")
+        named = [b.node for b in self.consensus.byzantine]
+        named += [n for p in self.consensus.partitions for n in p.nodes]
+        for node in named:
+            if node >= self.node_count:
+                raise ValueError(
+                    f"consensus names node {node} but the city has {self.node_count} nodes"
+                )
         for fault in self.faults.schedule:
             if fault.node >= self.node_count:
                 raise ValueError(

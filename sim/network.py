@@ -128,6 +128,11 @@ class Network:
         total = cfg.max_retries + 1
         return Delivery(None, total, nbytes * total, 0.0, air * total, buffered)
 
+    def downlink_s(self, node: int, t: float) -> float:
+        """When a message the broker holds for ``node`` at ``t`` reaches it (a persistent
+        session keeps it while the node's link is down)."""
+        return max(t, float(self.down_until[node])) + self._one_way_s()
+
     def stream(self, node: int, t: float, seconds: float, kbps: float) -> float:
         """Live video at ``kbps`` for ``seconds``: a constant-rate load on the backhaul and
         the radio, not acknowledged message by message. Returns seconds on air."""

@@ -25,6 +25,7 @@ from edgeqi.protocol import encode, mqtt_publish_overhead, node_topic
 from sim.camera import DetectorModel, SimWindow, SyntheticPerception, camera_coverage
 from sim.collector import Collector
 from sim.config import PolicyName, ScenarioConfig
+from sim.consensus import ConsensusLayer
 from sim.energy import EnergyModel
 from sim.faults import FaultEvent, plan_faults
 from sim.metrics import intersection_name, node_name, policy_metrics
@@ -39,6 +40,7 @@ Progress = Callable[[float], None]
 
 # Independent random streams, so that changing one part of the model leaves the others' draws alone.
 _STREAM_WORLD, _STREAM_DETECTOR, _STREAM_NETWORK, _STREAM_ENERGY, _STREAM_FAULTS = range(5)
+_STREAM_CONSENSUS = 5
 
 
 @dataclass
@@ -133,6 +135,23 @@ class PolicySimulation:
             compute_reduced_s=np.zeros(n),
             was_powered=np.ones(n, dtype=bool),
         )
+        self.consensus: ConsensusLayer | None = None
+        self.coverage_saved_j = 0.0
+        self.detection_alone_j = 0.0
+        if scn.consensus.enabled:
+            self.consensus = ConsensusLayer(
+                scn,
+                self.world,
+                self.network,
+                self.coverage,
+                self.node_intersection,
+                self.t0,
+                self._powered_at,
+                _rng(scn, _STREAM_CONSENSUS),
+            )
+
+    def _powered_at(self, k: int, t: float) -> bool:
+        return bool(self.state.crashed_until[k] <= t and not self.energy.depleted[k])
 
     def _new_node(self, k: int, started_at: float, seq: int = 0) -> EdgeNode:
         scn = self.scn
@@ -185,6 +204,27 @@ class PolicySimulation:
             if progress is not None:
                 progress(env.now + period)
             yield env.timeout(period)
+
+    def _consensus_process(self, env: simpy.Environment) -> Generator[simpy.Event, None, None]:
+        """Start a consensus round every signal cycle and carry its messages in between."""
+        layer = self.consensus
+        assert layer is not None
+        cycle_s = self.scn.workload.cycle_s
+        cycle = 1
+        next_cycle = cycle_s
+        end = self.scn.duration_s
+        while True:
+            pending = layer.next_event()
+            t_next = next_cycle if pending is None else min(pending, next_cycle)
+            if t_next >= end:
+                return
+            if t_next > env.now:
+                yield env.timeout(t_next - env.now)
+            if env.now >= next_cycle:
+                layer.start_cycle(cycle, env.now)
+                cycle += 1
+                next_cycle = cycle * cycle_s
+            layer.run_until(env.now)
 
     def _fault_process(self, env: simpy.Environment) -> Generator[simpy.Event, None, None]:
         for event in self.faults.events:
@@ -271,10 +311,28 @@ class PolicySimulation:
             st.pending_lost[k] = 0
             out = node.step(epoch_now, inputs)
             self._carry(k, out)
+        if self.consensus is not None:
+            self._consensus_costs()
         # The step at ``now`` decides the node's activity over the coming period.
         self.energy.account(
             now, now + period, powered, st.compute_full_s, st.compute_reduced_s, st.air_s
         )
+
+    def _consensus_costs(self) -> None:
+        """Detection work the agreed coverage removes; radio and CPU that consensus adds."""
+        assert self.consensus is not None
+        st = self.state
+        p = self.energy.profile
+        scale = self.consensus.compute_scale()
+        full_j = st.compute_full_s * (p.full_w - p.idle_w)
+        reduced_j = st.compute_reduced_s * (p.reduced_w - p.idle_w)
+        self.detection_alone_j += float((full_j + reduced_j).sum())
+        self.coverage_saved_j += float(((1.0 - scale) * (full_j + reduced_j)).sum())
+        st.compute_full_s *= scale
+        st.compute_reduced_s *= scale
+        air, cpu = self.consensus.take_costs()
+        st.compute_reduced_s += cpu
+        st.air_s += air
 
     def _carry(self, k: int, out: NodeOutputs) -> None:
         """Hand a node's outputs to the network and the collector."""
@@ -351,6 +409,8 @@ class PolicySimulation:
         env.process(self._world_process(env))
         env.process(self._node_process(env, progress))
         env.process(self._fault_process(env))
+        if self.consensus is not None:
+            env.process(self._consensus_process(env))
         env.run(until=self.scn.duration_s + 1e-6)
         for node in self.state.nodes:
             self._retire(node)
@@ -378,6 +438,15 @@ class PolicySimulation:
                 "buffer_overflows": self.network.buffer_overflows,
             },
         )
+        if self.consensus is not None:
+            p = self.energy.profile
+            metrics["consensus"] = self.consensus.metrics(
+                cycles=int(self.scn.duration_s // self.scn.workload.cycle_s),
+                radio_air_w=self.energy.radio_air_w,
+                cpu_w=p.reduced_w - p.idle_w,
+                saved_j=self.coverage_saved_j,
+                alone_j=self.detection_alone_j,
+            )
         return PolicyRun(
             name=self.policy_name,
             metrics=metrics,

@@ -1,0 +1,129 @@
+"""A PBFT replica over MQTT (paho-mqtt 2): the real transport beside the simulator's.
+
+The replica stays a pure state machine; this adapter owns the socket and the clock.
+Broadcasts go to ``edgeqi/v1/consensus/{cluster}/{phase}``; a message for one
+member (catch-up help) goes to ``.../{phase}/{member}`` and other members ignore it.
+Messages arrive on paho's network thread and wait in a bounded queue until
+:meth:`MqttReplica.step` feeds them to the replica from the caller's thread, so the
+replica is never touched by two threads at once.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+
+from edgeqi.consensus import Decision, Output, Replica
+from edgeqi.protocol import (
+    ConsensusMessage,
+    ProtocolError,
+    consensus_topic,
+    decode,
+    encode,
+)
+
+QUEUE_LIMIT = 10_000
+"""Received messages held for the replica; beyond it they are dropped and counted."""
+
+
+class MqttReplica:
+    """Connects one replica to a broker and pumps messages and timers through it."""
+
+    def __init__(
+        self,
+        replica: Replica,
+        host: str,
+        port: int,
+        clock: Callable[[], float] = time.time,
+        qos: int = 1,
+    ) -> None:
+        self.replica = replica
+        self.cluster = replica.cfg.cluster
+        self.clock = clock
+        self.qos = qos
+        self.decisions: list[Decision] = []
+        self.dropped = 0
+        self.undecodable = 0
+        self._inbox: queue.Queue[tuple[str, bytes]] = queue.Queue(QUEUE_LIMIT)
+        self._subscribed = threading.Event()
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=f"pbft-{self.cluster}-{replica.id}",
+            protocol=MQTTProtocolVersion.MQTTv5,
+        )
+        self.client.on_connect = self._on_connect
+        self.client.on_subscribe = self._on_subscribe
+        self.client.on_message = self._on_message
+        self.client.connect(host, port)
+        self.client.loop_start()
+
+    # -- paho callbacks (network thread) ------------------------------------------------
+
+    def _on_connect(
+        self, client: mqtt.Client, _u: object, _f: object, rc: object, _p: object
+    ) -> None:
+        client.subscribe(consensus_topic(self.cluster, "#"), qos=self.qos)
+
+    def _on_subscribe(self, *_args: object) -> None:
+        self._subscribed.set()
+
+    def _on_message(self, _c: object, _u: object, msg: mqtt.MQTTMessage) -> None:
+        try:
+            self._inbox.put_nowait((msg.topic, bytes(msg.payload)))
+        except queue.Full:
+            self.dropped += 1
+
+    # -- caller's thread ----------------------------------------------------------------
+
+    def wait_ready(self, timeout: float = 10.0) -> bool:
+        return self._subscribed.wait(timeout)
+
+    def publish(self, out: Output) -> None:
+        """Send a replica output and keep its decisions."""
+        self.decisions.extend(out.decisions)
+        for to, m in out.messages:
+            topic = consensus_topic(self.cluster, m.phase if to is None else f"{m.phase}/{to}")
+            self.client.publish(topic, encode(m), qos=self.qos)
+
+    def request(self, key: str, value: str) -> None:
+        self.publish(self.replica.request(self.clock(), key, value))
+
+    def step(self, timeout: float = 0.05) -> int:
+        """Handle what has arrived (waiting up to ``timeout`` for the first), then timers."""
+        handled = 0
+        try:
+            topic, payload = self._inbox.get(timeout=timeout)
+        except queue.Empty:
+            topic = ""
+        while topic:
+            handled += 1
+            self._handle(topic, payload)
+            try:
+                topic, payload = self._inbox.get_nowait()
+            except queue.Empty:
+                topic = ""
+        self.publish(self.replica.tick(self.clock()))
+        return handled
+
+    def _handle(self, topic: str, payload: bytes) -> None:
+        parts = topic.split("/")
+        if len(parts) == 6 and parts[5] != self.replica.id:
+            return  # addressed to another member
+        try:
+            m = decode(payload)
+        except ProtocolError:
+            self.undecodable += 1
+            return
+        if not isinstance(m, ConsensusMessage):
+            self.undecodable += 1
+            return
+        self.publish(self.replica.receive(self.clock(), m))
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()

@@ -1,0 +1,602 @@
+"""The consensus layer in the simulator: real PBFT replicas over the virtual network.
+
+Every intersection's cameras form one PBFT cluster. Each signal cycle every camera
+signs a queue report for the approaches it was assigned and publishes it; once a
+camera holds ``2f + 1`` valid reports (all ``n``, or ``collect_s`` after its own) it
+submits them as the cycle's request, and the cluster agrees on one report set.
+The signal controller acts on ``f + 1`` matching decisions: it adopts the Webster
+plan derived from the robustly fused queues and the next cycle's camera coverage.
+Every ``committee_every_cycles`` cycles, one delegate per intersection (its camera
+0) runs a second PBFT level per district for green-wave offsets.
+
+Messages travel as MQTT publishes through the virtual network (uplink to the
+broker, then one downlink per subscriber), so their bytes and air time are
+charged to the nodes' energy. Keys derive from the run's seed, and Ed25519 signing
+is deterministic, so a run is reproducible byte for byte. Misbehaving nodes
+(crash, silence, equivocating primary, inflated or deflated reports, delayed or
+replayed messages, invalid signatures) are configured in Hydra, per node.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import json
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from edgeqi.consensus import ClusterConfig, KeyPair, Output, Replica, Verifier, derive_seed
+from edgeqi.consensus.agreement import (
+    assign_coverage,
+    cycle_request,
+    fuse_reports,
+    green_wave_offsets,
+    parse_cycle_request,
+    report_queues,
+    sign_report,
+    webster_plan,
+)
+from edgeqi.consensus.messages import Phase, b64, seal, signature_ok, unb64, value_digest
+from edgeqi.protocol import ConsensusMessage, consensus_topic, encode, mqtt_publish_overhead
+from sim.config import ByzantineNode, ScenarioConfig
+from sim.metrics import intersection_name, node_name
+from sim.network import Network
+from sim.traffic import APPROACH_NAMES, TrafficWorld
+
+_DELIVER, _TICK, _COLLECT, _CUT = 0, 1, 2, 3
+
+
+@dataclass
+class _Group:
+    """One PBFT cluster: an intersection's cameras or a district's delegates."""
+
+    name: str
+    level: str  # "intersection" | "district"
+    nodes: list[int]
+    config: ClusterConfig
+    replicas: dict[int, Replica] = field(default_factory=dict)
+    verifiers: dict[int, Verifier] = field(default_factory=dict)
+    decided: dict[str, dict[str, int]] = field(default_factory=dict)
+    """key -> digest -> how many members decided it."""
+    adopted: set[str] = field(default_factory=set)
+    started: dict[str, float] = field(default_factory=dict)
+    messages: int = 0
+    bytes: int = 0
+
+
+@dataclass
+class ConsensusStats:
+    latencies: dict[str, list[float]] = field(
+        default_factory=lambda: {"intersection": [], "district": []}
+    )
+    decisions: Counter[str] = field(default_factory=Counter)
+    messages: Counter[str] = field(default_factory=Counter)
+    deliveries: Counter[str] = field(default_factory=Counter)
+    bytes: Counter[str] = field(default_factory=Counter)
+    errors: list[float] = field(default_factory=list)
+    robust: int = 0
+    fused: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+    signatures: int = 0
+    checks: int = 0
+    suspects: int = 0
+    undecided: int = 0
+
+
+class ConsensusLayer:
+    """All PBFT groups of a run and the event queue that carries their messages."""
+
+    def __init__(
+        self,
+        scn: ScenarioConfig,
+        world: TrafficWorld,
+        network: Network,
+        coverage: np.ndarray,
+        node_intersection: np.ndarray,
+        t0: float,
+        powered: Callable[[int, float], bool],
+        rng: np.random.Generator,
+    ) -> None:
+        self.scn = scn
+        self.cfg = scn.consensus
+        self.world = world
+        self.network = network
+        self.t0 = t0
+        self.powered = powered
+        self.rng = rng
+        self.n = len(node_intersection)
+        self.cameras = scn.city.cameras_per_intersection
+        secret = f"edgeqi-sim-{scn.seed}"
+        self.keys = [
+            KeyPair(node_name(k), derive_seed(secret, node_name(k))) for k in range(self.n)
+        ]
+        self.signers = [kp.signer() for kp in self.keys]
+        self.public = {kp.node_id: kp.public for kp in self.keys}
+        self.visible: dict[int, tuple[str, ...]] = {
+            k: tuple(APPROACH_NAMES[a] for a in coverage[k]) for k in range(self.n)
+        }
+        self.assigned: dict[int, tuple[str, ...]] = dict(self.visible)
+        self.excluded: dict[int, frozenset[str]] = {}
+        self.suspect_marks: Counter[int] = Counter()
+        self.groups: list[_Group] = []
+        self._index = {intersection_name(i): i for i in range(scn.intersections)}
+        self.member_of: dict[int, list[int]] = {k: [] for k in range(self.n)}
+        for i in range(scn.intersections):
+            nodes = [i * self.cameras + c for c in range(self.cameras)]
+            self._add_group(intersection_name(i), "intersection", nodes)
+        self.n_intersection_groups = len(self.groups)
+        per_district = scn.city.intersections_per_district
+        if self.cfg.district_committee and scn.intersections > 1:
+            for d in range(0, scn.intersections, per_district):
+                delegates = [
+                    i * self.cameras for i in range(d, min(d + per_district, scn.intersections))
+                ]
+                if len(delegates) > 1:
+                    self._add_group(f"district-{d // per_district:03d}", "district", delegates)
+        self.byzantine: dict[int, list[ByzantineNode]] = {}
+        for b in self.cfg.byzantine:
+            self.byzantine.setdefault(b.node, []).append(b)
+        self.events: list[tuple[float, int, int, int, int, Any]] = []
+        self._order = itertools.count()
+        self._tick_at: dict[tuple[int, int], float] = {}
+        self._seq = [0] * self.n
+        self.inbox: dict[tuple[int, int, int], dict[int, ConsensusMessage]] = {}
+        """(group, cycle, receiver) -> sender -> the report it holds."""
+        self.requested: set[tuple[int, int, int]] = set()
+        self.truth: dict[tuple[int, int], np.ndarray] = {}
+        self.cycle_start: dict[int, float] = {}
+        self._old: dict[int, list[tuple[int, ConsensusMessage]]] = {}
+        self.stats = ConsensusStats()
+        self.pending_air_s = np.zeros(self.n)
+        self.pending_cpu_s = np.zeros(self.n)
+        self.air_s_total = 0.0
+        self.cpu_s_total = 0.0
+        self._parsed: dict[str, dict[tuple[int, str], Any]] = {}
+        for p in self.cfg.partitions:
+            until = p.at_s + p.duration_s
+            self._push(p.at_s, _CUT, 0, 0, (tuple(p.nodes), until))
+
+    # -- set-up -----------------------------------------------------------------------
+
+    def _add_group(self, name: str, level: str, nodes: list[int]) -> None:
+        cfg = ClusterConfig(
+            name,
+            tuple(node_name(k) for k in nodes),
+            request_timeout_s=self.cfg.request_timeout_s,
+            checkpoint_interval=self.cfg.checkpoint_interval,
+            window=self.cfg.window,
+        )
+        g = _Group(name, level, nodes, cfg)
+        gid = len(self.groups)
+        members_public = {node_name(k): self.public[node_name(k)] for k in nodes}
+        for k in nodes:
+            verifier = Verifier(members_public)
+            g.verifiers[k] = verifier
+            g.replicas[k] = Replica(cfg, self.signers[k], verifier, self._validator(gid, k))
+            self.member_of[k].append(gid)
+        self.groups.append(g)
+
+    def _validator(self, gid: int, k: int) -> Callable[[str, str], bool]:
+        def validate(key: str, value: str) -> bool:
+            return self._parse(gid, k, key, value) is not None
+
+        return validate
+
+    def _parse(self, gid: int, k: int, key: str, value: str) -> Any:
+        g = self.groups[gid]
+        if g.level == "district":
+            try:
+                n = int(key.removeprefix("wave-"))
+            except ValueError:
+                return None
+            return True if value == self._wave_value(gid, n) else None
+        cache = self._parsed.setdefault(key, {})
+        if (k, value) not in cache:
+            try:
+                cycle = int(key.removeprefix("cycle-"))
+            except ValueError:
+                return None
+            cache[(k, value)] = parse_cycle_request(
+                value, g.name, cycle, g.config.quorum, g.verifiers[k], g.config.members
+            )
+        return cache[(k, value)]
+
+    # -- misbehaviour -----------------------------------------------------------------
+
+    def _acting(self, k: int, t: float) -> list[ByzantineNode]:
+        out = []
+        for b in self.byzantine.get(k, []):
+            end = float("inf") if b.duration_s is None else b.at_s + b.duration_s
+            if b.at_s <= t < end:
+                out.append(b)
+        return out
+
+    def _mute(self, k: int, t: float) -> bool:
+        if not self.powered(k, t):
+            return True
+        return any(b.behaviour in ("crash", "silence") for b in self._acting(k, t))
+
+    # -- the cycle ----------------------------------------------------------------------
+
+    def start_cycle(self, cycle: int, t: float) -> None:
+        """Every camera measures, signs and publishes its report; district rounds start."""
+        self.cycle_start[cycle] = t
+        for old in [c for c in self._parsed if c.startswith("cycle-") and int(c[6:]) < cycle - 3]:
+            del self._parsed[old]
+        for old_key in [key for key in self.inbox if key[1] < cycle - 3]:
+            del self.inbox[old_key]
+        sd = self.scn.workload.detector.count_noise_sd
+        for gid in range(self.n_intersection_groups):
+            g = self.groups[gid]
+            i = gid
+            truth = self.world.queue[i].astype(np.float64)
+            self.truth[(i, cycle)] = truth
+            g.started[f"cycle-{cycle}"] = t
+            for k in g.nodes:
+                if self._mute(k, t) or any(b.behaviour == "crash" for b in self._acting(k, t)):
+                    continue
+                acting = self._acting(k, t)
+                queues: dict[str, float] = {}
+                for name in self.assigned[k]:
+                    a = APPROACH_NAMES.index(name)
+                    v = max(0.0, float(truth[a]) + float(self.rng.normal(0.0, sd)))
+                    for b in acting:
+                        if b.behaviour == "inflate":
+                            v *= b.factor
+                        elif b.behaviour == "deflate":
+                            v /= b.factor
+                    queues[name] = v
+                self._seq[k] += 1
+                m = sign_report(self.signers[k], g.name, cycle, queues, self._seq[k], self.t0 + t)
+                self._count_sign(k)
+                self.inbox.setdefault((gid, cycle, k), {})[k] = m
+                self._publish(gid, k, m, t, None)
+                self._push(t + self.cfg.collect_s, _COLLECT, gid, k, cycle)
+        every = self.cfg.committee_every_cycles
+        if cycle % every == 0:
+            for gid in range(self.n_intersection_groups, len(self.groups)):
+                g = self.groups[gid]
+                n = cycle // every
+                g.started[f"wave-{n}"] = t
+                value = self._wave_value(gid, n)
+                for k in g.nodes:
+                    if not self._mute(k, t):
+                        self._handle(
+                            gid,
+                            k,
+                            g.replicas[k].request(self.t0 + t, f"wave-{n}", value, broadcast=False),
+                            t,
+                        )
+
+    def _wave_value(self, gid: int, n: int) -> str:
+        g = self.groups[gid]
+        names = [intersection_name(k // self.cameras) for k in g.nodes]
+        offsets = green_wave_offsets(
+            names,
+            self.cfg.corridor_spacing_m,
+            self.cfg.corridor_speed_mps,
+            self.scn.workload.cycle_s,
+        )
+        return json.dumps({"n": n, "offsets": offsets}, separators=(",", ":"))
+
+    def _maybe_request(self, gid: int, k: int, cycle: int, t: float, force: bool) -> None:
+        g = self.groups[gid]
+        mine = self.inbox.get((gid, cycle, k), {})
+        if (gid, k, cycle) in self.requested or self._mute(k, t):
+            return
+        if len(mine) < g.config.quorum or (len(mine) < len(g.nodes) and not force):
+            return
+        self.requested.add((gid, k, cycle))
+        chosen = [mine[j] for j in sorted(mine)]
+        value = cycle_request(chosen)
+        out = g.replicas[k].request(self.t0 + t, f"cycle-{cycle}", value, broadcast=False)
+        self._handle(gid, k, out, t)
+
+    # -- the event queue -----------------------------------------------------------------
+
+    def _push(self, t: float, kind: int, gid: int, k: int, payload: Any) -> None:
+        heapq.heappush(self.events, (t, next(self._order), kind, gid, k, payload))
+
+    def next_event(self) -> float | None:
+        return self.events[0][0] if self.events else None
+
+    def run_until(self, t_end: float) -> None:
+        """Process every event up to ``t_end`` (sim seconds)."""
+        while self.events and self.events[0][0] <= t_end:
+            t, _, kind, gid, k, payload = heapq.heappop(self.events)
+            g = self.groups[gid]
+            if kind == _TICK:
+                if self._tick_at.get((gid, k)) != t:
+                    continue
+                del self._tick_at[(gid, k)]
+                if not self._mute(k, t):
+                    self._handle(gid, k, g.replicas[k].tick(self.t0 + t), t)
+                else:
+                    self._schedule_tick(gid, k)
+            elif kind == _CUT:
+                nodes, until = payload
+                for node in nodes:
+                    self.network.cut(node, until)
+            elif kind == _COLLECT:
+                self._maybe_request(gid, k, int(payload), t, force=True)
+            else:
+                self._deliver(gid, k, payload, t)
+
+    def _deliver(self, gid: int, k: int, m: ConsensusMessage, t: float) -> None:
+        if not self.powered(k, t) or any(b.behaviour == "crash" for b in self._acting(k, t)):
+            return
+        g = self.groups[gid]
+        self.stats.deliveries[g.level] += 1
+        self.pending_cpu_s[k] += self.cfg.verify_ms / 1000.0
+        if m.phase == Phase.REPORT:
+            self.stats.checks += 1
+            if m.node_id not in g.config.members:
+                self.stats.rejected["unknown_sender"] += 1
+                return
+            if not signature_ok(g.verifiers[k], m) or report_queues(m) is None:
+                self.stats.rejected["bad_signature"] += 1
+                return
+            cycle = m.number
+            if (
+                cycle not in self.cycle_start
+                or t - self.cycle_start[cycle] > self.scn.workload.cycle_s
+            ):
+                self.stats.rejected["stale_seq"] += 1
+                return
+            j = g.nodes[g.config.members.index(m.node_id)]
+            have = self.inbox.setdefault((gid, cycle, k), {})
+            if j in have:
+                self.stats.rejected["duplicate" if have[j] == m else "equivocation"] += 1
+                return
+            have[j] = m
+            self._maybe_request(gid, k, cycle, t, force=False)
+            return
+        before = g.verifiers[k].checks
+        out = g.replicas[k].receive(self.t0 + t, m)
+        self.stats.checks += g.verifiers[k].checks - before
+        self._handle(gid, k, out, t)
+
+    def _schedule_tick(self, gid: int, k: int) -> None:
+        d = self.groups[gid].replicas[k].next_deadline
+        if d is None:
+            return
+        at = max(d - self.t0, 0.0)
+        if self._tick_at.get((gid, k)) == at:
+            return
+        self._tick_at[(gid, k)] = at
+        self._push(at, _TICK, gid, k, None)
+
+    def _handle(self, gid: int, k: int, out: Output, t: float) -> None:
+        g = self.groups[gid]
+        for to, m in out.messages:
+            self._count_sign(k)
+            dest = None if to is None else g.nodes[g.config.members.index(to)]
+            self._publish(gid, k, m, t, dest)
+        for d in out.decisions:
+            self._decided(gid, k, d.key, d.value, d.digest, t)
+        self._schedule_tick(gid, k)
+
+    def _count_sign(self, k: int) -> None:
+        self.stats.signatures += 1
+        self.pending_cpu_s[k] += self.cfg.sign_ms / 1000.0
+
+    # -- publishing ---------------------------------------------------------------------
+
+    def _publish(self, gid: int, k: int, m: ConsensusMessage, t: float, to: int | None) -> None:
+        g = self.groups[gid]
+        acting = self._acting(k, t)
+        if self._mute(k, t):
+            return
+        sends: list[tuple[ConsensusMessage, list[int], float]] = []
+        targets = [j for j in g.nodes if j != k] if to is None else [to]
+        delay = sum(b.delay_s for b in acting if b.behaviour == "delay")
+        behaviours = {b.behaviour for b in acting}
+        if "bad_signature" in behaviours:
+            sig = bytearray(unb64(m.signature) or b"")
+            if sig:
+                sig[0] ^= 0xFF
+            m = m.model_copy(update={"signature": b64(bytes(sig))})
+        if "equivocate" in behaviours and m.phase == Phase.PRE_PREPARE and len(targets) > 1:
+            half = len(targets) // 2
+            sends.append((m, targets[:half], delay))
+            sends.append((self._equivocal(k, m), targets[half:], delay))
+        else:
+            sends.append((m, targets, delay))
+        if "replay" in behaviours:
+            old = self._old.setdefault(k, [])
+            if len(old) >= 8:
+                _, stale = old[len(old) % 8]
+                sends.append((stale, targets, delay))
+            old.append((gid, m))
+            del old[:-64]
+        for msg, dests, lag in sends:
+            self._wire(gid, k, msg, t + lag, dests)
+
+    def _equivocal(self, k: int, m: ConsensusMessage) -> ConsensusMessage:
+        """The same slot, a different valid value: the report set in reverse order."""
+        body = json.loads(m.body)
+        try:
+            reports = json.loads(body["value"])
+            value = json.dumps(list(reversed(reports)), separators=(",", ":"))
+        except (ValueError, TypeError):
+            value = body["value"] + " "
+        new_body = json.dumps({"key": body["key"], "value": value}, separators=(",", ":"))
+        self._count_sign(k)
+        return seal(
+            self.signers[k],
+            cluster=m.cluster,
+            phase=m.phase,
+            view=m.view,
+            number=m.number,
+            digest=value_digest(body["key"], value),
+            body=new_body,
+            seq=m.seq,
+            ts=m.ts,
+        )
+
+    def _wire(self, gid: int, k: int, m: ConsensusMessage, t: float, dests: list[int]) -> None:
+        g = self.groups[gid]
+        payload = len(encode(m))
+        size = payload + mqtt_publish_overhead(consensus_topic(m.cluster, m.phase))
+        d = self.network.send(k, t, size)
+        self.stats.messages[g.level] += 1
+        self.stats.bytes[g.level] += d.wire_bytes
+        self.pending_air_s[k] += d.air_s
+        self.air_s_total += d.air_s
+        if d.arrival is None:
+            return
+        for j in dests:
+            at = self.network.downlink_s(j, d.arrival)
+            self._push(at, _DELIVER, gid, j, m)
+
+    # -- decisions ----------------------------------------------------------------------
+
+    def _decided(self, gid: int, k: int, key: str, value: str, digest: str, t: float) -> None:
+        g = self.groups[gid]
+        votes = g.decided.setdefault(key, {})
+        votes[digest] = votes.get(digest, 0) + 1
+        if key in g.adopted or votes[digest] < g.config.f + 1:
+            return
+        g.adopted.add(key)
+        start = g.started.get(key)
+        if start is not None:
+            self.stats.latencies[g.level].append(t - start)
+        self.stats.decisions[g.level] += 1
+        if g.level == "district":
+            self._adopt_wave(gid, value)
+        else:
+            self._adopt_cycle(gid, k, key, value)
+
+    def _adopt_wave(self, gid: int, value: str) -> None:
+        offsets = json.loads(value)["offsets"]
+        for name, off in offsets.items():
+            self.world.offset_s[self._index[name]] = float(off)
+
+    def _adopt_cycle(self, gid: int, k: int, key: str, value: str) -> None:
+        g = self.groups[gid]
+        cycle = int(key.removeprefix("cycle-"))
+        parsed = self._parse(gid, k, key, value)
+        if not parsed:
+            return
+        f = g.config.f
+        fused = fuse_reports([q for _, q in parsed], f)
+        truth = self.truth.get((gid, cycle))
+        if truth is not None:
+            for name, fz in fused.items():
+                self.stats.errors.append(
+                    abs(fz.vehicles - float(truth[APPROACH_NAMES.index(name)]))
+                )
+                self.stats.fused += 1
+                self.stats.robust += int(fz.robust)
+        # A camera far from a robust agreed value is suspected and avoided for sole coverage.
+        suspects = set()
+        for cam, q in parsed:
+            for name, v in q.items():
+                fz = fused[name]
+                if fz.robust and abs(v - fz.vehicles) > self.cfg.suspect_tolerance_veh:
+                    suspects.add(cam)
+        if suspects:
+            self.stats.suspects += len(suspects)
+            self.excluded[gid] = self.excluded.get(gid, frozenset()) | frozenset(suspects)
+        phase_of = {APPROACH_NAMES[a]: a % 2 for a in range(self.scn.city.approaches)}
+        by_phase = [0.0, 0.0]
+        for name, fz in fused.items():
+            ph = phase_of[name]
+            by_phase[ph] = max(by_phase[ph], fz.vehicles)
+        w = self.scn.workload
+        lanes = self.scn.city.lanes_per_approach
+        plan = webster_plan(
+            by_phase,
+            w.saturation_flow_veh_per_h_per_lane * lanes / 3600.0,
+            w.cycle_s,
+            w.lost_time_s,
+        )
+        if self.cfg.adopt_plan:
+            self.world.set_green_split(gid, plan.split_phase0)
+        visible = {node_name(j): self.visible[j] for j in g.nodes}
+        cov = assign_coverage(
+            visible,
+            cycle + 1,
+            excluded=self.excluded.get(gid, frozenset()),
+            redundancy=self.cfg.redundancy,
+            audit_every=self.cfg.audit_every,
+        )
+        for j in g.nodes:
+            self.assigned[j] = cov[node_name(j)]
+
+    def compute_scale(self) -> np.ndarray:
+        """Share of its detection work each camera still does under the agreed coverage."""
+        return np.array(
+            [len(self.assigned[k]) / max(1, len(self.visible[k])) for k in range(self.n)]
+        )
+
+    def take_costs(self) -> tuple[np.ndarray, np.ndarray]:
+        """Air and CPU seconds spent on consensus since the last call."""
+        air, cpu = self.pending_air_s.copy(), self.pending_cpu_s.copy()
+        self.cpu_s_total += float(cpu.sum())
+        self.pending_air_s.fill(0.0)
+        self.pending_cpu_s.fill(0.0)
+        return air, cpu
+
+    def metrics(
+        self, cycles: int, radio_air_w: float, cpu_w: float, saved_j: float, alone_j: float
+    ) -> dict[str, Any]:
+        s = self.stats
+        rejected: Counter[str] = Counter(s.rejected)
+        view_changes = 0
+        skipped = 0
+        for g in self.groups:
+            for r in g.replicas.values():
+                rejected.update(r.rejected)
+                view_changes += r.view_changes
+                skipped += r.skipped
+
+        def pct(xs: list[float], q: float) -> float | None:
+            return round(float(np.percentile(xs, q)) * 1000.0, 3) if xs else None
+
+        levels: dict[str, Any] = {}
+        for level in ("intersection", "district"):
+            dec = s.decisions[level]
+            levels[level] = {
+                "decisions": dec,
+                "decision_latency_ms_p50": pct(s.latencies[level], 50),
+                "decision_latency_ms_p99": pct(s.latencies[level], 99),
+                "messages_per_decision": round(s.messages[level] / dec, 3) if dec else None,
+                "deliveries_per_decision": round(s.deliveries[level] / dec, 3) if dec else None,
+                "bytes_per_decision": round(s.bytes[level] / dec, 1) if dec else None,
+            }
+        n = self.cameras
+        expected = {
+            "cluster_size": n,
+            "publishes_per_decision": 3 * n + n / self.cfg.checkpoint_interval,
+            "point_to_point_per_decision": (n - 1) * (3 * n)
+            + n * (n - 1) / self.cfg.checkpoint_interval,
+        }
+        consensus_j = self.air_s_total * radio_air_w + self.cpu_s_total * cpu_w
+        rounds = len(self.cycle_start) * self.n_intersection_groups
+        return {
+            **levels,
+            "expected_pbft": {k: round(v, 3) for k, v in expected.items()},
+            "rounds": rounds,
+            "undecided_rounds": rounds - s.decisions["intersection"],
+            "decision_error_veh_mean": round(float(np.mean(s.errors)), 4) if s.errors else None,
+            "decision_error_veh_p99": round(float(np.percentile(s.errors, 99)), 4)
+            if s.errors
+            else None,
+            "robust_fusion_share": round(s.robust / s.fused, 4) if s.fused else None,
+            "view_changes": view_changes,
+            "checkpoint_adoptions_skipped": skipped,
+            "rejected": dict(sorted(rejected.items())),
+            "suspected_reports": s.suspects,
+            "signatures": s.signatures,
+            "signature_checks": s.checks,
+            "consensus_energy_j": round(consensus_j, 3),
+            "coverage_energy_saved_j": round(saved_j, 3),
+            "detection_energy_alone_j": round(alone_j, 3),
+            "coverage_saving_fraction": round(saved_j / alone_j, 6) if alone_j > 0 else None,
+            "net_saving_j": round(saved_j - consensus_j, 3),
+        }
