@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
 DEFAULT_DIST = Path(__file__).resolve().parents[1] / "dashboard" / "dist"
@@ -22,12 +22,16 @@ NOT_BUILT = """<!doctype html><title>EDGE-QI</title>
 
 
 def router_for(dist: Path | None) -> APIRouter:
-    """A catch-all GET route over ``dist`` (default: the package's build folder)."""
-    root = (dist or DEFAULT_DIST).resolve()
-    router = APIRouter(include_in_schema=False)
+    """A catch-all GET route over ``dist`` (default: the package's build folder).
 
-    @router.get("/{path:path}")
-    def dashboard(path: str) -> Response:
+    A plain Starlette route rather than an API route: it is no part of the API schema
+    and needs no token (the app itself signs in; every API call it makes is checked).
+    """
+    root = (dist or DEFAULT_DIST).resolve()
+    router = APIRouter()
+
+    def dashboard(request: Request) -> Response:
+        path: str = request.path_params["path"]
         if path.startswith(RESERVED):
             raise HTTPException(status.HTTP_404_NOT_FOUND, "Not Found")
         index = root / "index.html"
@@ -42,4 +46,5 @@ def router_for(dist: Path | None) -> APIRouter:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "Not Found")
         return FileResponse(index, headers={"Cache-Control": "no-cache"})
 
+    router.add_route("/{path:path}", dashboard, methods=["GET", "HEAD"], include_in_schema=False)
     return router

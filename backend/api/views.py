@@ -175,7 +175,7 @@ def consensus_summary(
     )
     if since is not None:
         rejected_q = rejected_q.where(QuarantineRow.received_ms >= ms(since))
-    rejected = dict(db.execute(rejected_q.group_by(QuarantineRow.reason)).tuples().all())
+    rejected = {r: n for r, n in db.execute(rejected_q.group_by(QuarantineRow.reason))}
     return {
         "clusters": [
             {
