@@ -4,7 +4,7 @@
  * they query the server, a time range, and export of exactly the filtered set.
  */
 import { useVirtualizer } from "@tanstack/react-virtual";
-import { useEffect, useRef, useState } from "react";
+import { memo, useEffect, useRef, useState } from "react";
 import { api, qs, request } from "../api";
 import { Empty, LoadError, TimeRange, type Range } from "../components/Bits";
 import { time } from "../format";
@@ -47,12 +47,30 @@ async function loadAll(ds: Dataset, params: Record<string, string | number | nul
   } while (cursor && rows.length < MAX_ROWS);
 }
 
+/** One list row; memoised so a re-render of the page does not re-render unchanged rows. */
+const VRow = memo(function VRow({ r, start }: { r: Row; start: number }) {
+  return (
+    <div className="vrow" data-testid="vrow" style={{ transform: `translateY(${start}px)`, height: ROW_H }}>
+      {"cls" in r ? (
+        <>
+          <span>{time(r.ts)}</span><span>{r.node_id}</span><span>{r.intersection}</span><span>{r.cls}</span>
+          <span>{r.conf.toFixed(2)}</span><span>{r.track ?? "—"}</span>
+        </>
+      ) : (
+        <>
+          <span>{time(r.ts)}</span><span>{r.node_id}</span><span>{r.level}</span><span className="wide">{r.message}</span>
+        </>
+      )}
+    </div>
+  );
+});
+
 export default function Detections() {
   const [ds, setDs] = useState<Dataset>("detections");
   const [filters, setFilters] = useState<Filters>({ node_id: "", cls: "", intersection: "", level: "" });
   const [range, setRange] = useState<Range>({ since: null, until: null });
   const [rows, setRows] = useState<Row[]>([]);
-  const [loading, setLoading] = useState(false);
+  const [loading, setLoading] = useState(true); // true from the start: no empty-state flash
   const [error, setError] = useState<string | null>(null);
   const [exporting, setExporting] = useState<string | null>(null);
   const debounced = useDebounced(filters, 300);
@@ -146,23 +164,9 @@ export default function Detections() {
       </div>
       <div ref={parent} className="vlist" data-testid="vlist">
         <div style={{ height: virtual.getTotalSize(), position: "relative" }}>
-          {virtual.getVirtualItems().map((v) => {
-            const r = rows[v.index];
-            return (
-              <div key={v.key} className="vrow" data-testid="vrow" style={{ transform: `translateY(${v.start}px)`, height: ROW_H }}>
-                {"cls" in r ? (
-                  <>
-                    <span>{time(r.ts)}</span><span>{r.node_id}</span><span>{r.intersection}</span><span>{r.cls}</span>
-                    <span>{r.conf.toFixed(2)}</span><span>{r.track ?? "—"}</span>
-                  </>
-                ) : (
-                  <>
-                    <span>{time(r.ts)}</span><span>{r.node_id}</span><span>{r.level}</span><span className="wide">{r.message}</span>
-                  </>
-                )}
-              </div>
-            );
-          })}
+          {virtual.getVirtualItems().map((v) => (
+            <VRow key={v.key} r={rows[v.index]} start={v.start} />
+          ))}
         </div>
       </div>
     </div>

@@ -152,6 +152,7 @@ export default function Overview() {
         layout={visible}
         cols={12}
         rowHeight={28}
+        measureBeforeMount
         isDraggable={editing}
         isResizable={editing}
         onLayoutChange={onLayoutChange}
