@@ -139,15 +139,15 @@ export default function Detections() {
       </div>
       <div className="toolbar">
         <TimeRange value={range} onChange={setRange} />
-        <span data-testid="row-count">
-          {rows.length.toLocaleString()} rows{rows.length >= MAX_ROWS ? " (newest 10,000; narrow the filters or export for all)" : ""}
-          {loading ? " · loading…" : ""}
-        </span>
         {(["csv", "json", "xlsx"] as const).map((f) => (
           <button key={f} onClick={() => void exportAs(f)} disabled={exporting !== null}>
             Export {f.toUpperCase()}
           </button>
         ))}
+      </div>
+      <div className="status-line" data-testid="row-count">
+        {rows.length.toLocaleString()} rows{rows.length >= MAX_ROWS ? " (newest 10,000; narrow the filters or export for all)" : ""}
+        {loading ? " · loading…" : ""}
       </div>
       <LoadError error={error} />
       {!loading && !rows.length ? <Empty>No rows match these filters.</Empty> : null}
