@@ -23,7 +23,6 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[], everyMs?: nu
   const [error, setError] = useState<string | null>(null);
   const [loading, setLoading] = useState(true);
   const gen = useRef(0);
-  // eslint-disable-next-line react-hooks/exhaustive-deps
   const run = useCallback(load, deps);
   const reload = useCallback(() => {
     const mine = ++gen.current;

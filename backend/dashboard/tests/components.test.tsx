@@ -82,3 +82,29 @@ describe("Junction", () => {
     expect(screen.getByText("S —")).toBeInTheDocument();
   });
 });
+
+describe("Login", () => {
+  it("signs in through the auth store and shows the server's refusal", async () => {
+    const { Login } = await import("../src/pages/Login");
+    const { useAuth } = await import("../src/stores/auth");
+    const token = `h.${btoa(JSON.stringify({ role: "operator" }))}.s`;
+    const fetchMock = vi
+      .fn()
+      .mockResolvedValueOnce(new Response("{}", { status: 401 }))
+      .mockResolvedValueOnce(new Response(JSON.stringify({ access_token: token, refresh_token: "r" }), { status: 200 }));
+    vi.stubGlobal("fetch", fetchMock);
+    useAuth.getState().logout();
+    render(<Login />);
+    const button = screen.getByRole("button", { name: "Sign in" });
+    expect(button).toBeDisabled();
+    fireEvent.change(screen.getByLabelText("Username"), { target: { value: "op" } });
+    fireEvent.change(screen.getByLabelText("Password"), { target: { value: "pw" } });
+    fireEvent.click(button);
+    expect(await screen.findByRole("alert")).toHaveTextContent("Invalid username or password");
+    fireEvent.click(button);
+    await vi.waitFor(() => expect(useAuth.getState().role).toBe("operator"));
+    expect(useAuth.getState().username).toBe("op");
+    expect(JSON.parse(fetchMock.mock.calls[1][1].body)).toEqual({ username: "op", password: "pw" });
+    vi.unstubAllGlobals();
+  });
+});

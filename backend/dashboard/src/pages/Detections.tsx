@@ -87,7 +87,6 @@ export default function Detections() {
     return () => {
       stale = true;
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [key]);
 
   const parent = useRef<HTMLDivElement>(null);
