@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 EXTRAS ?= dev,backend,bench,hardware,perception
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit bench system-deps models clean
+.PHONY: run test lint typecheck unit bench system-deps models clean dashboard dashboard-test bench-dashboard
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,7 +24,7 @@ models: $(STAMP)
 	@$(BIN)/edgeqi models prepare --check >/dev/null 2>&1 || { \
 	  $(BIN)/python -m pip install --quiet -e '.[$(EXTRAS),models]' && $(BIN)/edgeqi models prepare; }
 
-run: $(STAMP)
+run: $(STAMP) dashboard
 	$(BIN)/edgeqi run $(ARGS)
 
 lint: $(STAMP)
@@ -37,10 +37,33 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest
 
-test: $(STAMP) system-deps models lint typecheck unit
+test: $(STAMP) system-deps models lint typecheck unit dashboard-test
+
+## The operator dashboard (backend/dashboard): npm ci from the lock file, Vite build into dist/.
+DASH       := backend/dashboard
+DASH_STAMP := $(DASH)/node_modules/.installed
+DASH_SRC   := $(shell find $(DASH)/src -type f 2>/dev/null) $(DASH)/index.html $(DASH)/vite.config.ts $(DASH)/tsconfig.json
+
+$(DASH_STAMP): $(DASH)/package.json $(DASH)/package-lock.json
+	cd $(DASH) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(DASH)/dist/index.html: $(DASH_STAMP) $(DASH_SRC)
+	cd $(DASH) && npm run --silent build
+
+dashboard: $(DASH)/dist/index.html
+
+## Type check, Vitest, then Playwright in Debian's Chromium against a live backend.
+dashboard-test: $(STAMP) system-deps dashboard
+	cd $(DASH) && npm run --silent typecheck && npx vitest run && npx playwright test
+
+## Dashboard benchmarks (first load, 10,000-row scrolling, web-vitals); not part of `make test`.
+bench-dashboard: $(STAMP) system-deps dashboard
+	cd $(DASH) && npx playwright test --config playwright.bench.config.ts
 
 bench: $(STAMP)
 	$(BIN)/python -m experiments.bench_sim
 
 clean:
+	rm -rf $(DASH)/node_modules $(DASH)/dist $(DASH)/test-results
 	rm -rf $(VENV) outputs multirun .mypy_cache .ruff_cache .pytest_cache

@@ -15,7 +15,18 @@ from fastapi import FastAPI, Response
 from fastapi.middleware.cors import CORSMiddleware
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from backend.api import alerts, auth_routes, data, export, nodes, system, ws
+from backend.api import (
+    alerts,
+    auth_routes,
+    dashboard,
+    data,
+    export,
+    nodes,
+    static,
+    system,
+    views,
+    ws,
+)
 from backend.api.deps import Viewer
 from backend.auth import check_production_secret
 from backend.runtime import Runtime
@@ -84,6 +95,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """Prometheus exposition (needs a token like every endpoint but /health)."""
         return Response(generate_latest(rt.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    for module in (auth_routes, system, nodes, data, alerts, export, ws):
+    for module in (auth_routes, system, nodes, data, alerts, export, ws, dashboard, views):
         app.include_router(module.router)
+    # Last: the dashboard's catch-all must not shadow any route above.
+    app.include_router(static.router_for(settings.dashboard_dist))
     return app

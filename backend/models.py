@@ -315,3 +315,18 @@ class AlertRow(Base):
     value: Mapped[float] = mapped_column(Float)
     created_ms: Mapped[int] = mapped_column(BigInteger)
     acknowledged: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class DashboardSettings(Base):
+    """Dashboard preferences as a JSON document per scope.
+
+    ``scope`` is ``"site"`` (shared settings; operators and admins change them) or
+    ``"user:<username>"`` (that user's overview layout and personal choices).
+    """
+
+    __tablename__ = "dashboard_settings"
+
+    scope: Mapped[str] = mapped_column(String(96), primary_key=True)
+    data: Mapped[str] = mapped_column(Text)
+    updated_ms: Mapped[int] = mapped_column(BigInteger)
+    updated_by: Mapped[str] = mapped_column(String(64))

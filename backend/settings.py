@@ -6,6 +6,7 @@ in-process bus, no Redis), which is the "embedded by default" principle of the d
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
@@ -66,3 +67,5 @@ class Settings(BaseSettings):
     retention_interval_s: float = Field(default=3600.0, gt=0)
     webhook_timeout_s: float = Field(default=5.0, gt=0)
     cors_origins: list[str] = Field(default_factory=list)
+    dashboard_dist: Path | None = None
+    """Built dashboard to serve at ``/``; default ``backend/dashboard/dist``."""

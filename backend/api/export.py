@@ -52,13 +52,21 @@ MEDIA = {
 
 
 def _query(
-    dataset: str, node_id: str | None, since: float | None, until: float | None, limit: int
+    dataset: str,
+    node_id: str | None,
+    since: float | None,
+    until: float | None,
+    limit: int,
+    equal: dict[str, str | None] | None = None,
 ) -> Select[Any]:
     model = DetectionRow if dataset == "detections" else LogRow
     table = model.__table__
     q = select(*[table.c[c] for c in COLUMNS[dataset]])
     if node_id is not None:
         q = q.where(table.c.node_id == node_id)
+    for column, value in (equal or {}).items():
+        if value is not None and column in table.c:
+            q = q.where(table.c[column] == value)
     if since is not None:
         q = q.where(table.c.ts_ms >= ms(since))
     if until is not None:
@@ -119,10 +127,17 @@ def export(
     since: Seconds = None,
     until: Seconds = None,
     limit: Annotated[int, Query(ge=1, le=1_048_575)] = 100_000,
+    cls: Annotated[str | None, Query(max_length=128, description="detections only")] = None,
+    intersection: Annotated[str | None, Query(max_length=128)] = None,
+    level: Annotated[str | None, Query(max_length=16, description="logs only")] = None,
 ) -> StreamingResponse:
-    """Rows of ``dataset`` in id order; XLSX is capped by Excel's sheet size."""
+    """Rows of ``dataset`` in id order; XLSX is capped by Excel's sheet size.
+
+    Filters match the list endpoints', so the dashboard exports exactly what it shows.
+    """
     header = COLUMNS[dataset]
-    rows = _rows(rt.engine, _query(dataset, node_id, since, until, limit))
+    equal = {"cls": cls, "intersection": intersection, "level": level}
+    rows = _rows(rt.engine, _query(dataset, node_id, since, until, limit, equal))
     if format == "csv":
         body: Iterator[bytes] = _csv(header, rows)
     elif format == "json":

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from alembic.script import ScriptDirectory
 from sqlalchemy import func, inspect, select, text
 
-from backend.db import make_engine, migrate
+from backend.db import alembic_config, make_engine, migrate
 from backend.ingest import Ingestor
 from backend.models import (
     DetectionRow,
@@ -33,6 +34,7 @@ TABLES = {
     "users",
     "alert_rules",
     "alerts",
+    "dashboard_settings",
 }
 
 
@@ -42,7 +44,8 @@ def test_migrations_create_every_table_and_are_idempotent(db_url: str) -> None:
     try:
         assert set(inspect(engine).get_table_names()) >= TABLES
         with engine.connect() as conn:
-            assert conn.scalar(text("SELECT version_num FROM alembic_version")) == "0003"
+            head = ScriptDirectory.from_config(alembic_config(db_url)).get_current_head()
+            assert conn.scalar(text("SELECT version_num FROM alembic_version")) == head
             if engine.dialect.name == "sqlite":
                 assert conn.scalar(text("PRAGMA journal_mode")) == "wal"
     finally:

@@ -1,0 +1,190 @@
+/**
+ * The dashboard in Debian's Chromium against the real backend fed by the city feed:
+ * login, live tiles, layout persistence, filters, exports, an alert rule firing,
+ * viewer restrictions and playback. Screenshots go to test-results/screenshots/.
+ */
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { expect, test, type Page } from "@playwright/test";
+import { PASSWORD, PYTHON } from "./server";
+
+const shot = (page: Page, name: string) => page.screenshot({ path: `test-results/screenshots/${name}.png`, fullPage: true });
+
+async function login(page: Page, user: string, password = PASSWORD) {
+  await page.goto("/");
+  await page.getByLabel("Username").fill(user);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+}
+
+test("login: a wrong password is refused, the right one signs in with the role", async ({ page }) => {
+  await login(page, "viewer", "not-the-password");
+  await expect(page.getByRole("alert")).toContainText("Invalid username or password");
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByTestId("whoami")).toHaveText("viewer (viewer)");
+  await shot(page, "01-login-overview");
+});
+
+test("overview tiles change live and the layout is saved per user", async ({ page }) => {
+  await login(page, "operator");
+  const tile = page.getByTestId("tile-nodes");
+  await expect(tile).toContainText("12 / 12");
+  const detections = page.getByTestId("tile-detections");
+  await expect(detections).not.toContainText("waiting");
+  const first = await detections.locator(".tile-sub").textContent();
+  // detections_total grows with every live batch; the socket pushes status every 2 s.
+  await expect.poll(async () => detections.locator(".tile-sub").textContent(), { timeout: 15_000 }).not.toBe(first);
+  await expect(page.getByTestId("widget-chart-detections").locator(".recharts-bar-rectangle").first()).toBeVisible();
+  await shot(page, "02-overview-live");
+
+  await page.getByTestId("customise").click();
+  await page.getByLabel("show Energy").uncheck();
+  await expect(page.getByTestId("widget-energy")).toHaveCount(0);
+  await page.waitForResponse((r) => r.url().endsWith("/api/dashboard/settings/user") && r.ok());
+  await page.reload();
+  await expect(page.getByTestId("widget-nodes")).toBeVisible();
+  await expect(page.getByTestId("widget-energy")).toHaveCount(0);
+  // Another user's layout is separate.
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await login(page, "viewer");
+  await expect(page.getByTestId("widget-energy")).toBeVisible();
+});
+
+test("nodes: search, sort and the detail panel's history", async ({ page }) => {
+  await login(page, "viewer");
+  await page.getByRole("link", { name: "Edge nodes" }).click();
+  const rows = page.getByTestId("nodes-table").locator("tbody tr");
+  await expect(rows).toHaveCount(12);
+  await page.getByLabel("search nodes").fill("int-2");
+  await expect(rows).toHaveCount(4);
+  await expect(rows.first()).toContainText("cam-02-1");
+  await rows.nth(1).click();
+  await expect(page.getByTestId("node-detail")).toContainText("cam-02-2");
+  await expect(page.getByTestId("node-detail").locator(".recharts-line").first()).toBeVisible();
+  await shot(page, "03-nodes");
+});
+
+test("detections: debounced filters narrow the virtual list and exports hold the filtered set", async ({ page }) => {
+  await login(page, "viewer");
+  await page.getByRole("link", { name: "Detections & logs" }).click();
+  const count = page.getByTestId("row-count");
+  await expect(count).not.toContainText("loading");
+  const total = Number((await count.textContent())!.split(" ")[0].replace(/,/g, ""));
+  expect(total).toBeGreaterThan(1000);
+  // Only the visible window of rows is in the DOM.
+  expect(await page.getByTestId("vrow").count()).toBeLessThan(80);
+
+  await page.getByLabel("node filter").fill("cam-01-2");
+  await page.getByLabel("class filter").fill("bus");
+  const matching = async () => {
+    const texts = await page.getByTestId("vrow").allTextContents();
+    return texts.length > 0 && texts.every((t) => t.includes("cam-01-2") && t.includes("bus"));
+  };
+  await expect.poll(matching).toBe(true);
+  await expect(count).not.toContainText("loading");
+  expect(await matching()).toBe(true);
+  await shot(page, "04-detections-filtered");
+
+  const csvDl = page.waitForEvent("download");
+  await page.getByRole("button", { name: "Export CSV" }).click();
+  const csv = readFileSync((await (await csvDl).path())!, "utf8").trim().split(/\r?\n/);
+  expect(csv[0]).toBe("id,node_id,seq,idx,ts_ms,received_ms,intersection,cls,conf,x,y,w,h,track");
+  expect(csv.length).toBeGreaterThan(1);
+  for (const line of csv.slice(1)) {
+    const cols = line.split(",");
+    expect(cols[1]).toBe("cam-01-2");
+    expect(cols[7]).toBe("bus");
+  }
+
+  const jsonDl = page.waitForEvent("download");
+  await page.getByRole("button", { name: "Export JSON" }).click();
+  const rows = JSON.parse(readFileSync((await (await jsonDl).path())!, "utf8")) as { node_id: string; cls: string }[];
+  expect(rows.length).toBeGreaterThanOrEqual(csv.length - 1);
+  expect(rows.every((r) => r.node_id === "cam-01-2" && r.cls === "bus")).toBe(true);
+
+  const xlsxDl = page.waitForEvent("download");
+  await page.getByRole("button", { name: "Export XLSX" }).click();
+  const download = await xlsxDl;
+  const xlsx = `test-results/exports/${download.suggestedFilename()}`;
+  expect(xlsx).toMatch(/\.xlsx$/);
+  await download.saveAs(xlsx);
+  const check = "import openpyxl,sys,json;ws=openpyxl.load_workbook(sys.argv[1],read_only=True).active;r=list(ws.values);print(json.dumps([r[0][1],r[0][7],len(r)-1,sorted({x[1] for x in r[1:]}),sorted({x[7] for x in r[1:]})]))";
+  const [h1, h7, n, nodes, classes] = JSON.parse(execFileSync(PYTHON, ["-c", check, xlsx]).toString());
+  expect([h1, h7]).toEqual(["node_id", "cls"]);
+  expect(n).toBeGreaterThanOrEqual(csv.length - 1);
+  expect(nodes).toEqual(["cam-01-2"]);
+  expect(classes).toEqual(["bus"]);
+});
+
+test("viewers cannot change rules or settings, in the UI or at the API", async ({ page }) => {
+  await login(page, "viewer");
+  await page.getByRole("link", { name: "Alerts" }).click();
+  await expect(page.getByText("Viewers can read rules but not change them.")).toBeVisible();
+  await expect(page.getByRole("button", { name: "New rule" })).toHaveCount(0);
+  await page.getByRole("link", { name: "Settings" }).click();
+  await expect(page.getByRole("button", { name: "Save settings" })).toBeDisabled();
+  const token = await page.evaluate(() => JSON.parse(localStorage.getItem("edgeqi-auth")!).state.access as string);
+  const headers = { Authorization: `Bearer ${token}` };
+  const site = await page.request.put("/api/dashboard/settings/site", { headers, data: { site_name: "hacked" } });
+  expect(site.status()).toBe(403);
+  const rule = await page.request.post("/api/alerts/rules", { headers, data: { name: "x", metric: "queue.vehicles", threshold: 1 } });
+  expect(rule.status()).toBe(403);
+});
+
+test("an operator's rule fires on live data and the alert appears", async ({ page }) => {
+  await login(page, "operator");
+  await page.getByRole("link", { name: "Settings" }).click();
+  await page.getByLabel("site name").fill("EDGE-QI e2e city");
+  await page.getByRole("button", { name: "Save settings" }).click();
+  await expect(page.getByRole("status")).toHaveText("Saved.");
+  await page.reload();
+  await expect(page.locator(".brand")).toHaveText("EDGE-QI e2e city");
+
+  await page.getByRole("link", { name: "Alerts" }).click();
+  await page.getByRole("button", { name: "New rule" }).click();
+  await page.getByLabel("rule name").fill("e2e long queue");
+  await page.getByLabel("metric").selectOption("queue.vehicles");
+  await page.getByLabel("operator").selectOption(">=");
+  await page.getByLabel("threshold").fill("0");
+  await page.getByLabel("rule node").fill("cam-03-1");
+  await page.getByLabel("severity").selectOption("critical");
+  await page.getByLabel("cooldown").fill("3600");
+  await page.getByRole("button", { name: "Create rule" }).click();
+  await expect(page.getByTestId("rules-table")).toContainText("queue.vehicles >= 0");
+  await expect(page.getByTestId("alert-history")).toContainText("cam-03-1", { timeout: 20_000 });
+  await page.getByRole("link", { name: "Overview" }).click();
+  await expect(page.getByTestId("alerts-firing")).toContainText("cam-03-1");
+  await shot(page, "05-alert-fired");
+});
+
+test("playback scrubs the stored range and plays forward", async ({ page }) => {
+  await login(page, "viewer");
+  await page.getByRole("link", { name: "Playback" }).click();
+  const label = page.getByTestId("playback-time");
+  await expect(page.getByTestId("frame-nodes").locator("tbody tr")).toHaveCount(12);
+  const slider = page.getByLabel("playback position");
+  const min = Number(await slider.getAttribute("min"));
+  await slider.fill(String(Math.round(min + 120)));
+  const scrubbed = await label.textContent();
+  await expect(page.getByTestId("frame-int-1")).toBeVisible();
+  await expect(page.getByTestId("frame-nodes").locator("tbody tr").first()).toContainText("cam-01-1");
+  await page.getByLabel("speed").selectOption("60");
+  await page.getByTestId("play").click();
+  await expect(label).not.toHaveText(scrubbed!);
+  await page.getByTestId("play").click();
+  await shot(page, "06-playback");
+});
+
+test("every page renders without an error boundary tripping", async ({ page }) => {
+  await login(page, "admin");
+  for (const [link, name] of [["Intersections", "07-intersections"], ["Consensus", "08-consensus"], ["Analytics", "09-analytics"]] as const) {
+    await page.getByRole("link", { name: link }).click();
+    await expect(page.getByRole("heading", { name: link, exact: true })).toBeVisible();
+    await expect(page.locator(".error-box")).toHaveCount(0);
+    if (link === "Intersections") await expect(page.getByTestId("intersection-int-2")).toContainText("cam-02-3");
+    if (link === "Consensus") await expect(page.getByText("No consensus traffic has been stored yet.")).toBeVisible();
+    if (link === "Analytics") await expect(page.getByTestId("series-chart").locator(".recharts-area").first()).toBeVisible();
+    await shot(page, name);
+  }
+});

@@ -1,0 +1,42 @@
+/** Formatting helpers shared by pages (all tolerate missing values). */
+
+export const dash = "—";
+
+export function num(v: number | null | undefined, digits = 0): string {
+  return v === null || v === undefined || Number.isNaN(v) ? dash : v.toFixed(digits);
+}
+
+export function pct(v: number | null | undefined, digits = 0): string {
+  return v === null || v === undefined ? dash : `${(v * 100).toFixed(digits)}%`;
+}
+
+export function time(sec: number | null | undefined): string {
+  if (sec === null || sec === undefined) return dash;
+  return new Date(sec * 1000).toLocaleTimeString();
+}
+
+export function dateTime(sec: number | null | undefined): string {
+  if (sec === null || sec === undefined) return dash;
+  return new Date(sec * 1000).toLocaleString();
+}
+
+export function ago(ms: number | null | undefined, now = Date.now()): string {
+  if (ms === null || ms === undefined) return "never";
+  const s = Math.max(0, Math.round((now - ms) / 1000));
+  if (s < 60) return `${s}s ago`;
+  if (s < 3600) return `${Math.round(s / 60)}m ago`;
+  return `${Math.round(s / 3600)}h ago`;
+}
+
+/** ``<input type="datetime-local">`` value <-> epoch seconds (local time). */
+export function toLocalInput(sec: number): string {
+  const d = new Date(sec * 1000);
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+}
+
+export function fromLocalInput(v: string): number | null {
+  if (!v) return null;
+  const t = new Date(v).getTime();
+  return Number.isNaN(t) ? null : t / 1000;
+}

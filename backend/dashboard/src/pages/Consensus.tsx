@@ -1,0 +1,106 @@
+/** PBFT activity as stored by ingest: rounds, votes per phase, view changes, rejections, suspects. */
+import { useState } from "react";
+import { api } from "../api";
+import { Empty, LoadError } from "../components/Bits";
+import { time } from "../format";
+import { useLoad } from "../hooks";
+
+interface Summary {
+  clusters: { cluster: string; rounds: number; views: number[]; view_changes: number }[];
+  suspected: { cluster: string; node_id: string; disagreements: number }[];
+  rejected: Record<string, number>;
+}
+
+interface RoundRow {
+  cluster: string;
+  view: number;
+  number: number;
+  messages: number;
+  nodes: number;
+  phases: number;
+  digests: number;
+  first_ts: number;
+  duration_ms: number;
+}
+
+interface RoundDetail {
+  messages: { node_id: string; seq: number; phase: string; digest: string; ts: number }[];
+}
+
+export default function Consensus() {
+  const summary = useLoad(() => api<Summary>("/api/consensus/summary"), [], 5000);
+  const rounds = useLoad(() => api<{ items: RoundRow[] }>("/api/consensus/rounds?limit=200"), [], 5000);
+  const [open, setOpen] = useState<RoundRow | null>(null);
+  const detail = useLoad(
+    () => (open ? api<RoundDetail>(`/api/consensus/rounds/${encodeURIComponent(open.cluster)}/${open.view}/${open.number}`) : Promise.resolve(null)),
+    [open],
+  );
+  const s = summary.data;
+  const empty = s && !s.clusters.length && !Object.keys(s.rejected).length;
+
+  return (
+    <div>
+      <h2>Consensus</h2>
+      <LoadError error={summary.error ?? rounds.error} />
+      {empty ? (
+        <Empty>
+          No consensus traffic has been stored yet. Rounds, votes, view changes and suspected Byzantine nodes appear here once the
+          cameras of an intersection run PBFT and publish their consensus messages.
+        </Empty>
+      ) : null}
+      {s && !empty ? (
+        <>
+          <table className="table">
+            <thead><tr><th>cluster</th><th>rounds</th><th>views seen</th><th>view changes</th></tr></thead>
+            <tbody>
+              {s.clusters.map((c) => (
+                <tr key={c.cluster}><td>{c.cluster}</td><td>{c.rounds}</td><td>{c.views.join(", ")}</td><td>{c.view_changes}</td></tr>
+              ))}
+            </tbody>
+          </table>
+          <h3>Rejected messages</h3>
+          {Object.keys(s.rejected).length ? (
+            <ul className="plain">{Object.entries(s.rejected).map(([r, n]) => <li key={r}>{r}: {n}</li>)}</ul>
+          ) : (
+            <p className="note">None quarantined.</p>
+          )}
+          <h3>Suspected Byzantine nodes</h3>
+          {s.suspected.length ? (
+            <ul className="plain">{s.suspected.map((x) => <li key={x.cluster + x.node_id}>{x.node_id} in {x.cluster}: disagreed with the majority digest in {x.disagreements} rounds</li>)}</ul>
+          ) : (
+            <p className="note">No node disagreed with its cluster's majority.</p>
+          )}
+        </>
+      ) : null}
+      {rounds.data?.items.length ? (
+        <>
+          <h3>Rounds</h3>
+          <table className="table">
+            <thead><tr><th>cluster</th><th>view</th><th>round</th><th>messages</th><th>nodes</th><th>phases</th><th>digests</th><th>started</th><th>duration</th></tr></thead>
+            <tbody>
+              {rounds.data.items.map((r) => (
+                <tr key={`${r.cluster}/${r.view}/${r.number}`} onClick={() => setOpen(r)} className="sortable">
+                  <td>{r.cluster}</td><td>{r.view}</td><td>{r.number}</td><td>{r.messages}</td><td>{r.nodes}</td><td>{r.phases}</td>
+                  <td className={r.digests > 1 ? "warn" : ""}>{r.digests}</td><td>{time(r.first_ts)}</td><td>{r.duration_ms} ms</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
+      ) : null}
+      {open && detail.data ? (
+        <div className="detail">
+          <h3>Votes in {open.cluster} view {open.view} round {open.number}</h3>
+          <table className="table">
+            <thead><tr><th>time</th><th>node</th><th>phase</th><th>digest</th></tr></thead>
+            <tbody>
+              {detail.data.messages.map((m) => (
+                <tr key={`${m.node_id}/${m.seq}`}><td>{time(m.ts)}</td><td>{m.node_id}</td><td>{m.phase}</td><td><code>{m.digest.slice(0, 16)}</code></td></tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : null}
+    </div>
+  );
+}
