@@ -315,8 +315,10 @@ class ConsensusLayer:
                 del self._tick_at[(gid, k)]
                 if not self._mute(k, t):
                     self._handle(gid, k, g.replicas[k].tick(self.t0 + t), t)
-                else:
-                    self._schedule_tick(gid, k)
+                else:  # a crashed or silent node's timers wait until it is back
+                    later = t + self.cfg.request_timeout_s
+                    self._tick_at[(gid, k)] = later
+                    self._push(later, _TICK, gid, k, None)
             elif kind == _CUT:
                 nodes, until = payload
                 for node in nodes:

@@ -411,7 +411,8 @@ class Replica:
         ):
             reason = "malformed"
         if reason is not None or parsed is None:
-            self.rejected[reason or "malformed"] += 1
+            if reason != "late":
+                self.rejected[reason or "malformed"] += 1
             return
         key, value = parsed
         slot = self._slot(m.view, m.number)

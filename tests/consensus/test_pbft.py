@@ -160,3 +160,23 @@ def test_partitioned_replica_catches_up_after_heal() -> None:
 def test_cluster_config_quorums() -> None:
     cfg = ClusterConfig("c", tuple(f"n{i}" for i in range(7)))
     assert (cfg.n, cfg.f, cfg.quorum, cfg.primary(8)) == (7, 2, 5, "n1")
+
+
+def test_view_change_timeouts_double_until_an_honest_primary_takes_over() -> None:
+    c = Cluster(7, timeout_s=1.0)
+    silent = frozenset({"cam-0", "cam-1"})
+    for m in c.members:
+        c.request(m, "k", "v")
+    c.in_flight = [f for f in c.in_flight if f.src not in silent]
+    c.tick(1.01)  # the request timer fires everywhere: view change to view 1 (cam-1, silent)
+    while c.in_flight:
+        f = c.in_flight.pop(0)
+        if f.dst not in silent and f.src not in silent:
+            c.emit(f.dst, c.replicas[f.dst].receive(c.now, f.msg))
+    r = c.replicas["cam-3"]
+    assert r.view == 1 and r.in_view_change
+    assert r._timer is not None and abs((r._timer - c.now) - 2.0) < 1e-6  # doubled
+    c.run_until_quiet(silent=silent)
+    assert all(
+        c.replicas[m].view == 2 and c.decided[m][1].key == "k" for m in c.honest if m not in silent
+    )

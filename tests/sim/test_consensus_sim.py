@@ -94,3 +94,23 @@ def test_two_inflating_cameras_of_seven_cannot_move_the_agreed_queue(
     assert liars["robust_fusion_share"] == 1.0
     assert liars["suspected_reports"] > 0
     assert liars["decision_error_veh_mean"] < honest["decision_error_veh_mean"] + 1.0
+
+
+def test_district_committee_agrees_on_green_wave_offsets(
+    scenario: Callable[..., ScenarioConfig],
+) -> None:
+    c, sim = _run(
+        scenario(
+            "city=district",
+            "nodes=16",
+            "consensus=pbft",
+            "consensus.committee_every_cycles=4",
+            "duration_s=800",
+            "policy.compare=[edgeqi]",
+        )
+    )
+    district = c["district"]
+    assert district["decisions"] == 2
+    assert district["decision_latency_ms_p99"] < 1000.0
+    offsets = sim.world.offset_s.tolist()
+    assert offsets == [0.0, 24.0, 48.0, 72.0]  # 300 m apart at 12.5 m/s, 90 s cycle
