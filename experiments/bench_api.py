@@ -35,9 +35,9 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from prometheus_client.parser import text_string_to_metric_families
 
 from experiments.bench_ingest import payloads
+from experiments.services import Mosquitto, Postgres, Redis, free_port
 from tests.backend.factory import heartbeat, wire
 from tests.backend.mqtt_helpers import Publisher
-from tests.backend.services import Mosquitto, Postgres, Redis, free_port
 
 ADMIN = ("bench", "bench-password-1")
 

@@ -31,7 +31,7 @@ from backend.models import DetectionRow, MessageRow, Node
 from backend.mqtt_source import MqttSource
 from backend.store import Store
 from edgeqi.protocol import NODE_SUBSCRIPTION, Detection, DetectionBatch, encode, topic_for
-from tests.backend.services import Mosquitto, Postgres
+from experiments.services import Mosquitto, Postgres
 
 
 def payloads(messages: int, nodes: int, per_message: int) -> list[tuple[str, bytes]]:

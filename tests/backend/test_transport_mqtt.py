@@ -1,0 +1,142 @@
+"""The node MQTT transport against a real Mosquitto: outages, restarts, credentials."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from backend.mqtt_acl import acl_text, mosquitto_hash
+from edgeqi.protocol import NODE_SUBSCRIPTION, DetectionBatch, Message, decode
+from edgeqi.transport.mqtt import MqttTransport
+from tests.backend.services import Mosquitto
+
+pytestmark = pytest.mark.integration
+
+
+class Ledger:
+    """A persistent-session QoS 1 subscriber recording every (node_id, seq) it receives."""
+
+    def __init__(self, port: int) -> None:
+        self.seen: list[tuple[str, int]] = []
+        self.lock = threading.Lock()
+        self.subscribed = threading.Event()
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id="ledger", protocol=MQTTProtocolVersion.MQTTv5
+        )
+        self.client.on_connect = lambda c, *_: c.subscribe(NODE_SUBSCRIPTION, qos=1)
+        self.client.on_subscribe = lambda *_: self.subscribed.set()
+        self.client.on_message = self._on_message
+        self.client.reconnect_delay_set(1, 2)
+        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        props.SessionExpiryInterval = 3600
+        self.client.connect("127.0.0.1", port, clean_start=False, properties=props)
+        self.client.loop_start()
+        assert self.subscribed.wait(10)
+
+    def _on_message(self, _c: object, _u: object, msg: mqtt.MQTTMessage) -> None:
+        m = decode(msg.payload)
+        with self.lock:
+            self.seen.append((m.node_id, m.seq))
+
+    def wait_for(self, n: int, timeout: float = 30) -> set[tuple[str, int]]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if len(set(self.seen)) >= n:
+                    break
+            time.sleep(0.05)
+        with self.lock:
+            return set(self.seen)
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def frame(node: str, seq: int) -> Message:
+    return DetectionBatch(
+        node_id=node, seq=seq, ts=1.0, intersection="i", frame_ts=1.0, detections=[]
+    )
+
+
+def test_broker_restart_mid_stream_loses_nothing(mosquitto: Mosquitto) -> None:
+    ledger = Ledger(mosquitto.port)
+    transport = MqttTransport("127.0.0.1", mosquitto.port, "cam-7", window=20)
+    transport.start()
+    assert transport.wait_connected(10)
+    try:
+        for seq in range(300):
+            transport.send(frame("cam-7", seq))
+            if seq == 100:
+                mosquitto.restart()  # in-flight and queued messages must survive this
+            if seq == 200:
+                mosquitto.stop()  # and a longer outage, sending all along
+            time.sleep(0.002)
+        assert not transport.connected
+        held = transport.stats()
+        assert held.queued + held.inflight > 0
+        mosquitto.start()
+        assert transport.flush(30)
+        got = ledger.wait_for(300)
+    finally:
+        transport.close()
+        ledger.close()
+    assert got == {("cam-7", s) for s in range(300)}
+    stats = transport.stats()
+    assert stats.delivered == 300 and stats.refused == 0 and sum(stats.dropped.values()) == 0
+    assert stats.disconnects >= 2
+
+
+def test_outage_beyond_capacity_drops_low_priority_counted(mosquitto: Mosquitto) -> None:
+    transport = MqttTransport("127.0.0.1", mosquitto.port, "cam-8", capacity=50, window=10)
+    transport.start()
+    assert transport.wait_connected(10)
+    mosquitto.stop()
+    time.sleep(0.3)
+    try:
+        kept = [transport.send(frame("cam-8", seq)) for seq in range(80)]
+        stats = transport.stats()
+        # equal priority: the oldest queued ones make room, the newest are kept
+        assert stats.dropped["low"] == 30 and all(kept)
+        mosquitto.start()
+        assert transport.flush(30)
+    finally:
+        transport.close()
+    assert transport.stats().delivered == 50
+
+
+def test_each_node_uses_its_own_credentials(tmp_path: Path) -> None:
+    (tmp_path / "passwd").write_text(
+        f"cam-1:{mosquitto_hash('pw-1')}\nbackend:{mosquitto_hash('pw-b')}\n"
+    )
+    (tmp_path / "acl").write_text(acl_text(["backend"], ["cam-1"]))
+    broker = Mosquitto(
+        tmp_path,
+        extra_conf=f"password_file {tmp_path / 'passwd'}\nacl_file {tmp_path / 'acl'}\n",
+        allow_anonymous=False,
+    )
+    broker.start()
+    good = MqttTransport("127.0.0.1", broker.port, "cam-1", "cam-1", "pw-1")
+    bad = MqttTransport("127.0.0.1", broker.port, "cam-1-x", "cam-1", "wrong")
+    try:
+        good.start()
+        bad.start()
+        assert good.wait_connected(10)
+        assert good.send(frame("cam-1", 0))
+        assert good.send(frame("cam-2", 0))  # another node's topic: the ACL refuses it
+        assert good.flush(10)
+        assert good.stats().delivered == 1 and good.stats().refused == 1
+        assert bad.send(frame("cam-1", 1))
+        assert not bad.wait_connected(1.5) and bad.stats().queued == 1
+        assert bad.last_refusal is not None
+    finally:
+        good.close()
+        bad.close()
+        broker.stop()
