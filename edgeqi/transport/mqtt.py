@@ -15,6 +15,7 @@ from __future__ import annotations
 import threading
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
@@ -23,6 +24,12 @@ from paho.mqtt.reasoncodes import ReasonCode
 from edgeqi.protocol import Message
 from edgeqi.transport.base import AckHook, TransportStats, buffer_stats, enqueue
 from edgeqi.transport.buffer import ForwardBuffer
+
+
+def broker_host_port(url: str) -> tuple[str, int]:
+    """``mqtt://host:port`` (or ``host:port``) to (host, port); 1883 by default."""
+    parts = urlsplit(url if "://" in url else f"mqtt://{url}")
+    return parts.hostname or "localhost", parts.port or 1883
 
 
 class MqttTransport:

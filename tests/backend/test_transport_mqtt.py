@@ -2,62 +2,18 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 
-import paho.mqtt.client as mqtt
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 
 from backend.mqtt_acl import acl_text, mosquitto_hash
-from edgeqi.protocol import NODE_SUBSCRIPTION, DetectionBatch, Message, decode
+from edgeqi.protocol import DetectionBatch, Message
 from edgeqi.transport.mqtt import MqttTransport
+from tests.backend.mqtt_helpers import Ledger
 from tests.backend.services import Mosquitto
 
 pytestmark = pytest.mark.integration
-
-
-class Ledger:
-    """A persistent-session QoS 1 subscriber recording every (node_id, seq) it receives."""
-
-    def __init__(self, port: int) -> None:
-        self.seen: list[tuple[str, int]] = []
-        self.lock = threading.Lock()
-        self.subscribed = threading.Event()
-        self.client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id="ledger", protocol=MQTTProtocolVersion.MQTTv5
-        )
-        self.client.on_connect = lambda c, *_: c.subscribe(NODE_SUBSCRIPTION, qos=1)
-        self.client.on_subscribe = lambda *_: self.subscribed.set()
-        self.client.on_message = self._on_message
-        self.client.reconnect_delay_set(1, 2)
-        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-        props.SessionExpiryInterval = 3600
-        self.client.connect("127.0.0.1", port, clean_start=False, properties=props)
-        self.client.loop_start()
-        assert self.subscribed.wait(10)
-
-    def _on_message(self, _c: object, _u: object, msg: mqtt.MQTTMessage) -> None:
-        m = decode(msg.payload)
-        with self.lock:
-            self.seen.append((m.node_id, m.seq))
-
-    def wait_for(self, n: int, timeout: float = 30) -> set[tuple[str, int]]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self.lock:
-                if len(set(self.seen)) >= n:
-                    break
-            time.sleep(0.05)
-        with self.lock:
-            return set(self.seen)
-
-    def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
 
 
 def frame(node: str, seq: int) -> Message:
