@@ -110,7 +110,7 @@ class Ledger:
         assert self.subscribed.wait(10)
 
     def _on_message(self, _c: object, _u: object, msg: mqtt.MQTTMessage) -> None:
-        m = decode(msg.payload)
+        m = decode(bytes(msg.payload))
         with self.lock:
             self.seen.append((m.node_id, m.seq))
 
