@@ -76,14 +76,21 @@ def start_server(
         time.sleep(0.2)
 
 
-def wait_ingesting(base: str, token: str, broker_port: int, timeout: float = 60) -> int:
+def wait_ingesting(
+    base: str,
+    token: str,
+    broker_port: int,
+    timeout: float = 60,
+    auth: tuple[str, str] | None = None,
+) -> int:
     """Publish probe heartbeats until one is stored; return how many were stored.
 
     A broker drops what is published before any subscriber exists, so the load must
     not start before the backend (or its ingest worker) has subscribed.
     """
     headers = {"Authorization": f"Bearer {token}"}
-    publisher = Publisher(broker_port, client_id="bench-probe")
+    user, password = auth if auth is not None else (None, None)
+    publisher = Publisher(broker_port, user, password, client_id="bench-probe")
     deadline = time.monotonic() + timeout
     seq = 0
     try:

@@ -13,6 +13,7 @@ commands:
   ingest [--mqtt-url U] run an ingest-only backend worker (pair with EDGEQI_ROLE=api serve)
   migrate [DB_URL]     apply the backend's database migrations (Alembic) and exit
   mqtt-acl ...         write Mosquitto password and ACL files for node credentials
+  loadtest [OVERRIDES] simulated nodes in real time drive the real broker + backend; SLO report
 
 `edgeqi <command> --help` for a command's own options.
 """
@@ -48,6 +49,10 @@ def main(argv: list[str] | None = None) -> int:
         from backend.mqtt_acl import main as acl_main
 
         return acl_main(rest)
+    if command == "loadtest":
+        from experiments.loadtest import main as loadtest_main
+
+        return loadtest_main(rest)
     print(f"edgeqi: unknown command {command!r}\n\n{USAGE}", file=sys.stderr)
     return 2
 

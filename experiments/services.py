@@ -156,6 +156,10 @@ class Postgres:
             "-E",
             "UTF8",
         )
+        self.resume()
+
+    def resume(self) -> None:
+        """Start the server on its existing data directory (after :meth:`pause`)."""
         opts = f"-p {self.port} -k {self.sock} -c listen_addresses=127.0.0.1 -c fsync=off"
         self._run(
             f"{self.bindir}/pg_ctl",
@@ -168,6 +172,10 @@ class Postgres:
             str(self.data.parent / "pg.log"),
             "start",
         )
+
+    def pause(self) -> None:
+        """Stop the server (fast shutdown), keeping its data for :meth:`resume`."""
+        self._run(f"{self.bindir}/pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
 
     def stop(self) -> None:
         """Stop the server; a directory this object made for itself is removed too."""

@@ -53,10 +53,13 @@ class HilNodes:
         node_ids: list[str],
         on_publish: PublishHook | None = None,
         on_ack: Callable[[Envelope], None] | None = None,
+        address: Callable[[str], tuple[str, int]] | None = None,
     ) -> None:
+        """``address`` may route a node elsewhere than the broker (e.g. a cuttable link)."""
         if cfg.broker_url is None:
             raise ValueError("realtime.hil.broker_url is not set")
-        host, port = broker_host_port(cfg.broker_url)
+        broker = broker_host_port(cfg.broker_url)
+        where = address or (lambda _node: broker)
         creds = read_credentials(cfg.credentials_file) if cfg.credentials_file else {}
         missing = [n for n in node_ids if creds and n not in creds]
         if missing:
@@ -66,13 +69,13 @@ class HilNodes:
         self.published = 0
         self.transports = {
             node: MqttTransport(
-                host,
-                port,
+                *where(node),
                 client_id=node,
                 username=node if creds else None,
                 password=creds.get(node),
                 capacity=cfg.buffer_messages,
                 window=cfg.window,
+                reconnect_max_s=cfg.reconnect_max_s,
                 on_ack=on_ack,
             )
             for node in node_ids

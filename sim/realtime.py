@@ -46,6 +46,8 @@ class HilConfig(BaseModel):
     connect_timeout_s: Positive = 30.0
     flush_timeout_s: Positive = 60.0
     """At the end, how long the nodes may take to deliver what they still hold."""
+    reconnect_max_s: Annotated[int, Field(ge=1)] = 30
+    """Upper bound of a node's exponential reconnect backoff (from 1 s)."""
 
 
 class RealtimeConfig(BaseModel):
