@@ -34,10 +34,10 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from prometheus_client.parser import text_string_to_metric_families
 
+from edgeqi.protocol import Heartbeat, LinkStats, ModelMode
+from edgeqi.transport.mqtt import MqttTransport
 from experiments.bench_ingest import payloads
 from experiments.services import Mosquitto, Postgres, Redis, free_port
-from tests.backend.factory import heartbeat, wire
-from tests.backend.mqtt_helpers import Publisher
 
 ADMIN = ("bench", "bench-password-1")
 
@@ -90,13 +90,15 @@ def wait_ingesting(
     """
     headers = {"Authorization": f"Bearer {token}"}
     user, password = auth if auth is not None else (None, None)
-    publisher = Publisher(broker_port, user, password, client_id="bench-probe")
+    publisher = MqttTransport("127.0.0.1", broker_port, "bench-probe", user, password)
+    publisher.start()
     deadline = time.monotonic() + timeout
     seq = 0
     try:
         while time.monotonic() < deadline:
             seq += 1
-            publisher.publish_all([wire(heartbeat("probe", seq))])
+            publisher.send(_probe(seq))
+            publisher.flush(5)
             time.sleep(0.2)
             probe = httpx.get(f"{base}/api/nodes/probe", headers=headers)
             if probe.status_code == 200:
@@ -104,6 +106,23 @@ def wait_ingesting(
     finally:
         publisher.close()
     raise RuntimeError("the backend stored no probe in time: is ingest subscribed?")
+
+
+def _probe(seq: int) -> Heartbeat:
+    return Heartbeat(
+        node_id="probe",
+        seq=seq,
+        ts=time.time(),
+        battery_soc=1.0,
+        power_w=0.0,
+        mode=ModelMode.OFF,
+        tier_kbps=0,
+        link=LinkStats(rtt_ms=0, bandwidth_kbps=0, loss=0),
+        discarded=0,
+        deferred=0,
+        dropped=0,
+        uptime_s=0,
+    )
 
 
 def server_side(exposition: str) -> dict[str, float]:

@@ -12,6 +12,9 @@ its config is violated (2: invalid config).
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
+import multiprocessing
 import sys
 import threading
 import time
@@ -27,7 +30,7 @@ from rich.console import Console
 
 from experiments import loadtest_report as rep
 from experiments.bench_api import endpoints, load, server_side
-from experiments.loadtest_config import LoadtestConfig, load_config
+from experiments.loadtest_config import LoadConfig, LoadtestConfig, load_config
 from experiments.loadtest_probes import DbLedger, PublishLedger, ResourceSampler, ws_subscriber
 from experiments.loadtest_stack import Stack
 from sim.config import ConfigError, ScenarioConfig
@@ -38,34 +41,38 @@ from sim.runner import PolicySimulation
 
 
 def _live_load(
-    stack: Stack,
-    cfg: LoadtestConfig,
+    api_base: str,
+    token: str,
+    load_cfg: dict[str, Any],
     duration: float,
-    stop: threading.Event,
-    api_samples: list[tuple[str, float, int]],
-    ws_events: list[tuple[float, str, int]],
-    ws_state: dict[str, int],
     nodes: int,
+    stop: Any,
+    result: Path,
 ) -> None:
-    """API users for ``duration`` and WebSocket clients until ``stop`` (own event loop)."""
-    ws_url = stack.api_base.replace("http", "ws", 1)
-    url = f"{ws_url}/ws?token={stack.token}&topics={cfg.load.ws_topics}"
+    """API users for ``duration`` and WebSocket clients until ``stop``, in a process of its own.
+
+    Its own interpreter keeps the clients' timing off the simulator's GIL: a client that
+    waits for the nodes' threads would report their delay as the backend's latency.
+    Results go to ``result`` as JSON.
+    """
+    cfg = LoadConfig.model_validate(load_cfg)
+    url = f"{api_base.replace('http', 'ws', 1)}/ws?token={token}&topics={cfg.ws_topics}"
+    api_samples: list[tuple[str, float, int]] = []
+    ws_events: list[tuple[float, str, int]] = []
+    ws_state: dict[str, int] = {}
 
     async def main() -> None:
         subscribers = [
             asyncio.create_task(ws_subscriber(url, stop, ws_events, ws_state))
-            for _ in range(cfg.load.ws_subscribers)
+            for _ in range(cfg.ws_subscribers)
         ]
         calls = endpoints(nodes, time.time())
-        if cfg.load.users:
-            api_samples.extend(
-                await load(
-                    stack.api_base, stack.token, cfg.load.users, duration, cfg.load.think_s, calls
-                )
-            )
+        if cfg.users:
+            api_samples.extend(await load(api_base, token, cfg.users, duration, cfg.think_s, calls))
         await asyncio.gather(*subscribers)
 
     asyncio.run(main())
+    result.write_text(json.dumps({"api": api_samples, "ws": ws_events, "state": ws_state}))
 
 
 def _backend_counters(stack: Stack) -> dict[str, Any]:
@@ -105,21 +112,19 @@ def run_loadtest(
         sampler = ResourceSampler(lambda: stack.backend_pid, cfg.load.sample_s)
         db.start()
         sampler.start()
-        stop = threading.Event()
-        api_samples: list[tuple[str, float, int]] = []
-        ws_events: list[tuple[float, str, int]] = []
-        ws_state: dict[str, int] = {}
-        live = threading.Thread(
+        ctx = multiprocessing.get_context("spawn")
+        stop = ctx.Event()
+        result = stack.work / "live.json"
+        live = ctx.Process(
             target=_live_load,
             args=(
-                stack,
-                cfg,
+                stack.api_base,
+                stack.token,
+                cfg.load.model_dump(),
                 scn.duration_s,
-                stop,
-                api_samples,
-                ws_events,
-                ws_state,
                 len(node_ids),
+                stop,
+                result,
             ),
             daemon=True,
         )
@@ -152,6 +157,10 @@ def run_loadtest(
         stored_all = db.wait_for(set(ledger.sent), cfg.load.drain_timeout_s)
         stop.set()
         live.join(timeout=60)
+        got = json.loads(result.read_text()) if result.exists() else {}
+        api_samples = [(str(a), float(b), int(c)) for a, b, c in got.get("api", [])]
+        ws_events = [(float(a), str(b), int(c)) for a, b, c in got.get("ws", [])]
+        ws_state = dict(got.get("state", {})) | {"exit_code": live.exitcode}
         db.stop()
         sampler.stop()
         transport = nodes.stats()
@@ -182,6 +191,7 @@ def run_loadtest(
             "database": "sqlite" if stack.database_url.startswith("sqlite") else "postgresql",
             "fault": fault.kind,
             "slo": cfg.slo.name,
+            "backend_env": cfg.services.backend_env,
         },
         "throughput": rep.throughput(raw),
         "delivery": rep.delivery(raw) | {"nodes_flushed": delivered, "all_stored": stored_all},
@@ -206,6 +216,7 @@ def run_loadtest(
 @hydra.main(version_base="1.3", config_path="pkg://scenarios", config_name="loadtest")
 def hydra_main(cfg: DictConfig) -> None:
     console = Console() if Console().is_terminal else Console(width=160)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per API call otherwise
     raw = OmegaConf.to_container(cfg, resolve=True)
     assert isinstance(raw, dict)
     try:

@@ -33,6 +33,8 @@ class ServicesConfig(_Strict):
     admin_password: str = "loadtest-password-1"
     db: Literal["postgresql", "sqlite"] = "postgresql"
     """Which database to start when ``database_url`` is null."""
+    backend_env: dict[str, str] = Field(default_factory=dict)
+    """Extra ``EDGEQI_*`` settings of the backend started here (reported with the results)."""
 
 
 class SloConfig(_Strict):

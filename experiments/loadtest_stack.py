@@ -87,15 +87,19 @@ class Stack:
         else:
             self._api_port = free_port()
             self.api_base = f"http://127.0.0.1:{self._api_port}"
-            self._backend_env = dict(os.environ) | {
-                "EDGEQI_ENV": "test",
-                "EDGEQI_DATABASE_URL": self.database_url,
-                "EDGEQI_MQTT_URL": backend_url,
-                "EDGEQI_MQTT_RECONNECT_MAX_S": "2",
-                "EDGEQI_SECRET_KEY": "loadtest-" + secrets.token_hex(24),
-                "EDGEQI_ADMIN_USERNAME": svc.admin_username,
-                "EDGEQI_ADMIN_PASSWORD": svc.admin_password,
-            }
+            self._backend_env = (
+                dict(os.environ)
+                | {
+                    "EDGEQI_ENV": "test",
+                    "EDGEQI_DATABASE_URL": self.database_url,
+                    "EDGEQI_MQTT_URL": backend_url,
+                    "EDGEQI_MQTT_RECONNECT_MAX_S": "2",
+                    "EDGEQI_SECRET_KEY": "loadtest-" + secrets.token_hex(24),
+                    "EDGEQI_ADMIN_USERNAME": svc.admin_username,
+                    "EDGEQI_ADMIN_PASSWORD": svc.admin_password,
+                }
+                | svc.backend_env
+            )
             self.start_backend()
         login = httpx.post(
             f"{self.api_base}/api/auth/login",
