@@ -167,6 +167,7 @@ def run_loadtest(
         nodes.close(flush=False)
         backend = _backend_counters(stack)
         final = db.reconcile()
+        raw_reference = stack.raw_reference
     raw = rep.Raw(
         sent=ledger.sent,
         seen=db.seen,
@@ -193,7 +194,7 @@ def run_loadtest(
             "slo": cfg.slo.name,
             "backend_env": cfg.services.backend_env,
         },
-        "throughput": rep.throughput(raw),
+        "throughput": rep.throughput(raw) | rep.versus_raw(raw, raw_reference),
         "delivery": rep.delivery(raw) | {"nodes_flushed": delivered, "all_stored": stored_all},
         "latency": rep.latencies(raw),
         "api": rep.api(raw),

@@ -75,6 +75,12 @@ class LoadConfig(_Strict):
     drain_timeout_s: Positive = 120.0
     """After the load, how long everything published may take to be stored."""
     plots: bool = True
+    raw_reference_messages: Annotated[int, Field(ge=0)] = 10_000
+    """Before the backend starts: this many detection batches through the same broker to a
+    count-only subscriber (experiments/bench_ingest.py), the raw rate the ingest rate is
+    compared with. 0 skips it."""
+    raw_reference_detections: Annotated[int, Field(ge=0)] = 3
+    """Detections per reference message (about the scenario's mean, for a like payload)."""
 
 
 class LoadtestConfig(_Strict):

@@ -92,6 +92,23 @@ def throughput(raw: Raw) -> dict[str, float]:
     }
 
 
+def versus_raw(raw: Raw, reference: dict[str, float] | None) -> dict[str, Any]:
+    """Messages persisted per second in the load window, against the raw broker rate
+    measured in the same run (the ratio is the share of the broker's capacity used)."""
+    t0, t1 = raw.load_window
+    persisted = sum(1 for k in raw.sent if k in raw.seen and raw.seen[k][0] <= t1)
+    rate = persisted / max(t1 - t0, 1e-9)
+    sizes = [n for _, n in raw.sent.values()]
+    out: dict[str, Any] = {
+        "messages_per_s_persisted": round(rate, 1),
+        "detections_per_message_mean": round(sum(sizes) / len(sizes), 2) if sizes else None,
+        "raw_broker": reference,
+    }
+    if reference:
+        out["ingest_to_raw_broker_ratio"] = round(rate / reference["messages_per_s"], 4)
+    return out
+
+
 def api(raw: Raw) -> dict[str, Any]:
     labels = list(dict.fromkeys(s[0] for s in raw.api_samples))
     out: dict[str, Any] = {}
@@ -209,6 +226,12 @@ def markdown(report: dict[str, Any]) -> str:
         f"{r['cpu_percent_mean']}% (max {r['cpu_percent_max']}%) of one core, RSS max "
         f"{r['rss_mb_max']} MiB.",
     ]
+    if t.get("raw_broker"):
+        lines.append(
+            f"Ingest {t['messages_per_s_persisted']:,} messages/s against a raw broker rate of "
+            f"{t['raw_broker']['messages_per_s']:,} messages/s measured in this run "
+            f"(ratio {t['ingest_to_raw_broker_ratio']})."
+        )
     if report.get("fault"):
         f = report["fault"]
         lines.append(

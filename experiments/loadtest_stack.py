@@ -21,6 +21,7 @@ import httpx
 from backend.mqtt_acl import acl_text, mosquitto_hash
 from backend.mqtt_source import BrokerAddress
 from experiments.bench_api import start_server, wait_ingesting
+from experiments.bench_ingest import payloads, raw_broker
 from experiments.linkcut import LinkForwarder
 from experiments.loadtest_config import FaultConfig, LoadtestConfig
 from experiments.services import Mosquitto, Postgres, free_port
@@ -50,6 +51,7 @@ class Stack:
         self._backend_env: dict[str, str] = {}
         self._api_port = 0
         self.probes = 0
+        self.raw_reference: dict[str, float] | None = None
 
     # -- start / stop -----------------------------------------------------------------
 
@@ -69,6 +71,8 @@ class Stack:
     def _start(self) -> None:
         svc = self.cfg.services
         backend_url = self._start_broker() if svc.mqtt_url is None else svc.mqtt_url
+        if self.broker is not None and self.cfg.load.raw_reference_messages:
+            self._measure_raw_broker()
         if svc.mqtt_url is not None:
             self.mqtt_url = svc.mqtt_url
             address = BrokerAddress.parse(svc.mqtt_url)
@@ -135,6 +139,19 @@ class Stack:
         self.probe_auth = (LOADTEST_USER, probe_pw)
         self.mqtt_url = f"mqtt://127.0.0.1:{self.broker.port}"
         return f"mqtt://{BACKEND_USER}:{quote(backend_pw)}@127.0.0.1:{self.broker.port}"
+
+    def _measure_raw_broker(self) -> None:
+        """The broker's raw rate with a count-only subscriber, before the backend subscribes
+        (so that none of these messages reaches its session)."""
+        assert self.broker is not None
+        load = self.cfg.load
+        items = payloads(load.raw_reference_messages, 100, load.raw_reference_detections)
+        ref = raw_broker(self.broker, items, self.probe_auth)
+        self.raw_reference = {
+            "messages": ref["received"],
+            "messages_per_s": round(ref["received"] / ref["seconds"], 1),
+            "payload_bytes_mean": round(sum(len(p) for _, p in items) / len(items), 1),
+        }
 
     @property
     def broker_port(self) -> int:
