@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from edgeqi.protocol import Message
+from experiments.run import execute
 from sim.config import ConfigError, ScenarioConfig
 from sim.realtime import LagExceededError, anchored
-from sim.runner import PolicySimulation
+from sim.runner import PolicySimulation, run_scenario
 
 Make = Callable[..., ScenarioConfig]
 
@@ -73,3 +76,21 @@ def test_bad_realtime_config_is_refused_naming_the_key(
 ) -> None:
     with pytest.raises(ConfigError, match=key):
         scenario("city=small", override)
+
+
+def test_edgeqi_run_reports_the_lag_of_a_real_time_run(tmp_path: Path, scenario: Make) -> None:
+    from rich.console import Console
+
+    from experiments.results import summarise
+
+    scn = scenario(
+        "city=small", "duration_s=60", "policy.compare=[edgeqi]", "plots=false", "tables=false",
+        "realtime.mode=real", "realtime.speed=600",
+    )  # fmt: skip
+    execute(scn, tmp_path, Console(quiet=True))
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["realtime"]["edgeqi"]["checks"] == 60
+    assert summary["realtime"]["edgeqi"]["max_lag_s"] < 5
+    virtual = scenario("city=small", "duration_s=60", "policy.compare=[edgeqi]", "plots=false")
+    run = run_scenario(virtual)
+    assert "realtime" not in summarise(run)  # virtual-time summaries keep their keys
