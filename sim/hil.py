@@ -21,6 +21,7 @@ from edgeqi.protocol import Message
 from edgeqi.transport import TransportStats
 from edgeqi.transport.buffer import Envelope
 from edgeqi.transport.mqtt import MqttTransport, broker_host_port
+from edgeqi.transport.netloop import NetworkLoop
 from sim.realtime import HilConfig
 
 if TYPE_CHECKING:
@@ -67,6 +68,7 @@ class HilNodes:
         self.cfg = cfg
         self.on_publish = on_publish
         self.published = 0
+        self.loop: NetworkLoop | None = None
         self.transports = {
             node: MqttTransport(
                 *where(node),
@@ -82,9 +84,10 @@ class HilNodes:
         }
 
     def start(self) -> None:
-        """Connect every node; refuse to start the run if any cannot connect."""
+        """Connect every node (one shared network thread); refuse to run if any cannot."""
+        self.loop = NetworkLoop()
         for transport in self.transports.values():
-            transport.start()
+            transport.start(self.loop)
         deadline = time.monotonic() + self.cfg.connect_timeout_s
         for node, transport in self.transports.items():
             if not transport.wait_connected(max(0.0, deadline - time.monotonic())):
@@ -121,6 +124,9 @@ class HilNodes:
             self.flush()
         for transport in self.transports.values():
             transport.close()
+        if self.loop is not None:
+            self.loop.stop()
+            self.loop = None
 
 
 @contextmanager

@@ -24,6 +24,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from edgeqi.protocol import Message
 from edgeqi.transport.base import AckHook, TransportStats, buffer_stats, enqueue
 from edgeqi.transport.buffer import ForwardBuffer
+from edgeqi.transport.netloop import NetworkLoop
 
 
 def broker_host_port(url: str) -> tuple[str, int]:
@@ -50,6 +51,8 @@ class MqttTransport:
         on_ack: AckHook | None = None,
     ) -> None:
         self.host, self.port = host, port
+        self.reconnect_min_s, self.reconnect_max_s = reconnect_min_s, reconnect_max_s
+        self._loop: NetworkLoop | None = None
         self.buffer = ForwardBuffer(capacity)
         self.window = window
         self.keepalive = keepalive
@@ -79,10 +82,18 @@ class MqttTransport:
     def connected(self) -> bool:
         return self._connected.is_set()
 
-    def start(self) -> None:
-        """Connect in the background (retrying with backoff until the broker answers)."""
+    def start(self, loop: NetworkLoop | None = None) -> None:
+        """Connect in the background (retrying with backoff until the broker answers).
+
+        Without ``loop`` the client gets paho's own network thread; with one, that
+        shared thread serves it (for many clients in one process).
+        """
         self.client.connect_async(self.host, self.port, keepalive=self.keepalive)
-        self.client.loop_start()
+        if loop is None:
+            self.client.loop_start()
+        else:
+            self._loop = loop
+            loop.add(self)
 
     def wait_connected(self, timeout: float) -> bool:
         return self._connected.wait(timeout)
@@ -90,8 +101,15 @@ class MqttTransport:
     def send(self, message: Message) -> bool:
         with self._lock:
             _, kept = enqueue(self.buffer, message)
-        self._pump()
+        self._kick()
         return kept
+
+    def _kick(self) -> None:
+        """Hand queued messages over now, or ask the shared loop's thread to."""
+        if self._loop is None:
+            self._pump()
+        else:
+            self._loop.kick(self)
 
     def _pump(self) -> None:
         """Hand queued messages to paho, up to the window.
@@ -129,7 +147,7 @@ class MqttTransport:
     def flush(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            self._pump()
+            self._kick()
             with self._lock:
                 if len(self.buffer) == 0:
                     return True
@@ -141,8 +159,11 @@ class MqttTransport:
             return buffer_stats(self.buffer, self.refused, self.connects, self.disconnects)
 
     def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
+        if self._loop is not None:
+            self._loop.remove(self)
+        else:
+            self.client.disconnect()
+            self.client.loop_stop()
         self._connected.clear()
 
     # -- paho callbacks (its network thread) ------------------------------------------

@@ -10,6 +10,7 @@ import pytest
 from backend.mqtt_acl import acl_text, mosquitto_hash
 from edgeqi.protocol import DetectionBatch, Message
 from edgeqi.transport.mqtt import MqttTransport
+from edgeqi.transport.netloop import NetworkLoop
 from tests.backend.mqtt_helpers import Ledger
 from tests.backend.services import Mosquitto
 
@@ -22,10 +23,12 @@ def frame(node: str, seq: int) -> Message:
     )
 
 
-def test_broker_restart_mid_stream_loses_nothing(mosquitto: Mosquitto) -> None:
+@pytest.mark.parametrize("shared_loop", [False, True])
+def test_broker_restart_mid_stream_loses_nothing(mosquitto: Mosquitto, shared_loop: bool) -> None:
     ledger = Ledger(mosquitto.port)
     transport = MqttTransport("127.0.0.1", mosquitto.port, "cam-7", window=20)
-    transport.start()
+    loop = NetworkLoop() if shared_loop else None
+    transport.start(loop)
     assert transport.wait_connected(10)
     try:
         for seq in range(300):
@@ -44,6 +47,8 @@ def test_broker_restart_mid_stream_loses_nothing(mosquitto: Mosquitto) -> None:
     finally:
         transport.close()
         ledger.close()
+        if loop is not None:
+            loop.stop()
     assert got == {("cam-7", s) for s in range(300)}
     stats = transport.stats()
     assert stats.delivered == 300 and stats.refused == 0 and sum(stats.dropped.values()) == 0
@@ -96,3 +101,27 @@ def test_each_node_uses_its_own_credentials(tmp_path: Path) -> None:
         good.close()
         bad.close()
         broker.stop()
+
+
+def test_one_network_thread_serves_many_nodes_through_an_outage(mosquitto: Mosquitto) -> None:
+    ledger = Ledger(mosquitto.port)
+    loop = NetworkLoop()
+    nodes = [MqttTransport("127.0.0.1", mosquitto.port, f"cam-{k}", window=10) for k in range(50)]
+    for t in nodes:
+        t.start(loop)
+    try:
+        assert all(t.wait_connected(10) for t in nodes)
+        for seq in range(20):
+            if seq == 10:
+                mosquitto.restart()
+            for k, t in enumerate(nodes):
+                t.send(frame(f"cam-{k}", seq))
+        assert all(t.flush(30) for t in nodes)
+        got = ledger.wait_for(50 * 20)
+    finally:
+        for t in nodes:
+            t.close()
+        loop.stop()
+        ledger.close()
+    assert got == {(f"cam-{k}", s) for k in range(50) for s in range(20)}
+    assert not any(t.connected for t in nodes)
