@@ -42,9 +42,11 @@ from experiments.services import Mosquitto, Postgres, Redis, free_port
 ADMIN = ("bench", "bench-password-1")
 
 
-def endpoints(nodes: int, now: float) -> list[tuple[str, str, dict[str, Any]]]:
-    """The dashboard's calls: (label, path, query)."""
-    node = f"cam-{7 % nodes:03d}"
+def endpoints(
+    nodes: int, now: float, node: str | None = None
+) -> list[tuple[str, str, dict[str, Any]]]:
+    """The dashboard's calls: (label, path, query); ``node`` is the one looked at in detail."""
+    node = node or f"cam-{7 % nodes:03d}"
     return [
         ("system status", "/api/system/status", {}),
         ("nodes list", "/api/nodes", {"limit": 50}),

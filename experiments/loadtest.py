@@ -66,7 +66,7 @@ def _live_load(
             asyncio.create_task(ws_subscriber(url, stop, ws_events, ws_state))
             for _ in range(cfg.ws_subscribers)
         ]
-        calls = endpoints(nodes, time.time())
+        calls = endpoints(nodes, time.time(), node_name(7 % nodes))
         if cfg.users:
             api_samples.extend(await load(api_base, token, cfg.users, duration, cfg.think_s, calls))
         await asyncio.gather(*subscribers)

@@ -211,13 +211,22 @@ def markdown(report: dict[str, Any]) -> str:
         )
         result = {True: "pass", False: "**FAIL**", None: "-"}[c["ok"]]
         lines.append(f"| {c['objective']} | {limit} | {c['measured']} | {result} |")
-    lines += ["", "| latency | n | p50 ms | p95 ms | p99 ms |", "|---|---:|---:|---:|---:|"]
+    lines += [
+        "",
+        "| latency | n | p50 ms | p95 ms | p99 ms | errors |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
     for name, p in report["latency"].items():
-        lines.append(f"| {name} | {p['n']} | {p['p50']} | {p['p95']} | {p['p99']} |")
+        lines.append(f"| {name} | {p['n']} | {p['p50']} | {p['p95']} | {p['p99']} | |")
     for name, p in report["api"].items():
-        lines.append(f"| API {name} | {p['n']} | {p['p50']} | {p['p95']} | {p['p99']} |")
+        lines.append(
+            f"| API {name} | {p['n']} | {p['p50']} | {p['p95']} | {p['p99']} | {p['errors']} |"
+        )
     db = report["db_query_ms"]
-    lines.append(f"| DB ledger query | {db['n']} | {db['p50']} | {db['p95']} | {db['p99']} |")
+    lines.append(
+        f"| DB ledger query | {db['n']} | {db['p50']} | {db['p95']} | {db['p99']} "
+        f"| {db.get('errors', 0)} |"
+    )
     r, t = report["resources"], report["throughput"]
     lines += [
         "",
