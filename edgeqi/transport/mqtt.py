@@ -19,12 +19,21 @@ from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.reasoncodes import ReasonCode
 
 from edgeqi.protocol import Message
 from edgeqi.transport.base import AckHook, TransportStats, buffer_stats, enqueue
 from edgeqi.transport.buffer import ForwardBuffer
 from edgeqi.transport.netloop import NetworkLoop
+
+_KEPT = (
+    MQTTErrorCode.MQTT_ERR_SUCCESS,
+    MQTTErrorCode.MQTT_ERR_NO_CONN,
+    MQTTErrorCode.MQTT_ERR_CONN_LOST,
+)
+"""Publish results after which paho holds the message and sends it (again) on reconnect;
+anything else (an oversized payload) is a refusal, counted like a failed PUBACK."""
 
 
 def broker_host_port(url: str) -> tuple[str, int]:
@@ -125,9 +134,9 @@ class MqttTransport:
             batch = self.buffer.take(room) if room > 0 else []
         for envelope in batch:
             info = self.client.publish(envelope.topic, envelope.payload, qos=1)
-            if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
-                raise RuntimeError(f"paho refused to queue a publish: {info.rc}")
-            # NO_CONN: paho keeps the message and sends it after the reconnect.
+            if info.rc not in _KEPT:
+                self._settle(envelope.id, ReasonCode(PacketTypes.PUBACK, "Unspecified error"))
+                continue
             with self._lock:
                 early = self._early.pop(info.mid, None)
                 if early is None:

@@ -12,6 +12,7 @@ clients, so that a publish never races a partial write on the same socket.
 from __future__ import annotations
 
 import contextlib
+import logging
 import selectors
 import socket
 import threading
@@ -21,6 +22,8 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from edgeqi.transport.mqtt import MqttTransport
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(eq=False)
@@ -50,6 +53,7 @@ class NetworkLoop:
         self._wake_w.setblocking(False)
         self._sel.register(self._wake_r, selectors.EVENT_READ, None)
         self._stop = threading.Event()
+        self._last_misc = 0.0
         self._thread = threading.Thread(target=self._run, name="mqtt-netloop", daemon=True)
         self._thread.start()
 
@@ -96,36 +100,46 @@ class NetworkLoop:
     # -- the loop thread ----------------------------------------------------------------
 
     def _run(self) -> None:
-        last_misc = 0.0
         while not self._stop.is_set():
-            now = time.monotonic()
-            with self._lock:
-                members = list(self._members)
-                dirty, self._dirty = self._dirty, set()
-                leaving, self._leaving = self._leaving, set()
-            for member in leaving:
-                self._leave(member)
-            for member in members:
-                if member not in leaving:
+            try:
+                self._turn()
+            except Exception:  # the loop serves every node: one failure must not stop it
+                log.exception("MQTT network loop turn failed")
+                time.sleep(self.tick_s)
+
+    def _turn(self) -> None:
+        """One pass: leave, (re)connect, pump, select, read/write, keep alive."""
+        now = time.monotonic()
+        with self._lock:
+            members = list(self._members)
+            dirty, self._dirty = self._dirty, set()
+            leaving, self._leaving = self._leaving, set()
+        for member in leaving:
+            self._leave(member)
+        for member in members:
+            if member not in leaving:
+                try:
                     self._maintain(member, now)
-            for member in dirty:
-                if member.fd is not None and member not in leaving:
-                    member.transport._pump()
-            for key, mask in self._sel.select(self.tick_s):
-                if key.data is None:
-                    with contextlib.suppress(BlockingIOError, OSError):
-                        self._wake_r.recv(65536)
-                    continue
-                client = key.data.transport.client
-                if mask & selectors.EVENT_READ:
-                    client.loop_read()
-                if mask & selectors.EVENT_WRITE:
-                    client.loop_write()
-            if now - last_misc >= 1.0:
-                last_misc = now
-                for member in members:
-                    if member.fd is not None:
-                        member.transport.client.loop_misc()
+                except OSError:  # its socket died under us: start over next turn
+                    self._unregister(member)
+        for member in dirty:
+            if member.fd is not None and member not in leaving:
+                member.transport._pump()
+        for key, mask in self._sel.select(self.tick_s):
+            if key.data is None:
+                with contextlib.suppress(BlockingIOError, OSError):
+                    self._wake_r.recv(65536)
+                continue
+            client = key.data.transport.client
+            if mask & selectors.EVENT_READ:
+                client.loop_read()
+            if mask & selectors.EVENT_WRITE:
+                client.loop_write()
+        if now - self._last_misc >= 1.0:
+            self._last_misc = now
+            for member in members:
+                if member.fd is not None:
+                    member.transport.client.loop_misc()
 
     def _maintain(self, member: _Member, now: float) -> None:
         """(Re)connect with backoff; keep the selector registration in step with the socket."""
@@ -151,16 +165,23 @@ class NetworkLoop:
             member.delay = transport.reconnect_min_s
         if sock is not member.sock:
             self._unregister(member)
-            member.sock, member.fd = sock, sock.fileno()
+            fd = sock.fileno()
+            stale = self._sel.get_map().get(fd)
+            if stale is not None:  # a closed socket's number, reused: that member must re-add
+                self._sel.unregister(fd)
+                if isinstance(stale.data, _Member):
+                    stale.data.fd, stale.data.sock, stale.data.events = None, None, 0
+            member.sock, member.fd = sock, fd
             member.events = selectors.EVENT_READ
-            self._sel.register(member.fd, member.events, member)
+            self._sel.register(fd, member.events, member)
         want = selectors.EVENT_READ | (selectors.EVENT_WRITE if client.want_write() else 0)
         if want != member.events and member.fd is not None:
             member.events = want
             self._sel.modify(member.fd, want, member)
 
     def _unregister(self, member: _Member) -> None:
-        if member.fd is not None:
+        key = None if member.fd is None else self._sel.get_map().get(member.fd)
+        if key is not None and key.data is member:
             with contextlib.suppress(KeyError, ValueError, OSError):
                 self._sel.unregister(member.fd)
         member.fd, member.sock, member.events = None, None, 0
