@@ -31,7 +31,7 @@ from backend.app import create_app
 from backend.db import make_engine, migrate
 from backend.rollup_levels import rebuild_statements
 from backend.settings import Settings
-from tests.backend.services import Postgres
+from experiments.services import Postgres
 
 CLASSES = ("car", "car", "car", "truck", "bus", "person", "bicycle")
 PER_MESSAGE = 10

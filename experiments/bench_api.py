@@ -34,17 +34,19 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from prometheus_client.parser import text_string_to_metric_families
 
+from edgeqi.protocol import Heartbeat, LinkStats, ModelMode
+from edgeqi.transport.mqtt import MqttTransport
 from experiments.bench_ingest import payloads
-from tests.backend.factory import heartbeat, wire
-from tests.backend.mqtt_helpers import Publisher
-from tests.backend.services import Mosquitto, Postgres, Redis, free_port
+from experiments.services import Mosquitto, Postgres, Redis, free_port
 
 ADMIN = ("bench", "bench-password-1")
 
 
-def endpoints(nodes: int, now: float) -> list[tuple[str, str, dict[str, Any]]]:
-    """The dashboard's calls: (label, path, query)."""
-    node = f"cam-{7 % nodes:03d}"
+def endpoints(
+    nodes: int, now: float, node: str | None = None
+) -> list[tuple[str, str, dict[str, Any]]]:
+    """The dashboard's calls: (label, path, query); ``node`` is the one looked at in detail."""
+    node = node or f"cam-{7 % nodes:03d}"
     return [
         ("system status", "/api/system/status", {}),
         ("nodes list", "/api/nodes", {"limit": 50}),
@@ -76,20 +78,29 @@ def start_server(
         time.sleep(0.2)
 
 
-def wait_ingesting(base: str, token: str, broker_port: int, timeout: float = 60) -> int:
+def wait_ingesting(
+    base: str,
+    token: str,
+    broker_port: int,
+    timeout: float = 60,
+    auth: tuple[str, str] | None = None,
+) -> int:
     """Publish probe heartbeats until one is stored; return how many were stored.
 
     A broker drops what is published before any subscriber exists, so the load must
     not start before the backend (or its ingest worker) has subscribed.
     """
     headers = {"Authorization": f"Bearer {token}"}
-    publisher = Publisher(broker_port, client_id="bench-probe")
+    user, password = auth if auth is not None else (None, None)
+    publisher = MqttTransport("127.0.0.1", broker_port, "bench-probe", user, password)
+    publisher.start()
     deadline = time.monotonic() + timeout
     seq = 0
     try:
         while time.monotonic() < deadline:
             seq += 1
-            publisher.publish_all([wire(heartbeat("probe", seq))])
+            publisher.send(_probe(seq))
+            publisher.flush(5)
             time.sleep(0.2)
             probe = httpx.get(f"{base}/api/nodes/probe", headers=headers)
             if probe.status_code == 200:
@@ -97,6 +108,23 @@ def wait_ingesting(base: str, token: str, broker_port: int, timeout: float = 60)
     finally:
         publisher.close()
     raise RuntimeError("the backend stored no probe in time: is ingest subscribed?")
+
+
+def _probe(seq: int) -> Heartbeat:
+    return Heartbeat(
+        node_id="probe",
+        seq=seq,
+        ts=time.time(),
+        battery_soc=1.0,
+        power_w=0.0,
+        mode=ModelMode.OFF,
+        tier_kbps=0,
+        link=LinkStats(rtt_ms=0, bandwidth_kbps=0, loss=0),
+        discarded=0,
+        deferred=0,
+        dropped=0,
+        uptime_s=0,
+    )
 
 
 def server_side(exposition: str) -> dict[str, float]:

@@ -31,7 +31,7 @@ from backend.models import DetectionRow, MessageRow, Node
 from backend.mqtt_source import MqttSource
 from backend.store import Store
 from edgeqi.protocol import NODE_SUBSCRIPTION, Detection, DetectionBatch, encode, topic_for
-from tests.backend.services import Mosquitto, Postgres
+from experiments.services import Mosquitto, Postgres
 
 
 def payloads(messages: int, nodes: int, per_message: int) -> list[tuple[str, bytes]]:
@@ -60,9 +60,13 @@ def payloads(messages: int, nodes: int, per_message: int) -> list[tuple[str, byt
     return out
 
 
-def publish(port: int, items: list[tuple[str, bytes]]) -> float:
+def publish(
+    port: int, items: list[tuple[str, bytes]], auth: tuple[str, str] | None = None
+) -> float:
     """Publish everything at QoS 1 and wait for every PUBACK; return the seconds taken."""
     client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5)
+    if auth is not None:
+        client.username_pw_set(*auth)
     client.max_inflight_messages_set(1000)
     client.max_queued_messages_set(0)
     client.connect("127.0.0.1", port)
@@ -77,7 +81,9 @@ def publish(port: int, items: list[tuple[str, bytes]]) -> float:
     return elapsed
 
 
-def raw_broker(broker: Mosquitto, items: list[tuple[str, bytes]]) -> dict[str, Any]:
+def raw_broker(
+    broker: Mosquitto, items: list[tuple[str, bytes]], auth: tuple[str, str] | None = None
+) -> dict[str, Any]:
     """Reference: the same payloads to a subscriber that does nothing but count."""
     done = threading.Event()
     count = 0
@@ -95,12 +101,14 @@ def raw_broker(broker: Mosquitto, items: list[tuple[str, bytes]]) -> dict[str, A
         CallbackAPIVersion.VERSION2, client_id="bench-raw", protocol=MQTTProtocolVersion.MQTTv5
     )
     sub.on_message = on_message
+    if auth is not None:
+        sub.username_pw_set(*auth)
     sub.connect("127.0.0.1", broker.port)
     sub.subscribe(f"$share/raw/{NODE_SUBSCRIPTION}", qos=1)
     sub.loop_start()
     time.sleep(0.3)
     started = time.perf_counter()
-    publish_s = publish(broker.port, items)
+    publish_s = publish(broker.port, items, auth)
     done.wait(300)
     elapsed = time.perf_counter() - started
     sub.disconnect()

@@ -21,6 +21,7 @@ from experiments.results import (
     write_tables,
 )
 from sim.config import ConfigError, ScenarioConfig, load_scenario
+from sim.realtime import LagExceededError, anchored
 from sim.runner import ScenarioRun, run_scenario
 
 
@@ -47,6 +48,8 @@ def execute(scn: ScenarioConfig, out: Path, console: Console) -> ScenarioRun:
 
         run = run_scenario(scn, progress)
     summary = summarise(run)
+    if scn.realtime.mode == "real":  # absent in virtual time, so those summaries are unchanged
+        summary["realtime"] = {n: r.realtime for n, r in run.policies.items()}
     write_summary(summary, out)
     if scn.tables:
         write_tables(run, out)
@@ -82,7 +85,11 @@ def hydra_main(cfg: DictConfig) -> None:
         Console(stderr=True).print(f"[bold red]edgeqi run:[/] {exc}", highlight=False)
         sys.exit(2)
     out = Path(HydraConfig.get().runtime.output_dir)
-    execute(scn, out, console)
+    try:
+        execute(anchored(scn), out, console)
+    except LagExceededError as exc:
+        Console(stderr=True).print(f"[bold red]edgeqi run stopped:[/] {exc}", highlight=False)
+        sys.exit(3)
 
 
 def main(argv: list[str]) -> int:

@@ -12,6 +12,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from sim.realtime import RealtimeConfig
+
 Positive = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
 NonNegative = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
 Fraction = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
@@ -315,6 +317,8 @@ class ScenarioConfig(_Strict):
     progress: bool = True
     plots: bool = True
     tables: bool = True
+    realtime: RealtimeConfig = Field(default_factory=RealtimeConfig)
+    """Virtual time (default) or real time, optionally over a real broker (sim/hil.py)."""
 
     @property
     def intersections(self) -> int:

@@ -9,6 +9,7 @@ traffic, the detector noise and the faults come from their own seeded streams.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import time
 from collections.abc import Callable, Generator
@@ -21,7 +22,8 @@ import pandas as pd
 import simpy
 
 from edgeqi.node import Ack, EdgeNode, NodeConfig, NodeInputs, NodeOutputs
-from edgeqi.protocol import encode, mqtt_publish_overhead, node_topic
+from edgeqi.protocol import Message, encode, mqtt_publish_overhead, node_topic
+from sim import realtime
 from sim.camera import DetectorModel, SimWindow, SyntheticPerception, camera_coverage
 from sim.collector import Collector
 from sim.config import PolicyName, ScenarioConfig
@@ -52,6 +54,8 @@ class PolicyRun:
     episodes: pd.DataFrame
     timeseries: pd.DataFrame
     wall_seconds: float
+    realtime: dict[str, object] | None = None
+    """Real-time runs only: the lag report and, over a broker, the nodes' transport totals."""
 
 
 @dataclass
@@ -122,6 +126,10 @@ class PolicySimulation:
         self.record_queues = record_queues
         self.queue_rows: list[tuple[float, str, str, int, float]] = []
         self._overhead: dict[tuple[int, str], int] = {}
+        self.sink: Callable[[int, Message], None] | None = None
+        """Where every sent message also goes (hardware-in-the-loop: the node's transport)."""
+        self.hil_stats: dict[str, int] | None = None
+        self.lag = realtime.LagReport()
         self.state = _State(
             nodes=[self._new_node(k, started_at=self.t0) for k in range(n)],
             crashed_until=np.zeros(n),
@@ -340,6 +348,8 @@ class PolicySimulation:
         st.compute_full_s[k] += out.compute_full_s
         st.compute_reduced_s[k] += out.compute_reduced_s
         for o in out.messages:
+            if self.sink is not None:
+                self.sink(k, o.message)
             payload = encode(o.message)
             key = (k, o.message.kind)
             overhead = self._overhead.get(key)
@@ -405,13 +415,18 @@ class PolicySimulation:
 
     def run(self, progress: Progress | None = None) -> PolicyRun:
         started = time.perf_counter()
-        env = simpy.Environment()
+        rt = self.scn.realtime
+        env = realtime.environment(rt)
         env.process(self._world_process(env))
         env.process(self._node_process(env, progress))
         env.process(self._fault_process(env))
         if self.consensus is not None:
             env.process(self._consensus_process(env))
-        env.run(until=self.scn.duration_s + 1e-6)
+        with self._hil():
+            if rt.mode == "real":
+                env.process(realtime.watch_lag(env, rt, self.lag))
+                realtime.sync(env)
+            env.run(until=self.scn.duration_s + 1e-6)
         for node in self.state.nodes:
             self._retire(node)
         if self.policy.transmit.value != "anomaly":
@@ -447,6 +462,11 @@ class PolicySimulation:
                 saved_j=self.coverage_saved_j,
                 alone_j=self.detection_alone_j,
             )
+        rt_report: dict[str, object] | None = None
+        if rt.mode == "real":
+            rt_report = {"speed": rt.speed, **self.lag.summary()}
+            if self.hil_stats is not None:
+                rt_report["transport"] = self.hil_stats
         return PolicyRun(
             name=self.policy_name,
             metrics=metrics,
@@ -455,7 +475,16 @@ class PolicySimulation:
             episodes=episodes,
             timeseries=pd.DataFrame(self.state.node_series),
             wall_seconds=wall,
+            realtime=rt_report,
         )
+
+    def _hil(self) -> contextlib.AbstractContextManager[object]:
+        """Over a configured broker, each node's messages also leave through its transport."""
+        if self.sink is not None or self.scn.realtime.hil.broker_url is None:
+            return contextlib.nullcontext()
+        from sim.hil import attached
+
+        return attached(self)
 
 
 def run_scenario(

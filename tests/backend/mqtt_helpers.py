@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
+
+from edgeqi.protocol import NODE_SUBSCRIPTION, decode
 
 
 class Publisher:
@@ -82,3 +85,45 @@ def session_present(port: int, client_id: str) -> bool:
         client.disconnect()
         client.loop_stop()
     return present[0]
+
+
+class Ledger:
+    """A persistent-session QoS 1 subscriber recording every (node_id, seq) it receives."""
+
+    def __init__(self, port: int, username: str | None = None, password: str | None = None) -> None:
+        self.seen: list[tuple[str, int]] = []
+        self.lock = threading.Lock()
+        self.subscribed = threading.Event()
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id="ledger", protocol=MQTTProtocolVersion.MQTTv5
+        )
+        if username is not None:
+            self.client.username_pw_set(username, password)
+        self.client.on_connect = lambda c, *_: c.subscribe(NODE_SUBSCRIPTION, qos=1)
+        self.client.on_subscribe = lambda *_: self.subscribed.set()
+        self.client.on_message = self._on_message
+        self.client.reconnect_delay_set(1, 2)
+        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        props.SessionExpiryInterval = 3600
+        self.client.connect("127.0.0.1", port, clean_start=False, properties=props)
+        self.client.loop_start()
+        assert self.subscribed.wait(10)
+
+    def _on_message(self, _c: object, _u: object, msg: mqtt.MQTTMessage) -> None:
+        m = decode(bytes(msg.payload))
+        with self.lock:
+            self.seen.append((m.node_id, m.seq))
+
+    def wait_for(self, n: int, timeout: float = 30) -> set[tuple[str, int]]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if len(set(self.seen)) >= n:
+                    break
+            time.sleep(0.05)
+        with self.lock:
+            return set(self.seen)
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()

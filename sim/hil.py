@@ -1,0 +1,145 @@
+"""Hardware-in-the-loop: the simulator's nodes publish over a real broker.
+
+Each virtual node gets the transport a field node uses (:class:`MqttTransport`: its
+own client id and credentials, QoS 1, reconnect with backoff, bounded
+store-and-forward buffer). The simulation runs in real time (``sim/realtime.py``);
+every message a node's ``step`` returns is handed to that node's transport at the
+wall-clock moment the node produced it. The virtual network model keeps running
+alongside: it still drives the node's own link feedback and energy accounting,
+while delivery to the backend is the real broker's.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from edgeqi.protocol import Message
+from edgeqi.transport import TransportStats
+from edgeqi.transport.buffer import Envelope
+from edgeqi.transport.mqtt import MqttTransport, broker_host_port
+from edgeqi.transport.netloop import NetworkLoop
+from sim.realtime import HilConfig
+
+if TYPE_CHECKING:
+    from sim.runner import PolicySimulation
+
+PublishHook = Callable[[Message, float], None]
+"""Called with each message and the wall time (``time.time()``) it was handed over."""
+
+
+def read_credentials(path: str | Path) -> dict[str, str]:
+    """``node_id:password`` lines (blank lines and ``#`` comments ignored)."""
+    out: dict[str, str] = {}
+    for raw in Path(path).read_text().splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        node, sep, password = line.partition(":")
+        if not sep:
+            raise ValueError(f"{path}: expected node_id:password, got {line[:40]!r}")
+        out[node] = password
+    return out
+
+
+class HilNodes:
+    """One MQTT transport per node; callable as the simulation's message sink."""
+
+    def __init__(
+        self,
+        cfg: HilConfig,
+        node_ids: list[str],
+        on_publish: PublishHook | None = None,
+        on_ack: Callable[[Envelope], None] | None = None,
+        address: Callable[[str], tuple[str, int]] | None = None,
+    ) -> None:
+        """``address`` may route a node elsewhere than the broker (e.g. a cuttable link)."""
+        if cfg.broker_url is None:
+            raise ValueError("realtime.hil.broker_url is not set")
+        broker = broker_host_port(cfg.broker_url)
+        where = address or (lambda _node: broker)
+        creds = read_credentials(cfg.credentials_file) if cfg.credentials_file else {}
+        missing = [n for n in node_ids if creds and n not in creds]
+        if missing:
+            raise ValueError(f"no credentials for {len(missing)} nodes, e.g. {missing[0]}")
+        self.cfg = cfg
+        self.on_publish = on_publish
+        self.published = 0
+        self.loop: NetworkLoop | None = None
+        self.transports = {
+            node: MqttTransport(
+                *where(node),
+                client_id=node,
+                username=node if creds else None,
+                password=creds.get(node),
+                capacity=cfg.buffer_messages,
+                window=cfg.window,
+                reconnect_max_s=cfg.reconnect_max_s,
+                on_ack=on_ack,
+            )
+            for node in node_ids
+        }
+
+    def start(self) -> None:
+        """Connect every node (one shared network thread); refuse to run if any cannot."""
+        self.loop = NetworkLoop()
+        for transport in self.transports.values():
+            transport.start(self.loop)
+        deadline = time.monotonic() + self.cfg.connect_timeout_s
+        for node, transport in self.transports.items():
+            if not transport.wait_connected(max(0.0, deadline - time.monotonic())):
+                self.close(flush=False)
+                raise ConnectionError(
+                    f"node {node} could not connect to {self.cfg.broker_url}: "
+                    f"{transport.last_refusal or 'no answer'}"
+                )
+
+    def __call__(self, _k: int, message: Message) -> None:
+        self.published += 1
+        if self.on_publish is not None:
+            self.on_publish(message, time.time())
+        self.transports[message.node_id].send(message)
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until every node delivered what it holds; ``False`` on timeout."""
+        deadline = time.monotonic() + (self.cfg.flush_timeout_s if timeout is None else timeout)
+        return all(t.flush(max(0.0, deadline - time.monotonic())) for t in self.transports.values())
+
+    def stats(self) -> dict[str, int]:
+        """Totals over every node's transport."""
+        total: dict[str, int] = {}
+        for transport in self.transports.values():
+            s: TransportStats = transport.stats()
+            for key in ("accepted", "delivered", "refused", "queued", "inflight", "disconnects"):
+                total[key] = total.get(key, 0) + int(getattr(s, key))
+            for priority, n in s.dropped.items():
+                total[f"dropped_{priority}"] = total.get(f"dropped_{priority}", 0) + n
+        return total
+
+    def close(self, flush: bool = True) -> None:
+        if flush:
+            self.flush()
+        for transport in self.transports.values():
+            transport.close()
+        if self.loop is not None:
+            self.loop.stop()
+            self.loop = None
+
+
+@contextmanager
+def attached(sim: PolicySimulation) -> Iterator[HilNodes]:
+    """Connect the simulation's nodes to the configured broker for the length of a run."""
+    from sim.metrics import node_name
+
+    nodes = HilNodes(sim.scn.realtime.hil, [node_name(k) for k in range(sim.n)])
+    nodes.start()
+    sim.sink = nodes
+    try:
+        yield nodes
+    finally:
+        sim.sink = None
+        nodes.close()
+        sim.hil_stats = nodes.stats()

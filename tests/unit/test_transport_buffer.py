@@ -1,0 +1,149 @@
+"""The store-and-forward buffer and the in-memory transport (no broker needed)."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from edgeqi.protocol import (
+    AnomalyReport,
+    AnomalyType,
+    DetectionBatch,
+    Heartbeat,
+    LinkStats,
+    Message,
+    ModelMode,
+    ReportPriority,
+    decode,
+)
+from edgeqi.transport import ForwardBuffer, InMemoryTransport, Priority, priority_of
+
+
+def push(buf: ForwardBuffer, priority: Priority, seq: int) -> None:
+    buf.push(f"t/{seq}", b"x", priority, "cam-1", seq)
+
+
+def test_full_buffer_drops_oldest_of_least_important_class() -> None:
+    buf = ForwardBuffer(3)
+    push(buf, Priority.LOW, 0)
+    push(buf, Priority.CRITICAL, 1)
+    push(buf, Priority.LOW, 2)
+    push(buf, Priority.NORMAL, 3)  # evicts LOW seq 0, the oldest low one
+    assert [e.seq for e in buf.take(10)] == [1, 3, 2]
+    assert buf.dropped[Priority.LOW] == 1
+    assert buf.dropped_total == 1
+
+
+def test_new_message_less_important_than_everything_held_is_the_one_dropped() -> None:
+    buf = ForwardBuffer(2)
+    push(buf, Priority.CRITICAL, 0)
+    push(buf, Priority.HIGH, 1)
+    dropped = buf.push("t", b"x", Priority.LOW, "cam-1", 2)
+    assert dropped is not None and dropped.seq == 2
+    assert buf.dropped[Priority.LOW] == 1
+    assert [e.seq for e in buf.take(10)] == [0, 1]
+
+
+def test_in_flight_messages_are_never_dropped_and_ack_frees_room() -> None:
+    buf = ForwardBuffer(2)
+    push(buf, Priority.LOW, 0)
+    push(buf, Priority.LOW, 1)
+    taken = buf.take(2)
+    dropped = buf.push("t", b"x", Priority.CRITICAL, "cam-1", 2)
+    assert dropped is not None and dropped.seq == 2  # nothing queued could make room
+    assert buf.ack(taken[0].id) is not None
+    assert buf.ack(taken[0].id) is None  # a second ack of the same message is ignored
+    assert buf.push("t", b"x", Priority.CRITICAL, "cam-1", 3) is None
+    assert len(buf) == 2 and buf.acked == 1
+
+
+def test_requeue_restores_original_order_ahead_of_newer_messages() -> None:
+    buf = ForwardBuffer(10)
+    for seq in range(3):
+        push(buf, Priority.NORMAL, seq)
+    buf.take(2)
+    push(buf, Priority.NORMAL, 3)
+    assert buf.requeue() == 2
+    assert [e.seq for e in buf.take(10)] == [0, 1, 2, 3]
+
+
+@given(st.lists(st.sampled_from(list(Priority)), max_size=60), st.integers(1, 8))
+def test_critical_is_never_dropped_while_something_less_important_is_held(
+    priorities: list[Priority], capacity: int
+) -> None:
+    buf = ForwardBuffer(capacity)
+    for seq, p in enumerate(priorities):
+        held_before = [e.priority for q in buf._queues for e in q]
+        before = dict(buf.dropped)
+        buf.push("t", b"x", p, "cam-1", seq)
+        if buf.dropped[Priority.CRITICAL] > before[Priority.CRITICAL]:
+            assert all(h == Priority.CRITICAL for h in held_before)
+        assert len(buf) <= capacity
+    assert buf.accepted == len(priorities) == len(buf) + buf.dropped_total
+
+
+def _heartbeat(seq: int) -> Heartbeat:
+    return Heartbeat(
+        node_id="cam-1",
+        seq=seq,
+        ts=1.0,
+        battery_soc=0.5,
+        power_w=5.0,
+        mode=ModelMode.FULL,
+        tier_kbps=500,
+        link=LinkStats(rtt_ms=10, bandwidth_kbps=1000, loss=0),
+        discarded=0,
+        deferred=0,
+        dropped=0,
+        uptime_s=1,
+    )
+
+
+def _anomaly(seq: int, priority: ReportPriority) -> AnomalyReport:
+    return AnomalyReport(
+        node_id="cam-1",
+        seq=seq,
+        ts=1.0,
+        intersection="i",
+        approach="n",
+        anomaly=AnomalyType.QUEUE_SPIKE,
+        priority=priority,
+        observed_at=1.0,
+        value=10,
+        baseline=2,
+        score=7,
+        significance=9,
+    )
+
+
+def test_priority_of_protocol_messages() -> None:
+    detections = DetectionBatch(
+        node_id="cam-1", seq=0, ts=1, intersection="i", frame_ts=1, detections=[]
+    )
+    assert priority_of(_anomaly(0, ReportPriority.CRITICAL)) is Priority.CRITICAL
+    assert priority_of(_anomaly(0, ReportPriority.HIGH)) is Priority.HIGH
+    assert priority_of(_heartbeat(0)) is Priority.NORMAL
+    assert priority_of(detections) is Priority.LOW
+
+
+def test_in_memory_transport_holds_messages_during_an_outage() -> None:
+    got: list[Message] = []
+    acked: list[int] = []
+    transport = InMemoryTransport(
+        lambda _t, p: got.append(decode(p)) is None,
+        capacity=3,
+        on_ack=lambda e: acked.append(e.seq),
+    )
+    assert transport.send(_heartbeat(0))
+    transport.set_link(False)
+    assert transport.send(_heartbeat(1))
+    assert transport.send(_anomaly(2, ReportPriority.CRITICAL))
+    assert transport.send(_heartbeat(3))
+    assert transport.send(_heartbeat(4))  # full: the oldest normal (seq 1) goes
+    assert not transport.flush(0)
+    transport.set_link(True)
+    assert transport.flush(0)
+    assert [m.seq for m in got] == [0, 2, 3, 4]  # critical first once the link is back
+    assert acked == [0, 2, 3, 4]
+    stats = transport.stats()
+    assert stats.dropped["normal"] == 1 and stats.delivered == 4 and stats.disconnects == 1
