@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-EXTRAS ?= dev,backend,bench
+EXTRAS ?= dev,backend,bench,research
 STAMP  := $(VENV)/.installed
 
 .PHONY: run test lint typecheck unit bench system-deps clean
