@@ -185,8 +185,8 @@ def battery_section(root: Path, runs: pd.DataFrame) -> tuple[str, pd.DataFrame]:
     frame = pd.DataFrame(rows)
     per = runs.set_index(["run", "policy"])
     net = []
-    for _, b in frame.iterrows():
-        m = per.loc[(b["run"], b["policy"])]
+    for _, row in frame.iterrows():
+        m = per.loc[(row["run"], row["policy"])]
         node_days = float(m["nodes"]) * float(m["sim_seconds"]) / DAY_S
         net.append((float(m["harvested_j"] or 0.0) - float(m["energy_j"])) / 3600.0 / node_days)
     frame["net_wh_per_node_day"] = net

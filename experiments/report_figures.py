@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -28,7 +29,7 @@ PANELS = (
 )
 
 
-def save(fig: plt.Figure, stem: Path) -> list[Path]:
+def save(fig: Any, stem: Path) -> list[Path]:
     """Write ``stem``.png and ``stem``.pdf and close the figure."""
     fig.tight_layout()
     paths = [stem.with_suffix(".png"), stem.with_suffix(".pdf")]
@@ -39,7 +40,8 @@ def save(fig: plt.Figure, stem: Path) -> list[Path]:
 
 
 def _err(values: pd.Series) -> np.ndarray:
-    return np.nan_to_num(values.to_numpy(dtype=float), nan=0.0)
+    out: np.ndarray = np.nan_to_num(values.to_numpy(dtype=float), nan=0.0)
+    return out
 
 
 def comparison(agg: pd.DataFrame, stem: Path, title: str) -> list[Path]:

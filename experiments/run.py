@@ -85,7 +85,7 @@ def hydra_main(cfg: DictConfig) -> None:
         Console(stderr=True).print(f"[bold red]edgeqi run:[/] {exc}", highlight=False)
         sys.exit(2)
     out = Path(HydraConfig.get().runtime.output_dir)
-    digest = config_digest(raw)
+    digest = config_digest({str(k): v for k, v in raw.items()})
     if is_complete(out, digest):
         console.print(f"complete results for this config already in {out}: not run again")
         return
