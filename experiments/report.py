@@ -31,7 +31,13 @@ import pandas as pd
 
 from experiments import report_figures as figs
 from experiments.intervals import mean_ci, quantile_ci
-from experiments.sweep_data import battery_rows, run_overrides, swept_keys, variant_of
+from experiments.sweep_data import (
+    battery_rows,
+    run_overrides,
+    swept_keys,
+    variant_of,
+    varying_keys,
+)
 
 __all__ = ["aggregate", "collect", "main", "markdown", "mean_ci", "pooled_alert_latency"]
 
@@ -53,10 +59,13 @@ DAY_S = 86400.0
 def collect(root: Path) -> pd.DataFrame:
     """One row per run and policy, from every summary.json below ``root``."""
     rows: list[dict[str, Any]] = []
-    for path in sorted(root.rglob("summary.json")):
+    paths = sorted(root.rglob("summary.json"))
+    overrides_of = {p: run_overrides(p.parent) for p in paths}
+    differing = varying_keys(list(overrides_of.values()))
+    for path in paths:
         summary = json.loads(path.read_text())
         per = summary.get("comparison", {}).get("per_policy", {})
-        overrides = run_overrides(path.parent)
+        overrides = {k: v for k, v in overrides_of[path].items() if k in differing}
         for policy, metrics in summary["policies"].items():
             row: dict[str, Any] = {
                 "run": str(path.parent.relative_to(root)),

@@ -32,7 +32,7 @@ PANELS = (
 def save(fig: Any, stem: Path) -> list[Path]:
     """Write ``stem``.png and ``stem``.pdf and close the figure."""
     fig.tight_layout()
-    paths = [stem.with_suffix(".png"), stem.with_suffix(".pdf")]
+    paths = [stem.parent / f"{stem.name}.png", stem.parent / f"{stem.name}.pdf"]
     fig.savefig(paths[0], dpi=130)
     fig.savefig(paths[1])
     plt.close(fig)

@@ -35,6 +35,16 @@ def run_overrides(run_dir: Path) -> dict[str, str]:
     return out
 
 
+def varying_keys(all_overrides: list[dict[str, str]]) -> set[str]:
+    """Override keys whose value is not the same in every run (absent counts as a value).
+
+    Only these tell variants apart; an override every run shares (``city=small`` on the
+    whole sweep) is part of the experiment, not of a variant's name.
+    """
+    keys = {k for ov in all_overrides for k in ov}
+    return {k for k in keys if len({ov.get(k) for ov in all_overrides}) > 1}
+
+
 def variant_of(overrides: dict[str, str]) -> str:
     """A stable label for the overrides that change what a run computes, seed left out."""
     kept = {k: v for k, v in overrides.items() if k not in NOT_VARIANT}

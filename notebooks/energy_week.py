@@ -31,6 +31,7 @@ import pandas as pd
 from experiments.report import collect
 from experiments.sweep_data import battery_rows
 
+# %matplotlib inline
 SWEEP = Path(os.environ.get("EDGEQI_SWEEP", "multirun/energy_week"))
 runs = collect(SWEEP).drop_duplicates("run")
 rows = [

@@ -31,6 +31,7 @@ import numpy as np
 from experiments.claims import claims, claims_markdown
 from experiments.report import aggregate, collect, pooled_latencies
 
+# %matplotlib inline
 SWEEP = Path(os.environ.get("EDGEQI_SWEEP", "multirun/paper_comparison"))
 runs = collect(SWEEP)
 variant = runs["variant"].value_counts().index[0]  # the most-run variant

@@ -27,6 +27,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
+# %matplotlib inline
 data = json.loads(Path(os.environ.get("EDGEQI_SCALE", "scale.json")).read_text())
 base = data["baseline"]
 points = pd.DataFrame(data["points"])

@@ -29,6 +29,7 @@ import matplotlib.pyplot as plt
 
 from experiments.report import aggregate, collect, tradeoff_points
 
+# %matplotlib inline
 SWEEP = Path(os.environ.get("EDGEQI_SWEEP", "multirun/threshold_sweep"))
 runs = collect(SWEEP)
 agg = aggregate(runs)

@@ -43,7 +43,6 @@ def test_notebook_executes(
 ) -> None:
     monkeypatch.setenv("EDGEQI_SWEEP", str(small_sweep))
     monkeypatch.setenv("EDGEQI_SCALE", str(scale_json))
-    monkeypatch.setenv("MPLBACKEND", "Agg")
     repo = str(NOTEBOOKS.parent)
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([repo, os.environ.get("PYTHONPATH", "")]))
     nb = jupytext.read(NOTEBOOKS / name)
