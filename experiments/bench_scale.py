@@ -77,6 +77,11 @@ def measure(nodes: list[int], sim_seconds: float, workdir: Path) -> dict[str, An
                 "sim_wall_s": sim_wall,
                 "rss_above_baseline_mib": round(fig["peak_rss_mib"] - base["peak_rss_mib"], 1),
                 "node_seconds_per_sim_wall_s": round(real_nodes * sim_seconds / sim_wall, 1),
+                # CPU above the import-only child: what the simulation itself cost, whatever
+                # else shared the machine.
+                "node_seconds_per_cpu_s": round(
+                    real_nodes * sim_seconds / max(fig["cpu_s"] - base["cpu_s"], 1e-3), 1
+                ),
             }
         )
     return {"baseline": base, "points": points}
@@ -101,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"| {p['nodes']} | {p['sim_seconds']:g} | {p['wall_s']} | {p['cpu_s']} | "
             f"{p['sim_wall_s']} | {p['node_seconds_per_sim_wall_s']:,.0f} | "
+            f"{p['node_seconds_per_cpu_s']:,.0f} | "
             f"{p['peak_rss_mib']} | {p['rss_above_baseline_mib']} |"
         )
     if args.out is not None:
