@@ -98,10 +98,12 @@ def main(argv: list[str] | None = None) -> int:
         result = measure(nodes, args.sim_seconds, Path(tmp))
     b = result["baseline"]
     print(f"baseline (imports only): wall {b['wall_s']} s, peak RSS {b['peak_rss_mib']} MiB")
+    print(f"baseline CPU {b['cpu_s']} s")
     print(
-        "| nodes | sim s | wall s | cpu s | sim loop s | node-s per s | peak RSS MiB | above base |"
+        "| nodes | sim s | wall s | CPU s | loop wall s | node-s per loop s | node-s per CPU s "
+        "| peak RSS MiB | above base |"
     )
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for p in result["points"]:
         print(
             f"| {p['nodes']} | {p['sim_seconds']:g} | {p['wall_s']} | {p['cpu_s']} | "
