@@ -13,7 +13,8 @@ USAGE = """usage: edgeqi <command> [args]
 
 commands:
   run [OVERRIDES...]   run a scenario (Hydra: city=metro seed=3, -m for sweeps, --cfg job)
-  report SWEEP_DIR     gather the summaries of a sweep: means and 95% intervals per policy
+  report SWEEP_DIR     gather the summaries of a sweep: means and 95% intervals per policy,
+                       the paper's claims beside the measured values, figures (PNG + PDF)
   serve [--port N]     run the backend API (SQLite and an in-process bus unless configured)
   ingest [--mqtt-url U] run an ingest-only backend worker (pair with EDGEQI_ROLE=api serve)
   migrate [DB_URL]     apply the backend's database migrations (Alembic) and exit

@@ -118,8 +118,10 @@ def api(raw: Raw) -> dict[str, Any]:
             "errors": sum(1 for r in rows if not 200 <= r[2] < 300)
         }
     calls = [s for s in raw.api_samples if not s[0].startswith("reference")]
+    failed = [f"{s[0]}: {s[2] or 'connection error'}" for s in calls if not 200 <= s[2] < 300]
     out["all API calls"] = pct([s[1] for s in calls]) | {
-        "errors": sum(1 for s in calls if not 200 <= s[2] < 300)
+        "errors": len(failed),
+        "error_kinds": dict(Counter(failed)),  # endpoint and status, so a failure says why
     }
     return out
 

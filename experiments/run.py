@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import resource
 import sys
+import time
 from pathlib import Path
 
 import hydra
@@ -20,6 +22,7 @@ from experiments.results import (
     write_summary,
     write_tables,
 )
+from experiments.resume import config_digest, is_complete, mark_complete
 from sim.config import ConfigError, ScenarioConfig, load_scenario
 from sim.realtime import LagExceededError, anchored
 from sim.runner import ScenarioRun, run_scenario
@@ -85,11 +88,27 @@ def hydra_main(cfg: DictConfig) -> None:
         Console(stderr=True).print(f"[bold red]edgeqi run:[/] {exc}", highlight=False)
         sys.exit(2)
     out = Path(HydraConfig.get().runtime.output_dir)
+    digest = config_digest({str(k): v for k, v in raw.items()})
+    if is_complete(out, digest):
+        console.print(f"complete results for this config already in {out}: not run again")
+        return
+    wall, cpu = time.perf_counter(), time.process_time()
     try:
         execute(anchored(scn), out, console)
     except LagExceededError as exc:
         Console(stderr=True).print(f"[bold red]edgeqi run stopped:[/] {exc}", highlight=False)
         sys.exit(3)
+    mark_complete(
+        out,
+        digest,
+        {
+            "wall_seconds": round(time.perf_counter() - wall, 3),
+            "cpu_seconds": round(time.process_time() - cpu, 3),
+            "process_peak_rss_mib": round(
+                resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1
+            ),
+        },
+    )
 
 
 def main(argv: list[str]) -> int:

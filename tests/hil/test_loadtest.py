@@ -58,7 +58,8 @@ def test_ci_load_100_nodes_60_s_with_a_broker_restart(tmp_path: Path) -> None:
     assert 0 < t["ingest_to_raw_broker_ratio"] < 1 and t["raw_broker"]["messages"] == 2000
     assert report["fault"]["recovered"] and report["transport"]["disconnects"] >= 100
     calls = report["api"]["all API calls"]
-    assert calls["n"] > 0 and calls["errors"] == 0 and report["websocket"]["events"] > 0
+    assert calls["n"] > 0 and report["websocket"]["events"] > 0
+    assert calls["errors"] == 0, calls["error_kinds"]
     for name in ("publish_to_persist_ms", "publish_to_ws_ms"):
         assert report["latency"][name]["p99"] is not None  # measured, even where not checked
     assert (tmp_path / "loadtest.md").exists() and (tmp_path / "loadtest.png").exists()

@@ -1,0 +1,135 @@
+"""Figures of a sweep report, each saved as PNG (to look at) and PDF (for a paper).
+
+Every mark comes from the runs' own files: bars and points are means over seeds with
+95 % confidence intervals as error bars; the latency CDF pools every report.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+PANELS = (
+    ("bandwidth_reduction", "bandwidth saved vs stream_all", 100.0, "%"),
+    ("energy_saving", "energy saved vs stream_all", 100.0, "%"),
+    ("anomaly_recall", "anomaly recall", 100.0, "%"),
+    ("detection_delay_s_p50", "detection delay p50", 1.0, "s"),
+    ("false_alarms_per_node_hour", "false alarms", 1.0, "per node-hour"),
+    ("critical_deadline_miss_rate", "critical deadline misses", 100.0, "%"),
+    ("alert_latency_ms_p99", "alert latency p99 (per seed)", 1.0, "ms"),
+    ("bytes_sent", "bytes sent", 1e-6, "MB"),
+)
+
+
+def save(fig: Any, stem: Path) -> list[Path]:
+    """Write ``stem``.png and ``stem``.pdf and close the figure."""
+    fig.tight_layout()
+    paths = [stem.parent / f"{stem.name}.png", stem.parent / f"{stem.name}.pdf"]
+    fig.savefig(paths[0], dpi=130)
+    fig.savefig(paths[1])
+    plt.close(fig)
+    return paths
+
+
+def _err(values: pd.Series) -> np.ndarray:
+    out: np.ndarray = np.nan_to_num(values.to_numpy(dtype=float), nan=0.0)
+    return out
+
+
+def comparison(agg: pd.DataFrame, stem: Path, title: str) -> list[Path]:
+    """One panel per metric, one bar per policy, 95 % CI as error bars."""
+    fig, axes = plt.subplots(2, 4, figsize=(15, 6.5))
+    policies = agg["policy"].tolist()
+    x = np.arange(len(policies))
+    for ax, (key, label, scale, unit) in zip(axes.flat, PANELS, strict=True):
+        mean = agg[key].to_numpy(dtype=float) * scale
+        half = _err(agg[f"{key}_ci95"]) * scale
+        colors = ["tab:green" if p == "edgeqi" else "tab:blue" for p in policies]
+        ax.bar(x, np.nan_to_num(mean), yerr=half, color=colors, capsize=3)
+        ax.set_title(label, fontsize=9)
+        ax.set_ylabel(unit, fontsize=8)
+        ax.set_xticks(x, policies, rotation=55, ha="right", fontsize=7)
+        if key == "bytes_sent" and np.nanmin(mean) > 0:
+            ax.set_yscale("log")
+        if key == "alert_latency_ms_p99":
+            ax.axhline(250.0, color="tab:red", lw=0.8, ls="--", label="paper: 250 ms")
+            ax.legend(fontsize=7)
+    fig.suptitle(title + " (mean over seeds, 95 % CI)", fontsize=10)
+    return save(fig, stem)
+
+
+def tradeoff(points: pd.DataFrame, key: str, stem: Path) -> list[Path]:
+    """Recall against bytes per node-hour, one line per group, one point per ``key`` value.
+
+    ``points`` has columns group, value (of ``key``), kb_per_node_hour(_ci95),
+    anomaly_recall(_ci95), false_alarms_per_node_hour.
+    """
+    fig, (ax, ax_fa) = plt.subplots(1, 2, figsize=(12, 4.5))
+    for group, unsorted in points.groupby("group", sort=True):
+        g = unsorted.sort_values("value")
+        x = g["kb_per_node_hour"].to_numpy(dtype=float)
+        ax.errorbar(
+            x,
+            g["anomaly_recall"].to_numpy(dtype=float) * 100.0,
+            xerr=_err(g["kb_per_node_hour_ci95"]),
+            yerr=_err(g["anomaly_recall_ci95"]) * 100.0,
+            marker="o",
+            capsize=3,
+            label=str(group),
+        )
+        for xi, yi, v in zip(x, g["anomaly_recall"] * 100.0, g["value"], strict=True):
+            ax.annotate(f"{v:g}", (xi, yi), textcoords="offset points", xytext=(4, 4), fontsize=7)
+        ax_fa.errorbar(
+            g["value"],
+            g["false_alarms_per_node_hour"],
+            yerr=_err(g["false_alarms_per_node_hour_ci95"]),
+            marker="o",
+            capsize=3,
+            label=str(group),
+        )
+    ax.set(xlabel="kB sent per node-hour (edgeqi)", ylabel="anomaly recall %", xscale="log")
+    ax.set_title(f"Trade-off: each point one value of {key}", fontsize=9)
+    ax_fa.set(xlabel=key, ylabel="false alarms per node-hour")
+    ax.legend(fontsize=7)
+    ax_fa.legend(fontsize=7)
+    return save(fig, stem)
+
+
+def latency_cdf(latency: dict[str, np.ndarray], stem: Path) -> list[Path]:
+    """Empirical CDF of alert latency per policy, every report of every run pooled."""
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    for policy, ms in latency.items():
+        if len(ms) == 0:
+            continue
+        x = np.sort(ms)
+        ax.plot(x, np.arange(1, len(x) + 1) / len(x), label=f"{policy} ({len(x)})")
+    ax.axvline(250.0, color="tab:red", lw=0.8, ls="--", label="paper: 250 ms")
+    ax.set(xscale="log", xlabel="event at node to receipt at backend, ms", ylabel="share")
+    ax.set_ylim(0.0, 1.0)
+    ax.legend(fontsize=7)
+    return save(fig, stem)
+
+
+def battery(series: pd.DataFrame, stem: Path) -> list[Path]:
+    """Mean state of charge and nodes up over time per policy (mean over runs)."""
+    fig, (ax_s, ax_a) = plt.subplots(1, 2, figsize=(12, 4.2))
+    for policy, g in series.groupby("policy", sort=False, observed=True):
+        m = g.groupby("t")[["mean_soc", "alive_share"]].mean()
+        hours = m.index.to_numpy(dtype=float) / 3600.0
+        days = hours / 24.0
+        ax_s.plot(days, m["mean_soc"] * 100.0, label=str(policy), lw=0.9)
+        ax_a.plot(days, m["alive_share"] * 100.0, label=str(policy), lw=0.9)
+    ax_s.set(xlabel="simulated days", ylabel="mean state of charge %")
+    ax_a.set(xlabel="simulated days", ylabel="nodes powered %")
+    ax_s.legend(fontsize=7)
+    if not math.isnan(float(series["t"].max())):
+        ax_a.set_ylim(0.0, 105.0)
+    return save(fig, stem)

@@ -1,0 +1,57 @@
+"""A small real sweep, made once per test session with ``edgeqi run -m``.
+
+One intersection, twenty simulated minutes (anomalies start after a ten-minute
+warm-up), two policies, two thresholds of
+Algorithm 2, two seeds: four runs through the real command, its Hydra multirun
+and its result writers, in a few seconds.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SWEEP_ARGS = [
+    "city=small",
+    "duration_s=1200",
+    "plots=false",
+    "progress=false",
+    "policy.compare=[edgeqi,stream_all]",
+    # Anomalies often enough that the minutes after the warm-up hold reports to time.
+    "workload.anomalies.emergency_per_hour=30",
+    "workload.anomalies.incident_per_hour=6",
+    "policy.transmission.low_z=1.0,2.5",
+    "seed=0,1",
+]
+
+
+def edgeqi(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run the ``edgeqi`` command in a child process; fail the test on a non-zero exit."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "experiments.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc
+
+
+@pytest.fixture(scope="session")
+def small_sweep(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("sweep")
+    sweep = root / "sweep"
+    edgeqi(
+        "run",
+        "-m",
+        *SWEEP_ARGS,
+        f"hydra.sweep.dir={sweep}",
+        "hydra.sweep.subdir=${hydra.job.override_dirname}",
+        cwd=root,
+    )
+    return sweep
