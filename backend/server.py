@@ -1,4 +1,11 @@
-"""``edgeqi serve``: run the backend under uvicorn."""
+"""``edgeqi serve``: run the backend under uvicorn.
+
+The keep-alive timeout is longer than uvicorn's 5 s on purpose: clients (browsers,
+httpx, a load balancer) keep idle connections for about that long too, and when the
+server closes one at the instant a client reuses it the request fails with
+"server disconnected". A server that waits longer than its clients leaves the closing
+to them, which is race-free; 65 s outlasts the common 60 s load-balancer idle timeout.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +29,12 @@ def serve(argv: list[str]) -> int:
     parser.add_argument("--mqtt-url", help="overrides EDGEQI_MQTT_URL")
     parser.add_argument("--redis-url", help="overrides EDGEQI_REDIS_URL")
     parser.add_argument("--log-level", default="info")
+    parser.add_argument(
+        "--keep-alive-s",
+        type=int,
+        default=65,
+        help="idle seconds before the server closes a keep-alive connection (default 65)",
+    )
     args = parser.parse_args(argv)
     for name in ("database_url", "mqtt_url", "redis_url"):
         value = getattr(args, name)
@@ -37,11 +50,18 @@ def serve(argv: list[str]) -> int:
             reload=args.reload,
             workers=None if args.reload else args.workers,
             log_level=args.log_level,
+            timeout_keep_alive=args.keep_alive_s,
         )
         return 0
     try:
         app = create_app(Settings())
     except RuntimeError as exc:
         parser.exit(2, f"edgeqi serve: {exc}\n")
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        timeout_keep_alive=args.keep_alive_s,
+    )
     return 0

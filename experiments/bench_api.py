@@ -178,13 +178,17 @@ def publish_paced(
     return sent
 
 
+ApiSample = tuple[str, float, int, str]
+"""(endpoint label, milliseconds, HTTP status or 0 when no response, exception class or "")."""
+
+
 async def user(
     client: httpx.AsyncClient,
     calls: list[tuple[str, str, dict[str, Any]]],
     until: float,
     offset: int,
     think_s: float,
-    samples: list[tuple[str, float, int]],
+    samples: list[ApiSample],
 ) -> None:
     """One operator: the endpoints in turn (each user starting elsewhere in the list).
 
@@ -198,11 +202,13 @@ async def user(
     while time.perf_counter() < until:
         label, path, params = calls[i % len(calls)]
         started = time.perf_counter()
+        error = ""
         try:
             code = (await client.get(path, params=params)).status_code
-        except httpx.HTTPError:
+        except httpx.HTTPError as exc:
             code = 0  # a dropped or refused connection counts as an error, not a pause
-        samples.append((label, (time.perf_counter() - started) * 1000, code))
+            error = type(exc).__name__
+        samples.append((label, (time.perf_counter() - started) * 1000, code, error))
         i += 1
         if think_s:
             await asyncio.sleep(float(rng.exponential(think_s)))
@@ -215,8 +221,8 @@ async def load(
     duration: float,
     think_s: float,
     calls: list[tuple[str, str, dict[str, Any]]],
-) -> list[tuple[str, float, int]]:
-    samples: list[tuple[str, float, int]] = []
+) -> list[ApiSample]:
+    samples: list[ApiSample] = []
     headers = {"Authorization": f"Bearer {token}"}
     limits = httpx.Limits(max_connections=users + 2, max_keepalive_connections=users + 2)
     async with httpx.AsyncClient(
@@ -230,11 +236,11 @@ async def load(
     return samples
 
 
-def table(samples: list[tuple[str, float, int]], duration: float, target: float) -> str:
+def table(samples: list[ApiSample], duration: float, target: float) -> str:
     labels = list(dict.fromkeys(s[0] for s in samples))
     lines = ["| endpoint | requests | p50 ms | p95 ms | p99 ms | errors |", "|---" * 6 + "|"]
 
-    def row(label: str, rows: list[tuple[str, float, int]]) -> str:
+    def row(label: str, rows: list[ApiSample]) -> str:
         ms = np.array([r[1] for r in rows])
         bad = sum(1 for r in rows if not 200 <= r[2] < 300)
         p50, p95, p99 = (np.percentile(ms, q) for q in (50, 95, 99))

@@ -29,7 +29,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from rich.console import Console
 
 from experiments import loadtest_report as rep
-from experiments.bench_api import endpoints, load, server_side
+from experiments.bench_api import ApiSample, endpoints, load, server_side
 from experiments.loadtest_config import LoadConfig, LoadtestConfig, load_config
 from experiments.loadtest_probes import DbLedger, PublishLedger, ResourceSampler, ws_subscriber
 from experiments.loadtest_stack import Stack
@@ -57,7 +57,7 @@ def _live_load(
     """
     cfg = LoadConfig.model_validate(load_cfg)
     url = f"{api_base.replace('http', 'ws', 1)}/ws?token={token}&topics={cfg.ws_topics}"
-    api_samples: list[tuple[str, float, int]] = []
+    api_samples: list[ApiSample] = []
     ws_events: list[tuple[float, str, int]] = []
     ws_state: dict[str, int] = {}
 
@@ -158,7 +158,7 @@ def run_loadtest(
         stop.set()
         live.join(timeout=60)
         got = json.loads(result.read_text()) if result.exists() else {}
-        api_samples = [(str(a), float(b), int(c)) for a, b, c in got.get("api", [])]
+        api_samples = [(str(a), float(b), int(c), str(d)) for a, b, c, d in got.get("api", [])]
         ws_events = [(float(a), str(b), int(c)) for a, b, c in got.get("ws", [])]
         ws_state = dict(got.get("state", {})) | {"exit_code": live.exitcode}
         db.stop()

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from experiments.bench_api import ApiSample
 from experiments.loadtest_config import SloConfig
 from experiments.loadtest_probes import Key
 
@@ -32,7 +33,7 @@ class Raw:
     sent: dict[Key, tuple[float, int]]
     seen: dict[Key, tuple[float, float]]
     ws_events: list[tuple[float, str, int]]
-    api_samples: list[tuple[str, float, int]]
+    api_samples: list[ApiSample]
     db_query_ms: list[float]
     resources: list[tuple[float, float, float]]
     stored_rows: list[Key]
@@ -118,7 +119,7 @@ def api(raw: Raw) -> dict[str, Any]:
             "errors": sum(1 for r in rows if not 200 <= r[2] < 300)
         }
     calls = [s for s in raw.api_samples if not s[0].startswith("reference")]
-    failed = [f"{s[0]}: {s[2] or 'connection error'}" for s in calls if not 200 <= s[2] < 300]
+    failed = [f"{s[0]}: {s[2] or s[3]}" for s in calls if not 200 <= s[2] < 300]
     out["all API calls"] = pct([s[1] for s in calls]) | {
         "errors": len(failed),
         "error_kinds": dict(Counter(failed)),  # endpoint and status, so a failure says why

@@ -113,7 +113,15 @@ class HilNodes:
         total: dict[str, int] = {}
         for transport in self.transports.values():
             s: TransportStats = transport.stats()
-            for key in ("accepted", "delivered", "refused", "queued", "inflight", "disconnects"):
+            for key in (
+                "accepted",
+                "delivered",
+                "refused",
+                "unrouted",
+                "queued",
+                "inflight",
+                "disconnects",
+            ):
                 total[key] = total.get(key, 0) + int(getattr(s, key))
             for priority, n in s.dropped.items():
                 total[f"dropped_{priority}"] = total.get(f"dropped_{priority}", 0) + n

@@ -25,6 +25,8 @@ class TransportStats:
     dropped: dict[str, int] = field(default_factory=dict)
     connects: int = 0
     disconnects: int = 0
+    unrouted: int = 0
+    """Messages the broker accepted with nobody subscribed, taken back and sent again."""
 
 
 class Transport(Protocol):

@@ -84,6 +84,7 @@ class ForwardBuffer:
         self._next_id = 0
         self.accepted = 0
         self.acked = 0
+        self.retried = 0
         self.dropped = dict.fromkeys(Priority, 0)
 
     def __len__(self) -> int:
@@ -140,6 +141,24 @@ class ForwardBuffer:
         envelope = self._inflight.pop(envelope_id, None)
         if envelope is not None:
             self.acked += 1
+        return envelope
+
+    def retry(self, envelope_id: int) -> Envelope | None:
+        """The far end took the message but could not pass it on: send it again later.
+
+        The message goes back to the head of its queue, among any other retried ones in
+        their original order (every queued message of a class is younger than every
+        in-flight one, because each queue is first in, first out).
+        """
+        envelope = self._inflight.pop(envelope_id, None)
+        if envelope is None:
+            return None
+        queue = self._queues[envelope.priority]
+        at = 0
+        while at < len(queue) and queue[at].id < envelope.id:
+            at += 1
+        queue.insert(at, envelope)
+        self.retried += 1
         return envelope
 
     def requeue(self) -> int:

@@ -8,6 +8,15 @@ and reconnects by itself with exponential backoff, so a broker outage only delay
 messages: the buffer absorbs what arrives meanwhile, bounded by its capacity and
 dropping by priority, never silently (the drops are counted). A PUBACK with a
 failure reason (e.g. not authorised) counts as ``refused``: retrying cannot help.
+
+A PUBACK saying "no matching subscribers" (MQTT 5 reason 16) is not a delivery: the
+broker accepted the message and then had nobody to give it to, so it is gone. That
+happens when the backend's subscription is missing, e.g. Mosquitto 2.0 does not restore
+a shared subscription from its persistence file after a restart, so until the ingest
+reconnects and subscribes again every message published is dropped. Such messages go
+back into the buffer and sending pauses (``unrouted_hold_s``, doubling up to
+``unrouted_hold_max_s``) before they are tried again, so the buffer holds them exactly
+as it holds messages during an outage.
 """
 
 from __future__ import annotations
@@ -35,6 +44,9 @@ _KEPT = (
 """Publish results after which paho holds the message and sends it (again) on reconnect;
 anything else (an oversized payload) is a refusal, counted like a failed PUBACK."""
 
+NO_MATCHING_SUBSCRIBERS = 16
+"""MQTT 5 PUBACK reason: accepted, but no subscription matched, so nobody got it."""
+
 
 def broker_host_port(url: str) -> tuple[str, int]:
     """``mqtt://host:port`` (or ``host:port``) to (host, port); 1883 by default."""
@@ -58,8 +70,15 @@ class MqttTransport:
         reconnect_min_s: int = 1,
         reconnect_max_s: int = 30,
         on_ack: AckHook | None = None,
+        unrouted_hold_s: float | None = 0.5,
+        unrouted_hold_max_s: float = 8.0,
     ) -> None:
         self.host, self.port = host, port
+        self.unrouted_hold_s, self.unrouted_hold_max_s = unrouted_hold_s, unrouted_hold_max_s
+        self.unrouted = 0
+        self._hold = 0.0
+        self._hold_until = 0.0
+        self._resume: threading.Timer | None = None
         self.reconnect_min_s, self.reconnect_max_s = reconnect_min_s, reconnect_max_s
         self._loop: NetworkLoop | None = None
         self.buffer = ForwardBuffer(capacity)
@@ -130,6 +149,8 @@ class MqttTransport:
         if not self._connected.is_set():
             return
         with self._lock:
+            if self._hold_until > time.monotonic():
+                return
             room = self.window - self.buffer.inflight
             batch = self.buffer.take(room) if room > 0 else []
         for envelope in batch:
@@ -145,13 +166,33 @@ class MqttTransport:
             self._settle(envelope.id, early)
 
     def _settle(self, envelope_id: int, reason: ReasonCode) -> None:
+        if reason.value == NO_MATCHING_SUBSCRIBERS and self.unrouted_hold_s is not None:
+            self._unrouted(envelope_id, self.unrouted_hold_s)
+            return
         with self._lock:
             envelope = self.buffer.ack(envelope_id)
             if envelope is not None and reason.is_failure:
                 self.refused += 1
                 self.last_refusal = str(reason)
+            elif envelope is not None:
+                self._hold = 0.0
         if envelope is not None and not reason.is_failure and self.on_ack is not None:
             self.on_ack(envelope)
+
+    def _unrouted(self, envelope_id: int, first_hold_s: float) -> None:
+        """Take the message back and pause sending; a timer resumes it."""
+        with self._lock:
+            if self.buffer.retry(envelope_id) is None:
+                return
+            self.unrouted += 1
+            now = time.monotonic()
+            if self._hold_until > now:
+                return  # already paused: the whole window comes back with the same answer
+            self._hold = min(max(2 * self._hold, first_hold_s), self.unrouted_hold_max_s)
+            self._hold_until = now + self._hold
+            self._resume = threading.Timer(self._hold + 0.01, self._kick)
+            self._resume.daemon = True
+            self._resume.start()
 
     def flush(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
@@ -165,9 +206,13 @@ class MqttTransport:
 
     def stats(self) -> TransportStats:
         with self._lock:
-            return buffer_stats(self.buffer, self.refused, self.connects, self.disconnects)
+            stats = buffer_stats(self.buffer, self.refused, self.connects, self.disconnects)
+            stats.unrouted = self.unrouted
+            return stats
 
     def close(self) -> None:
+        if self._resume is not None:
+            self._resume.cancel()
         if self._loop is not None:
             self._loop.remove(self)
         else:

@@ -90,7 +90,13 @@ def session_present(port: int, client_id: str) -> bool:
 class Ledger:
     """A persistent-session QoS 1 subscriber recording every (node_id, seq) it receives."""
 
-    def __init__(self, port: int, username: str | None = None, password: str | None = None) -> None:
+    def __init__(
+        self,
+        port: int,
+        username: str | None = None,
+        password: str | None = None,
+        topic: str = NODE_SUBSCRIPTION,
+    ) -> None:
         self.seen: list[tuple[str, int]] = []
         self.lock = threading.Lock()
         self.subscribed = threading.Event()
@@ -99,7 +105,7 @@ class Ledger:
         )
         if username is not None:
             self.client.username_pw_set(username, password)
-        self.client.on_connect = lambda c, *_: c.subscribe(NODE_SUBSCRIPTION, qos=1)
+        self.client.on_connect = lambda c, *_: c.subscribe(topic, qos=1)
         self.client.on_subscribe = lambda *_: self.subscribed.set()
         self.client.on_message = self._on_message
         self.client.reconnect_delay_set(1, 2)

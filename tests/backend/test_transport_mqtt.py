@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from backend.mqtt_acl import acl_text, mosquitto_hash
-from edgeqi.protocol import DetectionBatch, Message
+from edgeqi.protocol import NODE_SUBSCRIPTION, DetectionBatch, Message
 from edgeqi.transport.mqtt import MqttTransport
 from edgeqi.transport.netloop import NetworkLoop
 from tests.backend.mqtt_helpers import Ledger
@@ -55,7 +55,41 @@ def test_broker_restart_mid_stream_loses_nothing(mosquitto: Mosquitto, shared_lo
     assert stats.disconnects >= 2
 
 
+def test_messages_nobody_was_subscribed_to_are_held_until_a_subscriber_returns(
+    mosquitto: Mosquitto,
+) -> None:
+    """Mosquitto 2.0 forgets a shared subscription over a restart (measured: the
+    persistent session comes back, its ``$share`` subscription does not), so what nodes
+    publish before the ingest subscribes again meets no subscriber. Those PUBACKs say so
+    (reason 16) and the transport keeps the messages until someone takes them."""
+    shared = f"$share/edgeqi/{NODE_SUBSCRIPTION}"
+    Ledger(mosquitto.port, topic=shared).close()  # the ingest's session, now offline
+    mosquitto.restart()
+    transport = MqttTransport("127.0.0.1", mosquitto.port, "cam-9", window=10)
+    transport.start()
+    assert transport.wait_connected(10)
+    try:
+        for seq in range(40):
+            transport.send(frame("cam-9", seq))
+        deadline = time.monotonic() + 10
+        while transport.stats().unrouted == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        held = transport.stats()
+        assert held.unrouted > 0 and held.delivered == 0 and held.queued + held.inflight == 40
+        ledger = Ledger(mosquitto.port, topic=shared)  # the ingest is back
+        try:
+            assert transport.flush(30)
+            got = ledger.wait_for(40)
+        finally:
+            ledger.close()
+    finally:
+        transport.close()
+    assert got == {("cam-9", s) for s in range(40)}
+    assert transport.stats().delivered == 40 and transport.stats().refused == 0
+
+
 def test_outage_beyond_capacity_drops_low_priority_counted(mosquitto: Mosquitto) -> None:
+    ledger = Ledger(mosquitto.port)
     transport = MqttTransport("127.0.0.1", mosquitto.port, "cam-8", capacity=50, window=10)
     transport.start()
     assert transport.wait_connected(10)
@@ -68,8 +102,11 @@ def test_outage_beyond_capacity_drops_low_priority_counted(mosquitto: Mosquitto)
         assert stats.dropped["low"] == 30 and all(kept)
         mosquitto.start()
         assert transport.flush(30)
+        got = ledger.wait_for(50)
     finally:
         transport.close()
+        ledger.close()
+    assert got == {("cam-8", s) for s in range(30, 80)}
     assert transport.stats().delivered == 50
 
 
@@ -84,6 +121,7 @@ def test_each_node_uses_its_own_credentials(tmp_path: Path) -> None:
         allow_anonymous=False,
     )
     broker.start()
+    ledger = Ledger(broker.port, "backend", "pw-b")
     good = MqttTransport("127.0.0.1", broker.port, "cam-1", "cam-1", "pw-1")
     bad = MqttTransport("127.0.0.1", broker.port, "cam-1-x", "cam-1", "wrong")
     try:
@@ -97,9 +135,11 @@ def test_each_node_uses_its_own_credentials(tmp_path: Path) -> None:
         assert bad.send(frame("cam-1", 1))
         assert not bad.wait_connected(1.5) and bad.stats().queued == 1
         assert bad.last_refusal is not None
+        assert ledger.wait_for(1) == {("cam-1", 0)}
     finally:
         good.close()
         bad.close()
+        ledger.close()
         broker.stop()
 
 

@@ -67,6 +67,19 @@ def test_requeue_restores_original_order_ahead_of_newer_messages() -> None:
     assert [e.seq for e in buf.take(10)] == [0, 1, 2, 3]
 
 
+def test_retry_puts_a_message_back_ahead_of_newer_ones_in_original_order() -> None:
+    buf = ForwardBuffer(10)
+    for seq in range(4):
+        push(buf, Priority.NORMAL, seq)
+    taken = buf.take(3)
+    push(buf, Priority.NORMAL, 4)
+    buf.ack(taken[0].id)
+    assert buf.retry(taken[2].id) is not None and buf.retry(taken[1].id) is not None
+    assert buf.retry(taken[1].id) is None  # no longer in flight
+    assert buf.retried == 2 and buf.acked == 1 and len(buf) == 4
+    assert [e.seq for e in buf.take(10)] == [1, 2, 3, 4]
+
+
 @given(st.lists(st.sampled_from(list(Priority)), max_size=60), st.integers(1, 8))
 def test_critical_is_never_dropped_while_something_less_important_is_held(
     priorities: list[Priority], capacity: int
