@@ -167,7 +167,7 @@ def provision(args: argparse.Namespace) -> nc.NodeRuntimeConfig:
             cert_file=_copy(args.client_cert, out / "tls" / "client.pem"),
             key_file=_copy(args.client_key, out / "tls" / "client.key", private=True),
         )
-    peers = sorted(set(args.peers.split(","))) if args.peers else []
+    peers = sorted({*args.peers.split(","), args.node_id}) if args.peers else []
     source: int | str = int(args.camera) if args.camera.isdigit() else args.camera
     data = {
         "node_id": args.node_id,
@@ -186,7 +186,7 @@ def provision(args: argparse.Namespace) -> nc.NodeRuntimeConfig:
             "directory_file": keys_dir / DIRECTORY,
             "peers": peers,
         },
-        "power": {"kind": args.power, "profile": args.profile},
+        "power": {"kind": args.power, "options": dict(args.power_option), "profile": args.profile},
         "backend_url": args.backend_url,
     }
     try:
@@ -196,6 +196,19 @@ def provision(args: argparse.Namespace) -> nc.NodeRuntimeConfig:
     path = out / "node.yaml"
     nc.dump(config, path)
     return nc.load(path)
+
+
+def _option(text: str) -> tuple[str, int | float | str]:
+    """``KEY=VALUE``; the value as an int (``0x40`` too), else a float, else text."""
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    for convert in (lambda v: int(v, 0), float):
+        try:
+            return key, convert(value)
+        except ValueError:
+            continue
+    return key, value
 
 
 def parser() -> argparse.ArgumentParser:
@@ -217,6 +230,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default="ssdlite-person", help="model variant or .onnx path")
     p.add_argument("--reduced-model", default="ssdlite-person-int8")
     p.add_argument("--power", default="none", choices=[k.value for k in nc.PowerKind])
+    p.add_argument(
+        "--power-option",
+        type=_option,
+        action="append",
+        default=[],
+        help="KEY=VALUE for the sensor (bus=1, address=0x40, shunt_ohms=0.1, interval_ms=1000)",
+    )
     p.add_argument("--profile", default="jetson_nano_10w", help="scenarios/energy profile")
     p.add_argument("--queue-path", type=Path, help="queue file (default OUT/queue.sqlite)")
     p.add_argument("--rotate", action="store_true", help="replace existing key and password")

@@ -85,6 +85,8 @@ def test_provisioned_node_registers_and_publishes_over_tls(
         f"--directory={cluster}",
         "--peers=cam-001,cam-002",
         "--power=ina219",
+        "--power-option=address=0x41",
+        "--power-option=shunt_ohms=0.05",
     ]
     assert cli(args) == 0
     assert cli(args) == 2  # provisioned already: refused without --rotate
@@ -94,6 +96,7 @@ def test_provisioned_node_registers_and_publishes_over_tls(
 
     config = load(node_dir / "node.yaml")
     assert config.node_id == "cam-001" and config.power.kind is PowerKind.INA219
+    assert config.power.options == {"address": 0x41, "shunt_ohms": 0.05}
     assert config.consensus is not None and config.consensus.peers == ["cam-001", "cam-002"]
     assert (node_dir / "mqtt.password").stat().st_mode & 0o777 == 0o600
     assert (node_dir / "keys" / "cam-001.key").stat().st_mode & 0o777 == 0o600

@@ -6,6 +6,9 @@ The behaviour it shares with :class:`ForwardBuffer` is tested on both in
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 from edgeqi.transport import Priority
@@ -85,3 +88,27 @@ def test_the_file_is_in_wal_mode_with_the_chosen_synchronous_level(tmp_path: Pat
     with DiskForwardBuffer(tmp_path / "q.sqlite", synchronous="FULL") as buf:
         assert buf._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert buf._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+
+
+def test_a_killed_process_loses_nothing_it_pushed(tmp_path: Path) -> None:
+    """The process dies without closing anything (``os._exit``): every committed push is
+    in the file and the messages it had in flight are queued again."""
+    path = tmp_path / "q.sqlite"
+    script = textwrap.dedent(
+        f"""
+        import os
+        from pathlib import Path
+        from edgeqi.transport import Priority
+        from hardware.disk_buffer import DiskForwardBuffer
+        buf = DiskForwardBuffer(Path({str(path)!r}))
+        for seq in range(200):
+            buf.push("t", b"x" * 100, Priority.NORMAL, "cam-1", seq)
+        for e in buf.take(20)[:5]:
+            buf.ack(e.id)
+        os._exit(0)
+        """
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
+    with DiskForwardBuffer(path) as buf:
+        assert buf.requeued_on_open == 15 and buf.acked == 5 and buf.accepted == 200
+        assert [e.seq for e in buf.take(1000)] == list(range(5, 200))
