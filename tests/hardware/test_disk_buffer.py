@@ -112,3 +112,17 @@ def test_a_killed_process_loses_nothing_it_pushed(tmp_path: Path) -> None:
     with DiskForwardBuffer(path) as buf:
         assert buf.requeued_on_open == 15 and buf.acked == 5 and buf.accepted == 200
         assert [e.seq for e in buf.take(1000)] == list(range(5, 200))
+
+
+def test_a_full_disk_drops_the_new_message_counted_instead_of_crashing(tmp_path: Path) -> None:
+    with DiskForwardBuffer(tmp_path / "q.sqlite") as buf:
+        pages = buf._db.execute("PRAGMA page_count").fetchone()[0]
+        buf._db.execute(f"PRAGMA max_page_count = {pages}")  # the card is full
+        results = [buf.push("t", bytes(2000), Priority.HIGH, "cam-1", s) for s in range(20)]
+        assert buf.write_errors > 0
+        failed = [r for r in results if r is not None]
+        assert len(failed) == buf.write_errors == buf.dropped[Priority.HIGH]
+        assert buf.accepted == 20 and len(buf) == 20 - len(failed)
+        buf._db.execute(f"PRAGMA max_page_count = {pages * 100}")  # space again
+        assert buf.push("t", b"x", Priority.HIGH, "cam-1", 20) is None
+        assert [e.seq for e in buf.take(100)][-1] == 20
