@@ -111,7 +111,7 @@ def test_requeue_restores_original_order_ahead_of_newer_messages(make: MakeBuffe
 
 
 @pytest.mark.parametrize("kind", ["memory", "disk"])
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(
     priorities=st.lists(st.sampled_from(list(Priority)), max_size=60), capacity=st.integers(1, 8)
 )
