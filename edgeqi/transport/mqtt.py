@@ -1,7 +1,9 @@
 """The MQTT transport a field node and the simulator's hardware-in-the-loop mode use.
 
 paho-mqtt 2, one client per node with its own client id and credentials, QoS 1.
-Every message first goes into the node's :class:`ForwardBuffer`; at most ``window``
+Every message first goes into the node's buffer (a :class:`ForwardBuffer` in memory, or
+any :class:`~edgeqi.transport.buffer.Buffer` handed in, such as the field node's
+SQLite queue that survives a restart); at most ``window``
 of them are handed to paho at a time and each stays in the buffer until its PUBACK
 arrives. paho retransmits its unacknowledged messages (DUP set) after a reconnect,
 and reconnects by itself with exponential backoff, so a broker outage only delays
@@ -17,12 +19,20 @@ reconnects and subscribes again every message published is dropped. Such message
 back into the buffer and sending pauses (``unrouted_hold_s``, doubling up to
 ``unrouted_hold_max_s``) before they are tried again, so the buffer holds them exactly
 as it holds messages during an outage.
+
+On a field network the connection is TLS (:class:`MqttTls`: the CA that signed the
+broker's certificate, and a client certificate for brokers that require one) and the
+node logs in with its own username and password, which the broker's ACL ties to the
+node's own topics.
 """
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -33,7 +43,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from edgeqi.protocol import Message
 from edgeqi.transport.base import AckHook, TransportStats, buffer_stats, enqueue
-from edgeqi.transport.buffer import ForwardBuffer
+from edgeqi.transport.buffer import Buffer, ForwardBuffer
 from edgeqi.transport.netloop import NetworkLoop
 
 _KEPT = (
@@ -48,10 +58,33 @@ NO_MATCHING_SUBSCRIBERS = 16
 """MQTT 5 PUBACK reason: accepted, but no subscription matched, so nobody got it."""
 
 
+TLS_SCHEMES = ("mqtts", "ssl")
+
+
 def broker_host_port(url: str) -> tuple[str, int]:
-    """``mqtt://host:port`` (or ``host:port``) to (host, port); 1883 by default."""
+    """``mqtt://host:port`` (or ``host:port``) to (host, port); 1883 by default, 8883 for
+    ``mqtts://``."""
     parts = urlsplit(url if "://" in url else f"mqtt://{url}")
-    return parts.hostname or "localhost", parts.port or 1883
+    default = 8883 if parts.scheme in TLS_SCHEMES else 1883
+    return parts.hostname or "localhost", parts.port or default
+
+
+@dataclass(frozen=True, slots=True)
+class MqttTls:
+    """TLS to the broker: verify it against ``ca_file``; present ``cert_file``/``key_file``
+    when the broker requires client certificates (mutual TLS)."""
+
+    ca_file: Path
+    cert_file: Path | None = None
+    key_file: Path | None = None
+
+    def context(self) -> ssl.SSLContext:
+        """A client context: TLS 1.2 or later, the broker's name and certificate checked."""
+        ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=str(self.ca_file))
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        if self.cert_file is not None:
+            ctx.load_cert_chain(str(self.cert_file), str(self.key_file) if self.key_file else None)
+        return ctx
 
 
 class MqttTransport:
@@ -72,7 +105,11 @@ class MqttTransport:
         on_ack: AckHook | None = None,
         unrouted_hold_s: float | None = 0.5,
         unrouted_hold_max_s: float = 8.0,
+        buffer: Buffer | None = None,
+        tls: MqttTls | None = None,
     ) -> None:
+        """``buffer`` replaces the in-memory one of ``capacity`` messages (the caller
+        keeps ownership: :meth:`close` leaves it open)."""
         self.host, self.port = host, port
         self.unrouted_hold_s, self.unrouted_hold_max_s = unrouted_hold_s, unrouted_hold_max_s
         self.unrouted = 0
@@ -81,7 +118,7 @@ class MqttTransport:
         self._resume: threading.Timer | None = None
         self.reconnect_min_s, self.reconnect_max_s = reconnect_min_s, reconnect_max_s
         self._loop: NetworkLoop | None = None
-        self.buffer = ForwardBuffer(capacity)
+        self.buffer: Buffer = buffer if buffer is not None else ForwardBuffer(capacity)
         self.window = window
         self.keepalive = keepalive
         self.on_ack = on_ack
@@ -98,6 +135,8 @@ class MqttTransport:
         )
         if username is not None:
             client.username_pw_set(username, password)
+        if tls is not None:
+            client.tls_set_context(tls.context())
         client.max_inflight_messages_set(window)
         client.max_queued_messages_set(0)
         client.reconnect_delay_set(reconnect_min_s, reconnect_max_s)
