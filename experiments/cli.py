@@ -20,6 +20,8 @@ commands:
   migrate [DB_URL]     apply the backend's database migrations (Alembic) and exit
   mqtt-acl ...         write Mosquitto password and ACL files for node credentials
   keys generate|check  provision per-node Ed25519 consensus keys (files loadable on a node)
+  provision --node-id N ...      a field node's keys, MQTT login (registered with the
+                       backend), TLS files and node.yaml, in one directory
   models prepare|register|list   detectors and sample media in the local cache (edgeqi models -h)
   calibrate [OVERRIDES...]       time each detector variant here; write a simulator device profile
   detect SOURCE [--model M]      detect on an image, video or camera: annotated frames + table
@@ -36,6 +38,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "migrate": ("backend.db", "main"),
     "mqtt-acl": ("backend.mqtt_acl", "main"),
     "keys": ("experiments.keys", "main"),
+    "provision": ("experiments.provision", "main"),
     "models": ("experiments.models", "main"),
     "calibrate": ("experiments.calibrate", "main"),
     "detect": ("experiments.detect", "main"),

@@ -16,6 +16,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from subprocess import CompletedProcess
 from typing import NoReturn
@@ -69,16 +70,47 @@ def postgres_bindir() -> str:
     return os.path.dirname(need_binary(found[-1] if found else None, "postgresql"))
 
 
-class Mosquitto:
-    """One broker process; :meth:`restart` keeps its port (and its persistence file)."""
+@dataclass(frozen=True)
+class BrokerTls:
+    """A TLS listener's files; ``require_certificate``: clients must present one the CA
+    signed (mutual TLS)."""
 
-    def __init__(self, workdir: Path, extra_conf: str = "", allow_anonymous: bool = True) -> None:
+    cafile: Path
+    certfile: Path
+    keyfile: Path
+    require_certificate: bool = False
+
+
+class Mosquitto:
+    """One broker process; :meth:`restart` keeps its port (and its persistence file).
+
+    With ``tls`` it also listens with TLS on :attr:`tls_port` (``mqtts://``), as a field
+    deployment's broker does; the plain listener stays for the backend's own clients.
+    """
+
+    def __init__(
+        self,
+        workdir: Path,
+        extra_conf: str = "",
+        allow_anonymous: bool = True,
+        tls: BrokerTls | None = None,
+    ) -> None:
         self.binary = mosquitto_binary()
         self.workdir = workdir
         self.port = free_port()
+        self.tls_port = free_port() if tls is not None else None
+        tls_conf = ""
+        if tls is not None:
+            tls_conf = (
+                f"listener {self.tls_port} 127.0.0.1\n"
+                f"cafile {tls.cafile}\ncertfile {tls.certfile}\nkeyfile {tls.keyfile}\n"
+                f"require_certificate {'true' if tls.require_certificate else 'false'}\n"
+                "tls_version tlsv1.2\n"
+            )
         self.conf = workdir / "mosquitto.conf"
         self.conf.write_text(
             f"listener {self.port} 127.0.0.1\n"
+            f"{tls_conf}"
             f"allow_anonymous {'true' if allow_anonymous else 'false'}\n"
             f"persistence true\npersistence_location {workdir}/\n"
             "max_queued_messages 200000\n"
@@ -92,12 +124,20 @@ class Mosquitto:
     def url(self) -> str:
         return f"mqtt://127.0.0.1:{self.port}"
 
+    @property
+    def tls_url(self) -> str:
+        if self.tls_port is None:
+            raise ValueError("this broker has no TLS listener")
+        return f"mqtts://localhost:{self.tls_port}"
+
     def start(self) -> None:
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
                 [self.binary, "-c", str(self.conf)], stdout=log, stderr=subprocess.STDOUT
             )
         wait_port(self.port)
+        if self.tls_port is not None:
+            wait_port(self.tls_port)
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

@@ -7,10 +7,11 @@ not import paho; ``edgeqi.transport.mqtt`` does.
 """
 
 from edgeqi.transport.base import Transport, TransportStats
-from edgeqi.transport.buffer import Envelope, ForwardBuffer, Priority, priority_of
+from edgeqi.transport.buffer import Buffer, Envelope, ForwardBuffer, Priority, priority_of
 from edgeqi.transport.memory import InMemoryTransport
 
 __all__ = [
+    "Buffer",
     "Envelope",
     "ForwardBuffer",
     "InMemoryTransport",

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from edgeqi.protocol import Message, encode, topic_for
-from edgeqi.transport.buffer import Envelope, ForwardBuffer, Priority, priority_of
+from edgeqi.transport.buffer import Buffer, Envelope, Priority, priority_of
 
 AckHook = Callable[[Envelope], None]
 """Called once per message the far end confirmed (from the transport's own thread)."""
@@ -43,7 +43,7 @@ class Transport(Protocol):
     def close(self) -> None: ...
 
 
-def enqueue(buffer: ForwardBuffer, message: Message) -> tuple[Envelope | None, bool]:
+def enqueue(buffer: Buffer, message: Message) -> tuple[Envelope | None, bool]:
     """Encode ``message`` into ``buffer``; return (the dropped envelope, whether it was kept)."""
     priority: Priority = priority_of(message)
     dropped = buffer.push(
@@ -53,9 +53,7 @@ def enqueue(buffer: ForwardBuffer, message: Message) -> tuple[Envelope | None, b
     return dropped, kept
 
 
-def buffer_stats(
-    buffer: ForwardBuffer, refused: int, connects: int, disconnects: int
-) -> TransportStats:
+def buffer_stats(buffer: Buffer, refused: int, connects: int, disconnects: int) -> TransportStats:
     return TransportStats(
         accepted=buffer.accepted,
         delivered=buffer.acked - refused,

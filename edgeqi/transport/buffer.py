@@ -12,8 +12,10 @@ dropped: they may already be at the broker.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import Protocol
 
 from edgeqi.protocol import (
     AnomalyReport,
@@ -70,6 +72,52 @@ class Envelope:
     priority: Priority
     node_id: str
     seq: int
+
+
+class Buffer(Protocol):
+    """What a transport needs of its store-and-forward buffer.
+
+    :class:`ForwardBuffer` keeps messages in memory; a field node injects a durable one
+    (``hardware.disk_buffer.DiskForwardBuffer``) that keeps them across a restart. The
+    rules any implementation keeps: ``take`` hands out the most important, oldest
+    messages first; a message stays held until ``ack``; a full buffer drops the oldest
+    of the least important class (never one in flight) and counts it in ``dropped``.
+    """
+
+    @property
+    def queued(self) -> int: ...
+
+    @property
+    def inflight(self) -> int: ...
+
+    @property
+    def accepted(self) -> int: ...
+
+    @property
+    def acked(self) -> int: ...
+
+    @property
+    def dropped(self) -> Mapping[Priority, int]: ...
+
+    def __len__(self) -> int: ...
+
+    def push(
+        self, topic: str, payload: bytes, priority: Priority, node_id: str, seq: int
+    ) -> Envelope | None:
+        """Store a message; return whatever was dropped to make room (possibly this one)."""
+        ...
+
+    def take(self, limit: int) -> list[Envelope]:
+        """Move up to ``limit`` queued messages in flight, most important and oldest first."""
+        ...
+
+    def ack(self, envelope_id: int) -> Envelope | None:
+        """Forget a delivered in-flight message (``None`` if unknown)."""
+        ...
+
+    def requeue(self) -> int:
+        """Put every in-flight message back in the queue; return how many."""
+        ...
 
 
 class ForwardBuffer:

@@ -1,19 +1,29 @@
 """The MQTT transport a field node and the simulator's hardware-in-the-loop mode use.
 
 paho-mqtt 2, one client per node with its own client id and credentials, QoS 1.
-Every message first goes into the node's :class:`ForwardBuffer`; at most ``window``
+Every message first goes into the node's buffer (a :class:`ForwardBuffer` in memory, or
+any :class:`~edgeqi.transport.buffer.Buffer` handed in, such as the field node's
+SQLite queue that survives a restart); at most ``window``
 of them are handed to paho at a time and each stays in the buffer until its PUBACK
 arrives. paho retransmits its unacknowledged messages (DUP set) after a reconnect,
 and reconnects by itself with exponential backoff, so a broker outage only delays
 messages: the buffer absorbs what arrives meanwhile, bounded by its capacity and
 dropping by priority, never silently (the drops are counted). A PUBACK with a
 failure reason (e.g. not authorised) counts as ``refused``: retrying cannot help.
+
+On a field network the connection is TLS (:class:`MqttTls`: the CA that signed the
+broker's certificate, and a client certificate for brokers that require one) and the
+node logs in with its own username and password, which the broker's ACL ties to the
+node's own topics.
 """
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -24,7 +34,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from edgeqi.protocol import Message
 from edgeqi.transport.base import AckHook, TransportStats, buffer_stats, enqueue
-from edgeqi.transport.buffer import ForwardBuffer
+from edgeqi.transport.buffer import Buffer, ForwardBuffer
 from edgeqi.transport.netloop import NetworkLoop
 
 _KEPT = (
@@ -36,10 +46,33 @@ _KEPT = (
 anything else (an oversized payload) is a refusal, counted like a failed PUBACK."""
 
 
+TLS_SCHEMES = ("mqtts", "ssl")
+
+
 def broker_host_port(url: str) -> tuple[str, int]:
-    """``mqtt://host:port`` (or ``host:port``) to (host, port); 1883 by default."""
+    """``mqtt://host:port`` (or ``host:port``) to (host, port); 1883 by default, 8883 for
+    ``mqtts://``."""
     parts = urlsplit(url if "://" in url else f"mqtt://{url}")
-    return parts.hostname or "localhost", parts.port or 1883
+    default = 8883 if parts.scheme in TLS_SCHEMES else 1883
+    return parts.hostname or "localhost", parts.port or default
+
+
+@dataclass(frozen=True, slots=True)
+class MqttTls:
+    """TLS to the broker: verify it against ``ca_file``; present ``cert_file``/``key_file``
+    when the broker requires client certificates (mutual TLS)."""
+
+    ca_file: Path
+    cert_file: Path | None = None
+    key_file: Path | None = None
+
+    def context(self) -> ssl.SSLContext:
+        """A client context: TLS 1.2 or later, the broker's name and certificate checked."""
+        ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=str(self.ca_file))
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        if self.cert_file is not None:
+            ctx.load_cert_chain(str(self.cert_file), str(self.key_file) if self.key_file else None)
+        return ctx
 
 
 class MqttTransport:
@@ -58,11 +91,15 @@ class MqttTransport:
         reconnect_min_s: int = 1,
         reconnect_max_s: int = 30,
         on_ack: AckHook | None = None,
+        buffer: Buffer | None = None,
+        tls: MqttTls | None = None,
     ) -> None:
+        """``buffer`` replaces the in-memory one of ``capacity`` messages (the caller
+        keeps ownership: :meth:`close` leaves it open)."""
         self.host, self.port = host, port
         self.reconnect_min_s, self.reconnect_max_s = reconnect_min_s, reconnect_max_s
         self._loop: NetworkLoop | None = None
-        self.buffer = ForwardBuffer(capacity)
+        self.buffer: Buffer = buffer if buffer is not None else ForwardBuffer(capacity)
         self.window = window
         self.keepalive = keepalive
         self.on_ack = on_ack
@@ -79,6 +116,8 @@ class MqttTransport:
         )
         if username is not None:
             client.username_pw_set(username, password)
+        if tls is not None:
+            client.tls_set_context(tls.context())
         client.max_inflight_messages_set(window)
         client.max_queued_messages_set(0)
         client.reconnect_delay_set(reconnect_min_s, reconnect_max_s)

@@ -1,8 +1,17 @@
-"""The store-and-forward buffer and the in-memory transport (no broker needed)."""
+"""The store-and-forward buffers and the in-memory transport (no broker needed).
+
+The behavioural tests run on both buffers: the in-memory :class:`ForwardBuffer` and
+the field node's SQLite :class:`~hardware.disk_buffer.DiskForwardBuffer`.
+"""
 
 from __future__ import annotations
 
-from hypothesis import given
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from edgeqi.protocol import (
@@ -16,26 +25,60 @@ from edgeqi.protocol import (
     ReportPriority,
     decode,
 )
-from edgeqi.transport import ForwardBuffer, InMemoryTransport, Priority, priority_of
+from edgeqi.transport import Buffer, ForwardBuffer, InMemoryTransport, Priority, priority_of
+from hardware.disk_buffer import DiskForwardBuffer
+
+MakeBuffer = Callable[[int], Buffer]
 
 
-def push(buf: ForwardBuffer, priority: Priority, seq: int) -> None:
+@pytest.fixture(params=["memory", "disk"])
+def make(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[MakeBuffer]:
+    """Build a buffer of a given capacity, of either implementation."""
+    opened: list[DiskForwardBuffer] = []
+
+    def build(capacity: int) -> Buffer:
+        if request.param == "memory":
+            return ForwardBuffer(capacity)
+        disk = DiskForwardBuffer(tmp_path / f"q{len(opened)}.sqlite", capacity)
+        opened.append(disk)
+        return disk
+
+    yield build
+    for disk in opened:
+        disk.close()
+
+
+def queued_priorities(buf: Buffer) -> list[Priority]:
+    if isinstance(buf, ForwardBuffer):
+        return [e.priority for q in buf._queues for e in q]
+    assert isinstance(buf, DiskForwardBuffer)
+    rows = buf._db.execute("SELECT priority FROM messages WHERE inflight = 0")
+    return [Priority(r[0]) for r in rows]
+
+
+def push(buf: Buffer, priority: Priority, seq: int) -> None:
     buf.push(f"t/{seq}", b"x", priority, "cam-1", seq)
 
 
-def test_full_buffer_drops_oldest_of_least_important_class() -> None:
-    buf = ForwardBuffer(3)
+def dropped_total(buf: Buffer) -> int:
+    return sum(buf.dropped.values())
+
+
+def test_full_buffer_drops_oldest_of_least_important_class(make: MakeBuffer) -> None:
+    buf = make(3)
     push(buf, Priority.LOW, 0)
     push(buf, Priority.CRITICAL, 1)
     push(buf, Priority.LOW, 2)
     push(buf, Priority.NORMAL, 3)  # evicts LOW seq 0, the oldest low one
     assert [e.seq for e in buf.take(10)] == [1, 3, 2]
     assert buf.dropped[Priority.LOW] == 1
-    assert buf.dropped_total == 1
+    assert dropped_total(buf) == 1
 
 
-def test_new_message_less_important_than_everything_held_is_the_one_dropped() -> None:
-    buf = ForwardBuffer(2)
+def test_new_message_less_important_than_everything_held_is_the_one_dropped(
+    make: MakeBuffer,
+) -> None:
+    buf = make(2)
     push(buf, Priority.CRITICAL, 0)
     push(buf, Priority.HIGH, 1)
     dropped = buf.push("t", b"x", Priority.LOW, "cam-1", 2)
@@ -44,8 +87,8 @@ def test_new_message_less_important_than_everything_held_is_the_one_dropped() ->
     assert [e.seq for e in buf.take(10)] == [0, 1]
 
 
-def test_in_flight_messages_are_never_dropped_and_ack_frees_room() -> None:
-    buf = ForwardBuffer(2)
+def test_in_flight_messages_are_never_dropped_and_ack_frees_room(make: MakeBuffer) -> None:
+    buf = make(2)
     push(buf, Priority.LOW, 0)
     push(buf, Priority.LOW, 1)
     taken = buf.take(2)
@@ -57,8 +100,8 @@ def test_in_flight_messages_are_never_dropped_and_ack_frees_room() -> None:
     assert len(buf) == 2 and buf.acked == 1
 
 
-def test_requeue_restores_original_order_ahead_of_newer_messages() -> None:
-    buf = ForwardBuffer(10)
+def test_requeue_restores_original_order_ahead_of_newer_messages(make: MakeBuffer) -> None:
+    buf = make(10)
     for seq in range(3):
         push(buf, Priority.NORMAL, seq)
     buf.take(2)
@@ -67,19 +110,30 @@ def test_requeue_restores_original_order_ahead_of_newer_messages() -> None:
     assert [e.seq for e in buf.take(10)] == [0, 1, 2, 3]
 
 
-@given(st.lists(st.sampled_from(list(Priority)), max_size=60), st.integers(1, 8))
+@pytest.mark.parametrize("kind", ["memory", "disk"])
+@settings(max_examples=40, deadline=None)
+@given(
+    priorities=st.lists(st.sampled_from(list(Priority)), max_size=60), capacity=st.integers(1, 8)
+)
 def test_critical_is_never_dropped_while_something_less_important_is_held(
-    priorities: list[Priority], capacity: int
+    kind: str, priorities: list[Priority], capacity: int
 ) -> None:
-    buf = ForwardBuffer(capacity)
-    for seq, p in enumerate(priorities):
-        held_before = [e.priority for q in buf._queues for e in q]
-        before = dict(buf.dropped)
-        buf.push("t", b"x", p, "cam-1", seq)
-        if buf.dropped[Priority.CRITICAL] > before[Priority.CRITICAL]:
-            assert all(h == Priority.CRITICAL for h in held_before)
-        assert len(buf) <= capacity
-    assert buf.accepted == len(priorities) == len(buf) + buf.dropped_total
+    with tempfile.TemporaryDirectory() as tmp:
+        buf: Buffer = (
+            ForwardBuffer(capacity)
+            if kind == "memory"
+            else DiskForwardBuffer(Path(tmp) / "q.sqlite", capacity)
+        )
+        for seq, p in enumerate(priorities):
+            held_before = queued_priorities(buf)
+            before = dict(buf.dropped)
+            buf.push("t", b"x", p, "cam-1", seq)
+            if buf.dropped[Priority.CRITICAL] > before[Priority.CRITICAL]:
+                assert all(h == Priority.CRITICAL for h in held_before)
+            assert len(buf) <= capacity
+        assert buf.accepted == len(priorities) == len(buf) + dropped_total(buf)
+        if isinstance(buf, DiskForwardBuffer):
+            buf.close()
 
 
 def _heartbeat(seq: int) -> Heartbeat:
