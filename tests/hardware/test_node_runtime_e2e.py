@@ -32,8 +32,7 @@ from backend.models import ConsensusRow, MessageRow
 from backend.mqtt_source import MqttSource
 from backend.store import Store
 from experiments.keys import generate, load_directory, load_keypair
-from experiments.models import complete, media_path
-from experiments.services import IN_CI
+from experiments.models import media_path
 from hardware import tegrastats
 from hardware.cluster import CameraCluster
 from tests.backend.services import Mosquitto
@@ -43,15 +42,6 @@ pytestmark = pytest.mark.integration
 RECORDED = Path(__file__).parent / "recorded"
 NODE, PEERS, CLUSTER = "cam-e2e", ("peer-1", "peer-2"), "i-e2e"
 CYCLE_S = 3.0
-
-
-@pytest.fixture
-def models_cached() -> None:
-    if not complete():
-        message = "model cache incomplete: run `make models`"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
 
 
 class NotifySocket:
