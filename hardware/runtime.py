@@ -42,6 +42,7 @@ from hardware.cluster import CameraCluster
 from hardware.frames import Camera, SourceSpec
 from hardware.node_config import ConfigError, NodeRuntimeConfig, load
 from hardware.sensors import BoardSensors, power_sensor
+from hardware.seqfile import SeqReservation
 from hardware.systemd import Notifier
 from hardware.uplink import Uplink, open_uplink
 
@@ -112,6 +113,8 @@ class NodeRuntime:
             CameraPerception(full, zones, reduced), node_cfg.approaches
         )
         self.node = EdgeNode(node_cfg, self.perception, started_at=time.time())
+        self.seqs = SeqReservation(cfg.queue.path.with_name(cfg.queue.path.name + ".seq"))
+        self.node.seq = self.seqs.start
         self.camera = Camera(
             SourceSpec(
                 cfg.camera.source,
@@ -194,6 +197,8 @@ class NodeRuntime:
         if connected and not self._was_connected:
             self._connected_at = now
         self._was_connected = connected
+        while len(self._sent_at) > self.cfg.queue.capacity_messages:
+            del self._sent_at[next(iter(self._sent_at))]  # dropped from a full queue, never acked
         acks: list[Ack] = []
         while self._acks:
             at, env = self._acks.popleft()
@@ -209,6 +214,7 @@ class NodeRuntime:
 
     def _stamp(self, m: ConsensusMessage, topic: str) -> ConsensusMessage:
         """Consensus messages take the node's next seq, so (node_id, seq) stays unique."""
+        self.seqs.ensure(self.node.seq)
         stamped = m.model_copy(update={"seq": self.node.next_seq(), "ts": time.time()})
         self.recorder.write({"t": stamped.ts, "msgs": [_row(stamped, topic)]})
         return stamped
@@ -243,6 +249,7 @@ class NodeRuntime:
             mem_mb=h.mem_used_mb,
             temp_c=h.temp_c,
         )
+        self.seqs.ensure(self.node.seq)
         t0 = time.perf_counter()
         out = self.node.step(now, inputs)
         busy_s = time.perf_counter() - t0
@@ -351,6 +358,7 @@ class NodeRuntime:
         self.camera.stop()
         if self.cluster is not None:
             self.cluster.close()
+        self.seqs.close(self.node.seq)
         flushed = self.uplink.transport.flush(FLUSH_TIMEOUT_S)
         stats = self.uplink.transport.stats()
         self.uplink.close()

@@ -14,6 +14,7 @@ from hardware import assemble, tegrastats
 from hardware.frames import Camera, SourceSpec, open_capture
 from hardware.power import Ina219I2C, RecordedIna219Bus
 from hardware.sensors import MAINS_SOC, BoardSensors, power_sensor
+from hardware.seqfile import SeqReservation
 
 RECORDED = Path(__file__).parent / "recorded"
 
@@ -98,3 +99,19 @@ def test_energy_comparison_arithmetic() -> None:
     steps[0]["msgs"] = [[0, "heartbeat", 300, "edgeqi/v1/nodes/cam/heartbeat"]]
     model, messages, nbytes = predicted(steps, "jetson_nano_10w", 5000.0)
     assert messages == 1 and nbytes > 300 and model.by_state_j()["radio_tail"] > 0
+
+
+def test_seq_continues_across_restarts_and_never_repeats_after_a_crash(tmp_path: Path) -> None:
+    path = tmp_path / "queue.db.seq"
+    first = SeqReservation(path, block=100, margin=10)
+    assert first.start == 0
+    for seq in range(150):  # the node uses 0..149, reserving ahead as it goes
+        first.ensure(seq)
+    # Killed without a clean stop: the next run starts past everything it could have used.
+    crashed = SeqReservation(path, block=100, margin=10)
+    assert crashed.start >= 150 + 10
+    crashed.close(crashed.start + 7)
+    assert SeqReservation(path, block=100, margin=10).start == crashed.start + 7
+    path.write_text("garbage\n")
+    with pytest.raises(ValueError, match="not a sequence number"):
+        SeqReservation(path)
