@@ -71,7 +71,10 @@ def open_capture(spec: SourceSpec) -> cv2.VideoCapture:
     else:
         cap = cv2.VideoCapture(str(spec.source), cv2.CAP_FFMPEG)
     if not cap.isOpened():
-        raise OSError(f"camera source {spec.source!r} ({kind}) could not be opened")
+        hint = ""
+        if kind == "gstreamer" and not cv2.videoio_registry.hasBackend(cv2.CAP_GSTREAMER):
+            hint = ": this OpenCV has no GStreamer backend (use the board's OpenCV build)"
+        raise OSError(f"camera source {spec.source!r} ({kind}) could not be opened{hint}")
     return cap
 
 

@@ -133,6 +133,8 @@ class NodeRuntime:
         self._connected_at = 0.0
         self._was_connected = False
         self._dropped_seen = 0
+        self._handed = 0
+        """Messages handed to the transport since the last step (the node's ``sent``)."""
         self.uplink: Uplink = open_uplink(cfg, on_ack=self._on_ack)
         self.cluster = self._cluster() if cfg.consensus and cfg.consensus.enabled else None
         self.steps = 0
@@ -226,6 +228,7 @@ class NodeRuntime:
             if not self.uplink.transport.send(o.message):
                 log.warning("queue full: %s seq %d dropped", o.message.kind, o.message.seq)
             rows.append(_row(o.message, topic_for(o.message)))
+        self._handed += len(out.messages)
         return rows
 
     # -- the loop -----------------------------------------------------------------------
@@ -237,13 +240,14 @@ class NodeRuntime:
             self.last_frame_at = time.monotonic()
         board = self.sensors.sample()
         acks, lost = self._link_feedback(now)
+        handed, self._handed = self._handed, 0
         h = board.health
         inputs = NodeInputs(
             window=window,
             battery_soc=board.soc,
             power_w=board.power.watts if board.power is not None else 0.0,
             acks=acks,
-            sent=len(acks) + lost,
+            sent=handed,
             lost=lost,
             cpu=h.cpu_percent / 100.0,
             mem_mb=h.mem_used_mb,

@@ -30,6 +30,9 @@ from edgeqi.protocol import (
 
 QUEUE_LIMIT = 10_000
 """Received messages held for the replica; beyond it they are dropped and counted."""
+OUTGOING_LIMIT = 1_000
+"""Messages paho holds for the broker while it is away; past it new ones are dropped
+(consensus traffic is stale after a long outage, and a device's memory is finite)."""
 
 ReportHook = Callable[[ConsensusMessage], None]
 """Receives the application's signed messages (phase ``report``), which PBFT ignores."""
@@ -84,6 +87,7 @@ class MqttReplica:
         if tls_context is not None:
             self.client.tls_set_context(tls_context)
         self.client.reconnect_delay_set(reconnect_min_s, reconnect_max_s)
+        self.client.max_queued_messages_set(OUTGOING_LIMIT)
         self.client.on_connect = self._on_connect
         self.client.on_subscribe = self._on_subscribe
         self.client.on_message = self._on_message
