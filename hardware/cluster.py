@@ -36,7 +36,7 @@ from edgeqi.consensus.agreement import (
 )
 from edgeqi.consensus.messages import signature_ok
 from edgeqi.protocol import ConsensusMessage
-from edgeqi.transport.mqtt_consensus import MqttReplica, Stamp
+from edgeqi.transport.mqtt_consensus import Forward, MqttReplica, Stamp
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +112,7 @@ class CameraCluster:
         stamp: Stamp | None = None,
         tls_context: ssl.SSLContext | None = None,
         reconnect_s: tuple[int, int] = (1, 30),
+        forward: Forward | None = None,
         saturation_veh_per_s: float = 1800.0 / 3600.0,
         lost_time_s: float = 8.0,
     ) -> None:
@@ -159,6 +160,7 @@ class CameraCluster:
             tls_context=tls_context,
             reconnect_min_s=reconnect_s[0],
             reconnect_max_s=reconnect_s[1],
+            forward=forward,
         )
 
     @property

@@ -178,6 +178,7 @@ class NodeRuntime:
             stamp=self._stamp,
             tls_context=context,
             reconnect_s=(self.cfg.broker.reconnect_min_s, self.cfg.broker.reconnect_max_s),
+            forward=self._send,
         )
 
     # -- transport feedback -------------------------------------------------------------
@@ -221,14 +222,18 @@ class NodeRuntime:
         self.recorder.write({"t": stamped.ts, "msgs": [_row(stamped, topic)]})
         return stamped
 
-    def _publish(self, out: NodeOutputs, now: float) -> list[list[Any]]:
+    def _send(self, m: Message) -> None:
+        """Into the durable queue (the node's messages and its consensus broadcasts)."""
+        self._sent_at[m.seq] = time.time()
+        self._handed += 1
+        if not self.uplink.transport.send(m):
+            log.warning("queue full: %s seq %d dropped", m.kind, m.seq)
+
+    def _publish(self, out: NodeOutputs) -> list[list[Any]]:
         rows = []
         for o in out.messages:
-            self._sent_at[o.message.seq] = now
-            if not self.uplink.transport.send(o.message):
-                log.warning("queue full: %s seq %d dropped", o.message.kind, o.message.seq)
+            self._send(o.message)
             rows.append(_row(o.message, topic_for(o.message)))
-        self._handed += len(out.messages)
         return rows
 
     # -- the loop -----------------------------------------------------------------------
@@ -257,7 +262,7 @@ class NodeRuntime:
         t0 = time.perf_counter()
         out = self.node.step(now, inputs)
         busy_s = time.perf_counter() - t0
-        rows = self._publish(out, time.time())
+        rows = self._publish(out)
         self.steps += 1
         self.recorder.write(
             {
@@ -355,6 +360,16 @@ class NodeRuntime:
         log.info("status %s", line)
         self.notifier.notify(f"STATUS={line}")
 
+    def _flush(self, timeout: float) -> bool:
+        """Deliver what is queued while the broker is there, for at most ``timeout``; with
+        the broker away there is nothing to wait for (the queue stays on disk)."""
+        transport = self.uplink.transport
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and transport.connected:
+            if transport.flush(min(0.5, max(0.0, deadline - time.monotonic()))):
+                return True
+        return len(transport.buffer) == 0
+
     def shutdown(self) -> int:
         """Stop capturing, flush the queue (bounded), close everything; exit code."""
         self.notifier.stopping()
@@ -363,7 +378,7 @@ class NodeRuntime:
         if self.cluster is not None:
             self.cluster.close()
         self.seqs.close(self.node.seq)
-        flushed = self.uplink.transport.flush(FLUSH_TIMEOUT_S)
+        flushed = self._flush(FLUSH_TIMEOUT_S)
         stats = self.uplink.transport.stats()
         self.uplink.close()
         self.recorder.write(

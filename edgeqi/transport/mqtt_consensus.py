@@ -36,6 +36,8 @@ OUTGOING_LIMIT = 1_000
 
 ReportHook = Callable[[ConsensusMessage], None]
 """Receives the application's signed messages (phase ``report``), which PBFT ignores."""
+Forward = Callable[[ConsensusMessage], object]
+"""Sends a broadcast through another transport (a field node's durable queue)."""
 Stamp = Callable[[ConsensusMessage, str], ConsensusMessage]
 """Rewrites an outgoing message's transport fields (``seq``, ``ts``) before it is sent
 on the topic given."""
@@ -59,11 +61,15 @@ class MqttReplica:
         reconnect_min_s: int = 1,
         reconnect_max_s: int = 30,
         tls_context: ssl.SSLContext | None = None,
+        forward: Forward | None = None,
     ) -> None:
         """``stamp`` lets a field node number consensus messages from its own ``seq``
         counter, so that ``(node_id, seq)`` stays unique across everything it publishes
-        (signatures do not cover ``seq`` and ``ts``). The connection is made in the
-        background and remade after a broker outage (subscriptions renewed on connect).
+        (signatures do not cover ``seq`` and ``ts``); ``forward`` sends its broadcasts
+        through the node's store-and-forward queue, so that none is lost with the process
+        during an outage (messages for one member still go directly). The connection is
+        made in the background and remade after a broker outage (subscriptions renewed on
+        connect).
         """
         self.replica = replica
         self.cluster = replica.cfg.cluster
@@ -72,6 +78,7 @@ class MqttReplica:
         self.on_report = on_report
         self.stamp = stamp
         self.published = 0
+        self.forward = forward
         self.decisions: list[Decision] = []
         self.dropped = 0
         self.undecodable = 0
@@ -126,7 +133,10 @@ class MqttReplica:
         topic = consensus_topic(self.cluster, m.phase if to is None else f"{m.phase}/{to}")
         if self.stamp is not None:
             m = self.stamp(m, topic)
-        self.client.publish(topic, encode(m), qos=self.qos)
+        if to is None and self.forward is not None:
+            self.forward(m)
+        else:
+            self.client.publish(topic, encode(m), qos=self.qos)
         self.published += 1
         return m
 
