@@ -63,6 +63,18 @@ class VideoMode(StrEnum):
     ON_CRITICAL = "on_critical"  # attach a clip to critical reports, at the adaptive tier
 
 
+POLICY_SHAPES: dict[str, tuple[bool, TransmitMode, VideoMode]] = {
+    "edgeqi": (True, TransmitMode.ANOMALY, VideoMode.ON_CRITICAL),
+    "stream_all": (False, TransmitMode.ALL, VideoMode.CONTINUOUS),
+    "periodic": (False, TransmitMode.PERIODIC, VideoMode.OFF),
+    "fifo": (False, TransmitMode.ALL, VideoMode.OFF),
+    "edgeqi_no_alg1": (False, TransmitMode.ANOMALY, VideoMode.ON_CRITICAL),
+    "edgeqi_no_alg2": (True, TransmitMode.ALL, VideoMode.OFF),
+}
+"""The policies runs compare, by name: (constraint-aware scheduling, transmit mode, video
+mode). The simulator and a field node build the same :class:`NodePolicy` from a name."""
+
+
 @dataclass(frozen=True, slots=True)
 class NodePolicy:
     name: str
@@ -111,6 +123,11 @@ class NodeInputs:
     lost: int = 0
     video_buffer_s: float | None = None
     """Seconds of video queued in the streamer, where the runtime has a streamer to ask."""
+    cpu: float | None = None
+    """Board health for the heartbeat, where the runtime has sensors to read (a device):
+    CPU load 0-1, memory used in MiB, hottest temperature in Celsius."""
+    mem_mb: float | None = None
+    temp_c: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -510,4 +527,7 @@ class EdgeNode:
             dropped=dropped,
             frames_rejected=self.frames_rejected,
             uptime_s=max(0.0, at - self.started_at),
+            cpu=None if inputs.cpu is None else min(1.0, max(0.0, inputs.cpu)),
+            mem_mb=None if inputs.mem_mb is None else max(0.0, inputs.mem_mb),
+            temp_c=inputs.temp_c,
         )

@@ -25,6 +25,7 @@ commands:
   models prepare|register|list   detectors and sample media in the local cache (edgeqi models -h)
   calibrate [OVERRIDES...]       time each detector variant here; write a simulator device profile
   detect SOURCE [--model M]      detect on an image, video or camera: annotated frames + table
+  node --config node.yaml        run one field node on this device (camera, detector, MQTT, PBFT)
   loadtest [OVERRIDES...]        simulated nodes in real time drive the real broker + backend
 
 `edgeqi <command> --help` for a command's own options.
@@ -42,6 +43,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "models": ("experiments.models", "main"),
     "calibrate": ("experiments.calibrate", "main"),
     "detect": ("experiments.detect", "main"),
+    "node": ("hardware.runtime", "main"),
     "loadtest": ("experiments.loadtest", "main"),
 }
 """Subcommand -> (module, function taking the remaining arguments, returning the exit code)."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -34,6 +34,8 @@ class CameraConfig(_Strict):
     fps: Annotated[float, Field(gt=0, le=120)] = 10.0
     width: Annotated[int, Field(gt=0)] | None = None
     height: Annotated[int, Field(gt=0)] | None = None
+    loop: bool = False
+    """A video file starts again at its end (a recording standing in for a camera)."""
 
     @property
     def is_gstreamer(self) -> bool:
@@ -188,6 +190,11 @@ class NodeRuntimeConfig(_Strict):
     power: PowerConfig = Field(default_factory=PowerConfig)
     watchdog: WatchdogConfig = Field(default_factory=WatchdogConfig)
     zones: list[ZoneConfig] = Field(default_factory=list)
+    policy: Literal[
+        "edgeqi", "stream_all", "periodic", "fifo", "edgeqi_no_alg1", "edgeqi_no_alg2"
+    ] = "edgeqi"
+    """What the node runs and sends, by the simulator's policy names (``edgeqi``: both
+    algorithms; the others are the baselines and ablations the simulator compares)."""
     heartbeat_s: Annotated[float, Field(gt=0)] = 30.0
     observe_period_s: Annotated[float, Field(gt=0)] = 1.0
     cycle_s: Annotated[float, Field(gt=0)] = 90.0

@@ -18,7 +18,8 @@ recorded tree or recorded register words.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -156,6 +157,11 @@ class TegrastatsPower:
                 self._latest = sample
                 self._ready.set()
 
+    @property
+    def latest(self) -> TegraSample | None:
+        """The newest sample (loads and temperatures for the heartbeat), ``None`` before one."""
+        return self._latest
+
     def read(self) -> PowerReading:
         if not self._ready.wait(timeout=5):
             raise TimeoutError("tegrastats printed no power figure within 5 s")
@@ -163,3 +169,36 @@ class TegrastatsPower:
         assert sample is not None
         rails = {name: cur / 1000 for name, (cur, _) in sample.rails_mw.items()}
         return PowerReading(_total(rails), rails)
+
+
+class RecordedIna219Bus:
+    """Replays recorded INA219 register words as an SMBus would return them, in time.
+
+    The file has one sample per line, ``SHUNT_WORD BUS_WORD`` (registers 0x01 and 0x02
+    as ``read_word_data`` returned them, ``#`` comments allowed); the sample served is the
+    one the recording was at after the time elapsed since the replay started, looping.
+    """
+
+    def __init__(
+        self, path: Path, interval_s: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.samples: list[tuple[int, int]] = []
+        for raw in path.read_text().splitlines():
+            line = raw.split("#", 1)[0].strip()
+            if line:
+                shunt, bus = line.split()
+                self.samples.append((int(shunt, 0), int(bus, 0)))
+        if not self.samples:
+            raise ValueError(f"{path}: no INA219 samples")
+        self.interval_s = interval_s
+        self.clock = clock
+        self.started = clock()
+
+    def read_word_data(self, i2c_addr: int, register: int) -> int:
+        index = int((self.clock() - self.started) / self.interval_s) % len(self.samples)
+        shunt, bus = self.samples[index]
+        if register == 0x01:
+            return shunt
+        if register == 0x02:
+            return bus
+        raise OSError(f"register 0x{register:02x} not in the recording")

@@ -26,11 +26,15 @@ class Notifier:
         return self.address is not None
 
     def notify(self, *lines: str) -> bool:
-        """Send the lines as one message; ``False`` when not under systemd."""
+        """Send the lines as one message; ``False`` when not under systemd or not delivered
+        (a vanished notify socket must not stop the node)."""
         if self.address is None:
             return False
         with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
-            sock.sendto("\n".join(lines).encode(), self.address)
+            try:
+                sock.sendto("\n".join(lines).encode(), self.address)
+            except OSError:
+                return False
         return True
 
     def ready(self, status: str = "running") -> bool:

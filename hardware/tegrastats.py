@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -111,3 +112,20 @@ def replay(path: Path) -> Iterator[TegraSample]:
     """Samples from a recorded ``tegrastats`` log (tests, offline analysis)."""
     with path.open() as fh:
         yield from samples(fh)
+
+
+def paced(path: Path, interval_ms: int, loop: bool = True) -> Iterator[TegraSample]:
+    """A recorded log replayed as ``tegrastats --interval`` prints it: one sample per interval.
+
+    Stands in for :func:`live` in tests and benchmarks, so the sensor thread sees samples
+    arrive over time (looping over the recording when asked) instead of all at once.
+    """
+    recorded = list(replay(path))
+    if not recorded:
+        raise ValueError(f"{path}: no tegrastats samples")
+    while True:
+        for sample in recorded:
+            yield sample
+            time.sleep(interval_ms / 1000)
+        if not loop:
+            return

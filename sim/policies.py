@@ -6,7 +6,7 @@ they differ only in which algorithm is switched on and what is sent.
 
 from __future__ import annotations
 
-from edgeqi.node import NodePolicy, TransmitMode, VideoMode
+from edgeqi.node import POLICY_SHAPES, NodePolicy
 from edgeqi.scheduling import SchedulerConfig
 from edgeqi.transmission import TransmissionConfig
 from sim.config import PolicyConfig, PolicyName
@@ -20,19 +20,9 @@ DESCRIPTIONS: dict[str, str] = {
     "edgeqi_no_alg2": "EDGE-QI sending every observation instead of Algorithm 2",
 }
 
-# (constraint-aware scheduling, transmit mode, video mode)
-_SHAPES: dict[str, tuple[bool, TransmitMode, VideoMode]] = {
-    "edgeqi": (True, TransmitMode.ANOMALY, VideoMode.ON_CRITICAL),
-    "stream_all": (False, TransmitMode.ALL, VideoMode.CONTINUOUS),
-    "periodic": (False, TransmitMode.PERIODIC, VideoMode.OFF),
-    "fifo": (False, TransmitMode.ALL, VideoMode.OFF),
-    "edgeqi_no_alg1": (False, TransmitMode.ANOMALY, VideoMode.ON_CRITICAL),
-    "edgeqi_no_alg2": (True, TransmitMode.ALL, VideoMode.OFF),
-}
-
 
 def node_policy(name: PolicyName, cfg: PolicyConfig) -> NodePolicy:
-    aware, transmit, video = _SHAPES[name]
+    aware, transmit, video = POLICY_SHAPES[name]
     return NodePolicy(
         name=name,
         # The validated Hydra groups mirror the node core's configs field for field.

@@ -7,7 +7,8 @@ virtual network, over MQTT, and under a property-based test that chooses every
 delivery order.
 
 Protocol (Castro and Liskov, 1999), with ``n`` replicas tolerating
-``f = (n - 1) // 3`` Byzantine ones and quorums of ``2f + 1``:
+``f = (n - 1) // 3`` Byzantine ones and quorums of ``2f + 1`` (for ``n = 3f + 1``;
+``ceil((n + f + 1) / 2)`` in general, see :attr:`ClusterConfig.quorum`):
 
 - normal case: a request is broadcast; the primary of the view assigns it a
   sequence number (pre-prepare); backups accept and broadcast prepare; a replica
@@ -93,7 +94,11 @@ class ClusterConfig:
 
     @property
     def quorum(self) -> int:
-        return 2 * self.f + 1
+        """``ceil((n + f + 1) / 2)``: any two quorums share at least ``f + 1`` replicas, so
+        at least one honest one. It is ``2f + 1`` when ``n = 3f + 1``; for other sizes
+        ``2f + 1`` is too small (three cameras would have ``f = 0`` and quorums of one,
+        and two sides of a partition would each decide alone)."""
+        return (self.n + self.f + 2) // 2
 
     def primary(self, view: int) -> str:
         return self.members[view % self.n]

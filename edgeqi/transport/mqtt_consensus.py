@@ -11,6 +11,7 @@ replica is never touched by two threads at once.
 from __future__ import annotations
 
 import queue
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -18,7 +19,7 @@ from collections.abc import Callable
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
-from edgeqi.consensus import Decision, Output, Replica
+from edgeqi.consensus import Decision, Output, Phase, Replica
 from edgeqi.protocol import (
     ConsensusMessage,
     ProtocolError,
@@ -29,6 +30,17 @@ from edgeqi.protocol import (
 
 QUEUE_LIMIT = 10_000
 """Received messages held for the replica; beyond it they are dropped and counted."""
+OUTGOING_LIMIT = 1_000
+"""Messages paho holds for the broker while it is away; past it new ones are dropped
+(consensus traffic is stale after a long outage, and a device's memory is finite)."""
+
+ReportHook = Callable[[ConsensusMessage], None]
+"""Receives the application's signed messages (phase ``report``), which PBFT ignores."""
+Forward = Callable[[ConsensusMessage], object]
+"""Sends a broadcast through another transport (a field node's durable queue)."""
+Stamp = Callable[[ConsensusMessage, str], ConsensusMessage]
+"""Rewrites an outgoing message's transport fields (``seq``, ``ts``) before it is sent
+on the topic given."""
 
 
 class MqttReplica:
@@ -41,11 +53,32 @@ class MqttReplica:
         port: int,
         clock: Callable[[], float] = time.time,
         qos: int = 1,
+        *,
+        username: str | None = None,
+        password: str | None = None,
+        on_report: ReportHook | None = None,
+        stamp: Stamp | None = None,
+        reconnect_min_s: int = 1,
+        reconnect_max_s: int = 30,
+        tls_context: ssl.SSLContext | None = None,
+        forward: Forward | None = None,
     ) -> None:
+        """``stamp`` lets a field node number consensus messages from its own ``seq``
+        counter, so that ``(node_id, seq)`` stays unique across everything it publishes
+        (signatures do not cover ``seq`` and ``ts``); ``forward`` sends its broadcasts
+        through the node's store-and-forward queue, so that none is lost with the process
+        during an outage (messages for one member still go directly). The connection is
+        made in the background and remade after a broker outage (subscriptions renewed on
+        connect).
+        """
         self.replica = replica
         self.cluster = replica.cfg.cluster
         self.clock = clock
         self.qos = qos
+        self.on_report = on_report
+        self.stamp = stamp
+        self.published = 0
+        self.forward = forward
         self.decisions: list[Decision] = []
         self.dropped = 0
         self.undecodable = 0
@@ -56,10 +89,16 @@ class MqttReplica:
             client_id=f"pbft-{self.cluster}-{replica.id}",
             protocol=MQTTProtocolVersion.MQTTv5,
         )
+        if username is not None:
+            self.client.username_pw_set(username, password)
+        if tls_context is not None:
+            self.client.tls_set_context(tls_context)
+        self.client.reconnect_delay_set(reconnect_min_s, reconnect_max_s)
+        self.client.max_queued_messages_set(OUTGOING_LIMIT)
         self.client.on_connect = self._on_connect
         self.client.on_subscribe = self._on_subscribe
         self.client.on_message = self._on_message
-        self.client.connect(host, port)
+        self.client.connect_async(host, port)
         self.client.loop_start()
 
     # -- paho callbacks (network thread) ------------------------------------------------
@@ -87,8 +126,19 @@ class MqttReplica:
         """Send a replica output and keep its decisions."""
         self.decisions.extend(out.decisions)
         for to, m in out.messages:
-            topic = consensus_topic(self.cluster, m.phase if to is None else f"{m.phase}/{to}")
+            self.send(m, to)
+
+    def send(self, m: ConsensusMessage, to: str | None = None) -> ConsensusMessage:
+        """Publish one message to the cluster (or to one member); returns it as sent."""
+        topic = consensus_topic(self.cluster, m.phase if to is None else f"{m.phase}/{to}")
+        if self.stamp is not None:
+            m = self.stamp(m, topic)
+        if to is None and self.forward is not None:
+            self.forward(m)
+        else:
             self.client.publish(topic, encode(m), qos=self.qos)
+        self.published += 1
+        return m
 
     def request(self, key: str, value: str) -> None:
         self.publish(self.replica.request(self.clock(), key, value))
@@ -121,6 +171,10 @@ class MqttReplica:
             return
         if not isinstance(m, ConsensusMessage):
             self.undecodable += 1
+            return
+        if m.phase == Phase.REPORT:
+            if self.on_report is not None and m.node_id != self.replica.id:
+                self.on_report(m)
             return
         self.publish(self.replica.receive(self.clock(), m))
 

@@ -160,6 +160,12 @@ def test_partitioned_replica_catches_up_after_heal() -> None:
 def test_cluster_config_quorums() -> None:
     cfg = ClusterConfig("c", tuple(f"n{i}" for i in range(7)))
     assert (cfg.n, cfg.f, cfg.quorum, cfg.primary(8)) == (7, 2, 5, "n1")
+    # Sizes other than 3f + 1: two quorums still overlap in f + 1 replicas.
+    for n in range(1, 12):
+        q = ClusterConfig("c", tuple(f"n{i}" for i in range(n)))
+        assert 2 * q.quorum - n >= q.f + 1 and q.quorum <= n - q.f
+    three = ClusterConfig("c", ("a", "b", "c"))
+    assert (three.f, three.quorum) == (0, 2)
 
 
 def test_view_change_timeouts_double_until_an_honest_primary_takes_over() -> None:

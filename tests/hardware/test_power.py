@@ -129,3 +129,7 @@ def test_watchdog_interval_is_half_the_timeout(monkeypatch: pytest.MonkeyPatch) 
     assert Notifier.watchdog_interval_s() == 15.0
     monkeypatch.setenv("WATCHDOG_PID", str(os.getpid() + 1))
     assert Notifier.watchdog_interval_s() is None
+
+
+def test_a_vanished_notify_socket_does_not_raise(tmp_path: Path) -> None:
+    assert not Notifier(str(tmp_path / "gone.sock")).watchdog()

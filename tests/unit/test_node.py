@@ -144,3 +144,21 @@ def test_emergency_vehicle_reported_on_first_sighting_only() -> None:
     windows = [Window((5.0, 6.0))] * 5 + [Window((5.0, 6.0), emergency=(False, True))] * 8
     reports = [m for m in messages(run(node, windows)) if isinstance(m, AnomalyReport)]
     assert [(r.anomaly, r.approach) for r in reports] == [(AnomalyType.EMERGENCY_VEHICLE, "E")]
+
+
+def test_board_health_reaches_the_heartbeat_only_where_the_runtime_reads_it() -> None:
+    node, _ = make()
+    w = Window((1.0, 1.0))
+    beat = next(
+        m
+        for k in range(16)
+        for o in node.step(
+            T0 + 2.0 * k,
+            NodeInputs(window=w, battery_soc=0.8, cpu=1.7, mem_mb=812.5, temp_c=51.0),
+        ).messages
+        if isinstance(m := o.message, Heartbeat)
+    )
+    assert (beat.cpu, beat.mem_mb, beat.temp_c) == (1.0, 812.5, 51.0)  # load clamped to 1
+    sim_node, _ = make()
+    plain = next(m for m in messages(run(sim_node, [w] * 16)) if isinstance(m, Heartbeat))
+    assert b'"cpu"' not in encode(plain) and plain.temp_c is None  # the simulator's bytes

@@ -1,0 +1,18 @@
+"""Fixtures of the hardware tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from experiments.models import complete
+from experiments.services import IN_CI
+
+
+@pytest.fixture
+def models_cached() -> None:
+    """The detectors and the street video in the model cache (``make models``)."""
+    if not complete():
+        message = "model cache incomplete: run `make models`"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
