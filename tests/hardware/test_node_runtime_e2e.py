@@ -148,10 +148,10 @@ def node_yaml(tmp_path: Path, port: int) -> Path:
         "intersection": CLUSTER,
         "camera": {"source": str(media_path("street.mp4")), "fps": 3, "loop": True},
         "model": {"full": "ssdlite-person", "reduced": "ssdlite-person-int8", "threads": 1},
-        # The node backs off longer than the backend (1 s): Mosquitto 2.0.11 does not
-        # restore shared subscriptions from its persistence file, so until the backend has
-        # subscribed again a restarted broker drops what it is sent for lack of a subscriber.
-        "broker": {"url": f"mqtt://127.0.0.1:{port}", "reconnect_min_s": 3, "reconnect_max_s": 3},
+        # The node may well reconnect before the backend: Mosquitto 2.0.11 does not restore
+        # the backend's shared subscription after a restart, and the transport holds what
+        # the broker acknowledges with "no matching subscribers" until it subscribes again.
+        "broker": {"url": f"mqtt://127.0.0.1:{port}", "reconnect_min_s": 1, "reconnect_max_s": 1},
         "queue": {"path": "queue.db"},
         "consensus": {
             "key_file": "keys/cam-e2e.key",
@@ -204,7 +204,7 @@ def test_node_survives_a_broker_outage_and_a_restart_and_loses_nothing(
         proc = subprocess.Popen(
             [*cmd, "--record", str(record)], stdout=log, stderr=subprocess.STDOUT, env=env
         )
-        assert notify.wait_for("READY=1", 30), (tmp_path / "node.log").read_text()
+        assert notify.wait_for("READY=1", 60), (tmp_path / "node.log").read_text()
         return proc
 
     proc = start()
