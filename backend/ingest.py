@@ -11,6 +11,7 @@ that keeps memory bounded when the database falls behind.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from backend.metrics import Metrics
 from backend.store import Accepted, AlertHook, Refused, Store, WriteResult
 from edgeqi.protocol import (
     CONSENSUS_SUBSCRIPTION,
+    NODE_ID_PATTERN,
     ConsensusMessage,
     Message,
     ProtocolError,
@@ -34,13 +36,16 @@ log = logging.getLogger(__name__)
 Listener = Callable[[WriteResult], None]
 Ack = Callable[[], None]
 _CONSENSUS_PREFIX = CONSENSUS_SUBSCRIPTION.removesuffix("#")
+_MEMBER = re.compile(NODE_ID_PATTERN)
 
 
 def validate(topic: str, payload: bytes) -> Message:
     """Check the topic and the payload against each other; raise ProtocolError with a reason."""
     if topic.startswith(_CONSENSUS_PREFIX):
+        # ``.../{cluster}/{phase}`` is a broadcast; a sixth part names the one member a
+        # message is for (catch-up help), which the backend records like any other.
         parts = topic.split("/")
-        if len(parts) != 5:
+        if len(parts) not in (5, 6) or (len(parts) == 6 and not _MEMBER.match(parts[5])):
             raise ProtocolError("bad_topic", topic[:200])
         message = decode(payload)
         if not isinstance(message, ConsensusMessage):

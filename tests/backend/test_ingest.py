@@ -155,6 +155,18 @@ def test_bad_payloads_are_quarantined(
     assert ingestor.metrics.quarantined.labels(reason)._value.get() == 1
 
 
+def test_consensus_for_one_member_is_stored_and_a_bad_member_is_not(
+    engine: Engine, ingestor: Ingestor
+) -> None:
+    topic, payload = f.wire(f.consensus("cam-1", 9))
+    ingestor.submit(f"{topic}/cam-2", payload)
+    ingestor.submit(f"{topic}/cam 2", payload)
+    ingestor.submit(f"{topic}/cam-2/x", payload)
+    ingestor.flush()
+    assert count(engine, MessageRow) == 1
+    assert reasons(engine) == ["bad_topic", "bad_topic"]
+
+
 def test_topic_must_match_payload(engine: Engine, ingestor: Ingestor) -> None:
     _, payload = f.wire(f.heartbeat("cam-1", 1))
     ingestor.submit("edgeqi/v1/nodes/cam-2/heartbeat", payload)

@@ -239,20 +239,22 @@ def test_node_survives_a_broker_outage_and_a_restart_and_loses_nothing(
     assert end["flushed"], node_log[-3000:]
     assert "STOPPING=1" in notify.lines and "WATCHDOG=1" in notify.lines
 
-    # Every seq the node produced, once, with no gap; each publish stored, except a
-    # consensus message addressed to one member (a topic level deeper, which ingest refuses).
+    # Every seq the node produced, once, with no gap; everything that went through the
+    # durable queue stored. A consensus message addressed to one member (a topic level
+    # deeper) goes straight to paho, not through the queue, so it may or may not be there.
     produced = [m for r in rows for m in r.get("msgs", [])]
     seqs = sorted(m[0] for m in produced)
     assert seqs == list(range(end["seq"]))
-    expected = {m[0]: m[1] for m in produced if m[3].count("/") == 4}
+    kinds = {m[0]: m[1] for m in produced}
+    expected = {m[0] for m in produced if m[3].count("/") == 4}
     deadline = time.monotonic() + 20
     stored = stored_rows(engine)
-    while set(stored) != set(expected) and time.monotonic() < deadline:
+    while not expected <= set(stored) and time.monotonic() < deadline:
         time.sleep(0.2)
         stored = stored_rows(engine)
-    missing = sorted(set(expected) - set(stored))
+    missing = sorted(expected - set(stored))
     assert not missing, f"{len(missing)} never stored, e.g. {missing[:10]}"
-    assert {s: k for s, (k, _) in stored.items()} == expected
+    assert {s: k for s, (k, _) in stored.items()} == {s: kinds[s] for s in stored}
 
     # Heartbeats carry the replayed tegrastats power, and board health.
     recorded_w = {s.input_w for s in tegrastats.replay(RECORDED / "tegrastats_nano.log")}
