@@ -4,12 +4,15 @@
 private Mosquitto (:mod:`experiments.services`), the real service subscribed to it
 (migrations, MQTT ingest, alert rules, WebSocket push, static dashboard) with one user
 per role, and the simulator's hardware-in-the-loop mode (:mod:`experiments.live_city`):
-a small city of unchanged ``EdgeNode``\\ s, each publishing through its own MQTT client.
-The run starts ``--backfill-min`` minutes before the wall clock, simulates that history
-as fast as the machine allows, then follows the wall clock. The service answers only
-once that history is stored, so end-to-end tests and benchmarks have data from their
-first request. Used by the dashboard's Playwright tests, its benchmarks, and to watch
-the dashboard without a separate simulator run.
+a small city of unchanged ``EdgeNode`` objects, each publishing through its own MQTT
+client. The run starts ``--backfill-min`` minutes before the wall clock, simulates that
+history as fast as the machine allows, then follows the wall clock. The service answers
+only once that history is stored, so end-to-end tests and benchmarks have data from
+their first request. Used by the dashboard's Playwright tests, its benchmarks, and to
+watch the dashboard without a separate simulator run.
+
+Over a broker rather than the backend's in-process bus, so that the end-to-end tests
+exercise the path field nodes use: paho clients at QoS 1, the backend's MQTT subscription.
 """
 
 from __future__ import annotations
@@ -81,23 +84,28 @@ def main(argv: list[str] | None = None) -> int:
 
 def serve(args: argparse.Namespace, broker_url: str) -> None:
     """The service on ``broker_url``, with the simulated city publishing to the same broker."""
+    started = time.monotonic()
+    city = LiveCity(city_scenario(args.nodes, args.backfill_min * 60, broker_url, args.overrides))
+    city.prepare()  # the city's process starts up while the backend does
     app = create_app(Settings(database_url=args.database, mqtt_url=broker_url, env="test"))
     rt: Runtime = app.state.runtime
-    scn = city_scenario(args.nodes, args.backfill_min * 60, broker_url, args.overrides)
     inner = app.router.lifespan_context
 
     @contextlib.asynccontextmanager
     async def lifespan(a: FastAPI) -> AsyncIterator[None]:
         async with inner(a):
-            ensure_users(rt, args.password)
-            started = time.monotonic()
-            city = LiveCity(scn)
+            # Subscribed once connected (SUBSCRIBE goes out before the flag is set): a
+            # broker drops what is published before anyone subscribes.
+            assert rt.mqtt is not None
+            if not await asyncio.to_thread(rt.mqtt.wait_connected, args.ready_timeout):
+                raise TimeoutError(f"the backend did not connect to {broker_url}")
             city.start()
+            ensure_users(rt, args.password)
             try:
                 stored = await asyncio.to_thread(city.wait_stored, rt.sessions, args.ready_timeout)
                 print(
                     f"dashboard_server: {stored} messages of {args.backfill_min:g} simulated "
-                    f"minutes stored {time.monotonic() - started:.1f} s after start",
+                    f"minutes stored {time.monotonic() - started:.1f} s after the broker started",
                     file=sys.stderr,
                     flush=True,
                 )

@@ -1,6 +1,6 @@
 """A simulated city publishing live over a broker, with recent history already behind it.
 
-The simulator's hardware-in-the-loop mode (:mod:`sim.hil`) runs in a thread: each
+The simulator's hardware-in-the-loop mode (:mod:`sim.hil`) runs in a child process: each
 virtual node publishes through its own MQTT client, so the backend receives exactly
 what it receives from field nodes, through its real MQTT ingest. The run starts
 ``realtime.backfill_s`` before the wall clock (:mod:`sim.realtime`): that history is
@@ -11,9 +11,11 @@ published up to the moment it caught up, which is when a dashboard has data to s
 
 from __future__ import annotations
 
-import logging
-import threading
+import contextlib
+import multiprocessing
+import signal
 import time
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -26,7 +28,8 @@ from sim.metrics import node_name
 from sim.realtime import anchored
 from sim.runner import PolicySimulation
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
 
 LIVE_HOURS = 12.0
 """How long the city runs past its backfill; a server outliving it keeps its history."""
@@ -66,50 +69,77 @@ class _StopRequestedError(Exception):
     """Raised inside the simulation to end it early."""
 
 
+def _run_city(scn: ScenarioConfig, conn: Connection) -> None:
+    """The child process: build the city and connect every node; on ``go`` run until
+    ``stop``, sending the parent the messages published when the run caught up."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops it through ``conn``
+    sim = PolicySimulation(scn, scn.policy.name, record_queues=False)
+    nodes = HilNodes(scn.realtime.hil, [node_name(k) for k in range(sim.n)])
+    nodes.start()
+    sim.sink = nodes
+    caught_up = False
+
+    def progress(t: float) -> None:
+        nonlocal caught_up
+        if conn.poll():
+            raise _StopRequestedError
+        if not caught_up and sim.t0 + t >= time.time():
+            caught_up = True
+            conn.send(nodes.published)
+
+    try:
+        if conn.recv() == "go":
+            sim.run(progress)
+    except (_StopRequestedError, EOFError):
+        pass
+    finally:
+        nodes.close(flush=False)
+
+
 class LiveCity:
-    """The simulation thread, its nodes' MQTT clients and its catch-up point."""
+    """The simulated city in a process of its own, as field nodes are apart from the
+    backend: its CPU bursts (every node's step, PBFT signatures) never hold the
+    interpreter lock of the service that answers the dashboard."""
 
     def __init__(self, scn: ScenarioConfig) -> None:
         self.scn = anchored(scn)
-        self.sim = PolicySimulation(self.scn, self.scn.policy.name, record_queues=False)
-        self.nodes = HilNodes(self.scn.realtime.hil, [node_name(k) for k in range(self.sim.n)])
-        self.sim.sink = self.nodes
-        self.caught_up = threading.Event()
+        ctx = multiprocessing.get_context("spawn")
+        self._conn, child = ctx.Pipe()
+        self._process = ctx.Process(
+            target=_run_city, args=(self.scn, child), name="edgeqi-live-city", daemon=True
+        )
         self.published_at_catch_up = 0
-        self.error: BaseException | None = None
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="edgeqi-live-city", daemon=True)
+        """Messages the nodes had published when the run reached the wall clock."""
+
+    @property
+    def running(self) -> bool:
+        return self._process.is_alive()
+
+    def prepare(self) -> None:
+        """Start the process: it imports, builds the city and connects the nodes, which
+        takes seconds, while the caller starts the backend; nothing is published yet."""
+        self._process.start()
 
     def start(self) -> None:
-        """Connect every node, then run the simulation in its thread."""
-        self.nodes.start()
-        self._thread.start()
+        """Run (preparing first if need be): publish the backfill, then follow the clock.
 
-    def _progress(self, t: float) -> None:
-        if self._stop.is_set():
-            raise _StopRequestedError
-        if not self.caught_up.is_set() and self.sim.t0 + t >= time.time():
-            self.published_at_catch_up = self.nodes.published
-            self.caught_up.set()
-
-    def _run(self) -> None:
-        try:
-            self.sim.run(self._progress)
-        except _StopRequestedError:
-            pass
-        except BaseException as exc:  # reported by wait_stored and in the log
-            self.error = exc
-            log.exception("the simulated city stopped")
-        finally:
-            self.caught_up.set()
+        Only once the backend subscribes: a broker drops what nobody subscribed to."""
+        if self._process.pid is None:
+            self.prepare()
+        self._conn.send("go")
 
     def wait_stored(self, sessions: sessionmaker[Session], timeout: float) -> int:
         """Block until the backfill is published and stored; return the messages stored."""
         deadline = time.monotonic() + timeout
-        if not self.caught_up.wait(timeout):
-            raise TimeoutError(f"the simulated city did not reach the wall clock in {timeout} s")
-        if self.error is not None:
-            raise RuntimeError("the simulated city failed") from self.error
+        while not self._conn.poll(0.2):
+            if not self._process.is_alive():
+                raise RuntimeError(
+                    f"the simulated city exited (code {self._process.exitcode}) "
+                    "before reaching the wall clock; its traceback is on stderr"
+                )
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the city did not reach the wall clock in {timeout} s")
+        self.published_at_catch_up = int(self._conn.recv())
         stored = 0
         while time.monotonic() < deadline:
             with sessions() as db:
@@ -123,7 +153,11 @@ class LiveCity:
         )
 
     def stop(self) -> None:
-        """End the simulation and disconnect the nodes without waiting for their queues."""
-        self._stop.set()
-        self._thread.join(timeout=10)
-        self.nodes.close(flush=False)
+        """End the simulation (within one observation period) and its process."""
+        with contextlib.suppress(OSError):
+            self._conn.send("stop")
+        self._process.join(timeout=15)
+        if self._process.is_alive():
+            self._process.terminate()
+            self._process.join(timeout=5)
+        self._conn.close()
