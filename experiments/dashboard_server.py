@@ -1,18 +1,30 @@
-"""Run the backend with the dashboard and a live synthetic feed (for e2e tests and benchmarks).
+"""Run the backend with the dashboard, fed live by the simulator over a private broker.
 
-``python -m experiments.dashboard_server --port 8765 --database sqlite:///x.db`` starts
-the real service (migrations, ingest, alert rules, WebSocket push, static dashboard),
-creates one user per role, backfills ``--backfill-min`` minutes of history through
-the in-process bus and then publishes live traffic every ``--period`` seconds.
+``python -m experiments.dashboard_server --port 8765 --database sqlite:///x.db`` starts a
+private Mosquitto (:mod:`experiments.services`), the real service subscribed to it
+(migrations, MQTT ingest, alert rules, WebSocket push, static dashboard) with one user
+per role, and the simulator's hardware-in-the-loop mode (:mod:`experiments.live_city`):
+a small city of unchanged ``EdgeNode`` objects, each publishing through its own MQTT
+client. The run starts ``--backfill-min`` minutes before the wall clock, simulates that
+history as fast as the machine allows, then follows the wall clock. The service answers
+only once that history is stored, so end-to-end tests and benchmarks have data from
+their first request. Used by the dashboard's Playwright tests, its benchmarks, and to
+watch the dashboard without a separate simulator run.
+
+Over a broker rather than the backend's in-process bus, so that the end-to-end tests
+exercise the path field nodes use: paho clients at QoS 1, the backend's MQTT subscription.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
-import threading
+import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
@@ -24,7 +36,8 @@ from backend.db import now_ms
 from backend.models import User
 from backend.runtime import Runtime
 from backend.settings import Settings
-from experiments.dashboard_feed import CityFeed
+from experiments.live_city import LiveCity, city_scenario
+from experiments.services import Mosquitto
 
 USERS = {"admin": Role.ADMIN, "operator": Role.OPERATOR, "viewer": Role.VIEWER}
 
@@ -51,38 +64,57 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--database", default="sqlite:///dashboard-demo.db")
     parser.add_argument("--password", default="edgeqi-demo-pass")
-    parser.add_argument("--intersections", type=int, default=3)
-    parser.add_argument("--cameras", type=int, default=4)
+    parser.add_argument("--nodes", type=int, default=12, help="cameras, 4 per intersection")
     parser.add_argument("--backfill-min", type=float, default=10.0)
-    parser.add_argument("--backfill-step", type=float, default=5.0)
-    parser.add_argument("--period", type=float, default=1.0, help="live step, seconds")
+    parser.add_argument("--ready-timeout", type=float, default=90.0, help="seconds")
+    parser.add_argument(
+        "overrides", nargs="*", help="more scenario overrides, e.g. consensus=none seed=3"
+    )
     args = parser.parse_args(argv)
 
-    app = create_app(Settings(database_url=args.database, env="test"))
+    with tempfile.TemporaryDirectory(prefix="edgeqi-dashboard-broker-") as work:
+        broker = Mosquitto(Path(work))
+        broker.start()
+        try:
+            serve(args, broker.url)
+        finally:
+            broker.stop()
+    return 0
+
+
+def serve(args: argparse.Namespace, broker_url: str) -> None:
+    """The service on ``broker_url``, with the simulated city publishing to the same broker."""
+    started = time.monotonic()
+    city = LiveCity(city_scenario(args.nodes, args.backfill_min * 60, broker_url, args.overrides))
+    city.prepare()  # the city's process starts up while the backend does
+    app = create_app(Settings(database_url=args.database, mqtt_url=broker_url, env="test"))
     rt: Runtime = app.state.runtime
-    feed = CityFeed(rt.bus.publish, args.intersections, args.cameras)
-    stop = threading.Event()
     inner = app.router.lifespan_context
 
     @contextlib.asynccontextmanager
     async def lifespan(a: FastAPI) -> AsyncIterator[None]:
         async with inner(a):
+            # Subscribed once connected (SUBSCRIBE goes out before the flag is set): a
+            # broker drops what is published before anyone subscribes.
+            assert rt.mqtt is not None
+            if not await asyncio.to_thread(rt.mqtt.wait_connected, args.ready_timeout):
+                raise TimeoutError(f"the backend did not connect to {broker_url}")
+            city.start()
             ensure_users(rt, args.password)
-            now = time.time()
-            feed.backfill(now - args.backfill_min * 60, now - args.period, args.backfill_step)
-            live = threading.Thread(
-                target=feed.run, args=(time.time, args.period, stop), daemon=True
-            )
-            live.start()
             try:
+                stored = await asyncio.to_thread(city.wait_stored, rt.sessions, args.ready_timeout)
+                print(
+                    f"dashboard_server: {stored} messages of {args.backfill_min:g} simulated "
+                    f"minutes stored {time.monotonic() - started:.1f} s after the broker started",
+                    file=sys.stderr,
+                    flush=True,
+                )
                 yield
             finally:
-                stop.set()
-                live.join(timeout=5)
+                city.stop()
 
     app.router.lifespan_context = lifespan
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
-    return 0
 
 
 if __name__ == "__main__":

@@ -156,6 +156,8 @@ class ConsensusLayer:
         self.air_s_total = 0.0
         self.cpu_s_total = 0.0
         self._parsed: dict[str, dict[tuple[int, str], Any]] = {}
+        self.relay: Callable[[int, ConsensusMessage], None] | None = None
+        """Where every message a node puts on the air also goes (hardware-in-the-loop)."""
         for p in self.cfg.partitions:
             until = p.at_s + p.duration_s
             self._push(p.at_s, _CUT, 0, 0, (tuple(p.nodes), until))
@@ -442,6 +444,8 @@ class ConsensusLayer:
 
     def _wire(self, gid: int, k: int, m: ConsensusMessage, t: float, dests: list[int]) -> None:
         g = self.groups[gid]
+        if self.relay is not None:
+            self.relay(k, m)
         payload = len(encode(m))
         size = payload + mqtt_publish_overhead(consensus_topic(m.cluster, m.phase))
         d = self.network.send(k, t, size)

@@ -7,6 +7,10 @@ seconds, which is what driving a real broker and backend needs. A simulation tha
 cannot keep up does not fail by itself (``strict=False``); :func:`watch_lag` measures
 how far it is behind at every check and stops the run, naming the lag, once it is
 past ``max_lag_s``: results of a run that silently fell behind would understate load.
+
+A real-time run may start ``backfill_s`` simulated seconds before the wall clock: that
+stretch is simulated as fast as the machine allows (the history a live backend is to
+hold), then the clock locks on to the wall clock and runs at ``speed``.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import logging
 import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Literal
 
 import simpy
@@ -64,12 +68,17 @@ class RealtimeConfig(BaseModel):
     """Simulated seconds between lag measurements."""
     start_now: bool = True
     """Real time: the simulated clock starts at the wall clock (message timestamps are real)."""
+    backfill_s: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] = 0.0
+    """Real time: simulated seconds before the wall clock at which the run starts; they
+    run as fast as possible, and lag is watched only once the run has caught up."""
     hil: HilConfig = Field(default_factory=HilConfig)
 
     @model_validator(mode="after")
     def _hil_needs_real_time(self) -> RealtimeConfig:
         if self.hil.broker_url is not None and self.mode != "real":
             raise ValueError("hil.broker_url needs mode=real (a broker cannot run in virtual time)")
+        if self.backfill_s > 0 and self.mode != "real":
+            raise ValueError("backfill_s needs mode=real (virtual time has no wall clock to reach)")
         return self
 
 
@@ -82,6 +91,8 @@ class LagReport:
     """Lag measured at each check: (simulated seconds, wall seconds behind)."""
 
     samples: list[tuple[float, float]] = field(default_factory=list)
+    caught_up_wall_s: float | None = None
+    """With a backfill: wall seconds the run took to reach the wall clock."""
 
     @property
     def max_lag_s(self) -> float:
@@ -89,11 +100,14 @@ class LagReport:
 
     def summary(self) -> dict[str, float | int]:
         lags = [lag for _, lag in self.samples]
-        return {
+        out: dict[str, float | int] = {
             "checks": len(lags),
             "max_lag_s": round(self.max_lag_s, 4),
             "mean_lag_s": round(sum(lags) / len(lags), 4) if lags else 0.0,
         }
+        if self.caught_up_wall_s is not None:
+            out["caught_up_wall_s"] = round(self.caught_up_wall_s, 3)
+        return out
 
 
 def environment(cfg: RealtimeConfig) -> simpy.Environment:
@@ -102,10 +116,15 @@ def environment(cfg: RealtimeConfig) -> simpy.Environment:
     return simpy.rt.RealtimeEnvironment(factor=1.0 / cfg.speed, strict=False)
 
 
-def sync(env: simpy.Environment) -> None:
-    """Restart a real-time clock now (after slow set-up such as connecting the nodes)."""
+def sync(env: simpy.Environment, behind_s: float = 0.0) -> None:
+    """Restart a real-time clock now (after slow set-up such as connecting the nodes).
+
+    With ``behind_s`` (a backfill), simulated time ``behind_s`` is due now: everything
+    before it is already late, so SimPy (``strict=False``) runs it without sleeping.
+    """
     if isinstance(env, simpy.rt.RealtimeEnvironment):
         env.sync()
+        env.real_start -= behind_s * env.factor
 
 
 def watch_lag(
@@ -113,12 +132,25 @@ def watch_lag(
     cfg: RealtimeConfig,
     report: LagReport,
     clock: Callable[[], float] = time.monotonic,
+    behind_s: float = 0.0,
 ) -> Generator[simpy.Event, None, None]:
-    """SimPy process: measure the lag every ``lag_check_s``; raise past ``max_lag_s``."""
+    """SimPy process: measure the lag every ``lag_check_s``; raise past ``max_lag_s``.
+
+    A backfill starts ``behind_s`` simulated seconds late by design (see :func:`sync`);
+    lag counts from the first check at which the run is within ``max_lag_s / 2`` of
+    the wall clock.
+    """
     wall0, sim0 = clock(), env.now
+    caught_up = behind_s == 0
     while True:
         yield env.timeout(cfg.lag_check_s)
-        lag = max(0.0, (clock() - wall0) - (env.now - sim0) / cfg.speed)
+        wall = clock() - wall0
+        lag = max(0.0, wall - (env.now - sim0 - behind_s) / cfg.speed)
+        if not caught_up:
+            if lag > cfg.max_lag_s / 2:
+                continue
+            caught_up = True
+            report.caught_up_wall_s = wall
         report.samples.append((env.now, lag))
         if lag > cfg.max_lag_s:
             raise LagExceededError(
@@ -131,8 +163,9 @@ def watch_lag(
 
 
 def anchored(scn: ScenarioConfig) -> ScenarioConfig:
-    """In real time with ``start_now``, start the simulated clock at the wall clock."""
+    """In real time with ``start_now``, start the simulated clock at the wall clock
+    (``backfill_s`` before it)."""
     if scn.realtime.mode != "real" or not scn.realtime.start_now:
         return scn
-    now = datetime.now(UTC).replace(microsecond=0).isoformat()
-    return scn.model_copy(update={"start_time": now})
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=scn.realtime.backfill_s)
+    return scn.model_copy(update={"start_time": start.isoformat()})

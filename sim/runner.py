@@ -22,7 +22,13 @@ import pandas as pd
 import simpy
 
 from edgeqi.node import Ack, EdgeNode, NodeConfig, NodeInputs, NodeOutputs
-from edgeqi.protocol import Message, encode, mqtt_publish_overhead, node_topic
+from edgeqi.protocol import (
+    ConsensusMessage,
+    Message,
+    encode,
+    mqtt_publish_overhead,
+    node_topic,
+)
 from sim import realtime
 from sim.camera import DetectorModel, SimWindow, SyntheticPerception, camera_coverage
 from sim.collector import Collector
@@ -157,6 +163,13 @@ class PolicySimulation:
                 self._powered_at,
                 _rng(scn, _STREAM_CONSENSUS),
             )
+            self.consensus.relay = self._relay_consensus
+
+    def _relay_consensus(self, k: int, m: ConsensusMessage) -> None:
+        """Over a broker, consensus traffic leaves through the node's transport as well,
+        renumbered in the node's own sequence: the backend keeps one ledger per node."""
+        if self.sink is not None:
+            self.sink(k, m.model_copy(update={"seq": self.state.nodes[k].next_seq()}))
 
     def _powered_at(self, k: int, t: float) -> bool:
         return bool(self.state.crashed_until[k] <= t and not self.energy.depleted[k])
@@ -424,8 +437,12 @@ class PolicySimulation:
             env.process(self._consensus_process(env))
         with self._hil():
             if rt.mode == "real":
-                env.process(realtime.watch_lag(env, rt, self.lag))
-                realtime.sync(env)
+                behind = rt.backfill_s
+                if behind > 0 and rt.start_now:
+                    # Anchored at the wall clock minus the backfill: set-up time is late too.
+                    behind = max(behind, time.time() - self.t0)
+                env.process(realtime.watch_lag(env, rt, self.lag, behind_s=behind))
+                realtime.sync(env, behind)
             env.run(until=self.scn.duration_s + 1e-6)
         for node in self.state.nodes:
             self._retire(node)

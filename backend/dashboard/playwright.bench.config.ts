@@ -1,8 +1,8 @@
 import { defineConfig } from "@playwright/test";
 import { backend, chromium, REPO } from "./e2e/server";
 
-// A larger history (>= 10,000 detections) for the scrolling benchmark.
-const server = backend("--backfill-min 20 --backfill-step 3 --period 1");
+// A larger history (>= 10,000 detections: about 1,200 a simulated minute) for scrolling.
+const server = backend("--backfill-min 12 --ready-timeout 150");
 
 export default defineConfig({
   testDir: "bench",
@@ -21,9 +21,11 @@ export default defineConfig({
     command: server.command,
     cwd: REPO,
     url: `${server.url}/health`,
-    timeout: 120_000,
+    timeout: 180_000,
     reuseExistingServer: false,
     stdout: "ignore",
     stderr: "pipe",
+    // SIGTERM to the server's process group: the city, the backend and its broker stop cleanly.
+    gracefulShutdown: { signal: "SIGTERM", timeout: 15_000 },
   },
 });

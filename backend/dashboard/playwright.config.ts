@@ -1,8 +1,9 @@
 import { defineConfig } from "@playwright/test";
 import { backend, chromium, REPO } from "./e2e/server";
 
-// The real backend (migrations, ingest, rules, WebSocket) fed live by the city feed.
-const server = backend("--backfill-min 10 --backfill-step 5 --period 1");
+// The real backend (migrations, MQTT ingest, rules, WebSocket) fed live by the simulator;
+// three simulated minutes of history are enough for every test and take seconds to ingest.
+const server = backend("--backfill-min 3");
 
 export default defineConfig({
   testDir: "e2e",
@@ -25,9 +26,11 @@ export default defineConfig({
     command: server.command,
     cwd: REPO,
     url: `${server.url}/health`,
-    timeout: 60_000,
+    timeout: 90_000,
     reuseExistingServer: false,
     stdout: "ignore",
     stderr: "pipe",
+    // SIGTERM to the server's process group: the city, the backend and its broker stop cleanly.
+    gracefulShutdown: { signal: "SIGTERM", timeout: 15_000 },
   },
 });

@@ -13,7 +13,6 @@ from fastapi.testclient import TestClient
 from backend.app import create_app
 from backend.settings import Settings
 from edgeqi.protocol import Command, ConsensusMessage, Message, encode, node_topic
-from experiments.dashboard_feed import CityFeed
 from tests.backend import factory as f
 from tests.backend.test_api import ingest, runtime
 
@@ -179,14 +178,3 @@ def test_dashboard_is_served_with_spa_fallback_and_api_untouched(
     unbuilt = settings.model_copy(update={"dashboard_dist": tmp_path / "none"})
     with TestClient(create_app(unbuilt)) as c:
         assert c.get("/").status_code == 503
-
-
-def test_city_feed_goes_through_real_ingest(client: TestClient, admin: Headers) -> None:
-    rt = runtime(client)
-    feed = CityFeed(rt.bus.publish, intersections=2, cameras=2, seed=1)
-    feed.backfill(f.T0, f.T0 + 50, 5.0)
-    rt.ingestor.flush()
-    status = client.get("/api/system/status", headers=admin).json()
-    assert status["nodes"] == 4
-    assert status["quarantined_total"] == 0
-    assert status["messages_total"] == feed.sent

@@ -69,6 +69,7 @@ def test_a_run_that_falls_behind_stops_naming_the_lag(scenario: Make) -> None:
         ("realtime.mode=fast", "realtime.mode"),
         ("realtime.hil.broker_url=mqtt://127.0.0.1:1883", "realtime"),
         ("realtime.max_lag_s=-1", "realtime.max_lag_s"),
+        ("realtime.backfill_s=60", "realtime"),
     ],
 )
 def test_bad_realtime_config_is_refused_naming_the_key(
@@ -94,3 +95,34 @@ def test_edgeqi_run_reports_the_lag_of_a_real_time_run(tmp_path: Path, scenario:
     virtual = scenario("city=small", "duration_s=60", "policy.compare=[edgeqi]", "plots=false")
     run = run_scenario(virtual)
     assert "realtime" not in summarise(run)  # virtual-time summaries keep their keys
+
+
+def test_a_backfill_runs_the_past_at_full_speed_then_follows_the_wall_clock(
+    scenario: Make,
+) -> None:
+    scn = anchored(
+        scenario(
+            "city=small", "duration_s=603", "realtime.mode=real", "realtime.backfill_s=600",
+            "realtime.lag_check_s=0.5", "policy.compare=[stream_all]",
+        )
+    )  # fmt: skip
+    from sim.runner import start_epoch
+
+    assert abs(start_epoch(scn) - (time.time() - 600)) < 5
+    sim = PolicySimulation(scn, "stream_all", record_queues=False)
+    stamps: list[tuple[float, float]] = []
+    sim.sink = lambda _k, m: stamps.append((m.ts, time.time()))
+    started = time.monotonic()
+    run = sim.run()
+    wall = time.monotonic() - started
+    # The last 3 simulated seconds are live: the run ends when the wall clock reaches them.
+    assert -0.5 < time.time() - (start_epoch(scn) + 603) < 2  # (2 s: a loaded machine's lag)
+    assert run.realtime is not None
+    caught_up = float(run.realtime["caught_up_wall_s"])  # type: ignore[arg-type]
+    assert caught_up < wall
+    # History went out ahead of its timestamps' wall time; the live part on time.
+    assert stamps[0][0] < stamps[0][1] - 590
+    period = scn.workload.observe_period_s  # a window's messages carry its start time
+    assert -period - 2 < stamps[-1][0] - stamps[-1][1] < 0.5
+    # Lag is watched from the catch-up on (a late backfill would have raised by now).
+    assert int(run.realtime["checks"]) >= 1  # type: ignore[call-overload]

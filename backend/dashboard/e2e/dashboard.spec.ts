@@ -1,7 +1,10 @@
 /**
- * The dashboard in Debian's Chromium against the real backend fed by the city feed:
- * login, live tiles, layout persistence, filters, exports, an alert rule firing,
- * viewer restrictions and playback. Screenshots go to test-results/screenshots/.
+ * The dashboard in Debian's Chromium against the real backend fed by the simulator: a
+ * small city (3 intersections x 4 cameras, n00000..n00011 at i0000..i0002) whose nodes
+ * publish over a private Mosquitto into the backend's MQTT ingest, with PBFT among each
+ * intersection's cameras (experiments/dashboard_server.py). Login, live tiles, layout
+ * persistence, filters, exports, an alert rule firing, viewer restrictions, playback and
+ * consensus. Screenshots go to test-results/screenshots/.
  */
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -56,11 +59,11 @@ test("nodes: search, sort and the detail panel's history", async ({ page }) => {
   await page.getByRole("link", { name: "Edge nodes" }).click();
   const rows = page.getByTestId("nodes-table").locator("tbody tr");
   await expect(rows).toHaveCount(12);
-  await page.getByLabel("search nodes").fill("int-2");
+  await page.getByLabel("search nodes").fill("i0001");
   await expect(rows).toHaveCount(4);
-  await expect(rows.first()).toContainText("cam-02-1");
+  await expect(rows.first()).toContainText("n00004");
   await rows.nth(1).click();
-  await expect(page.getByTestId("node-detail")).toContainText("cam-02-2");
+  await expect(page.getByTestId("node-detail")).toContainText("n00005");
   await expect(page.getByTestId("node-detail").locator(".recharts-line").first()).toBeVisible();
   await shot(page, "03-nodes");
 });
@@ -75,15 +78,19 @@ test("detections: debounced filters narrow the virtual list and exports hold the
   // Only the visible window of rows is in the DOM.
   expect(await page.getByTestId("vrow").count()).toBeLessThan(80);
 
-  await page.getByLabel("node filter").fill("cam-01-2");
-  await page.getByLabel("class filter").fill("bus");
+  // The simulated cameras detect cars (and emergency vehicles when one passes).
+  await page.getByLabel("node filter").fill("n00001");
+  await page.getByLabel("class filter").fill("car");
   const matching = async () => {
     const texts = await page.getByTestId("vrow").allTextContents();
-    return texts.length > 0 && texts.every((t) => t.includes("cam-01-2") && t.includes("bus"));
+    return texts.length > 0 && texts.every((t) => t.includes("n00001") && t.includes("car"));
   };
   await expect.poll(matching).toBe(true);
   await expect(count).not.toContainText("loading");
   expect(await matching()).toBe(true);
+  const filtered = Number((await count.textContent())!.split(" ")[0].replace(/,/g, ""));
+  expect(filtered).toBeGreaterThan(0);
+  expect(filtered).toBeLessThan(total);
   await shot(page, "04-detections-filtered");
 
   const csvDl = page.waitForEvent("download");
@@ -93,15 +100,15 @@ test("detections: debounced filters narrow the virtual list and exports hold the
   expect(csv.length).toBeGreaterThan(1);
   for (const line of csv.slice(1)) {
     const cols = line.split(",");
-    expect(cols[1]).toBe("cam-01-2");
-    expect(cols[7]).toBe("bus");
+    expect(cols[1]).toBe("n00001");
+    expect(cols[7]).toBe("car");
   }
 
   const jsonDl = page.waitForEvent("download");
   await page.getByRole("button", { name: "Export JSON" }).click();
   const rows = JSON.parse(readFileSync((await (await jsonDl).path())!, "utf8")) as { node_id: string; cls: string }[];
   expect(rows.length).toBeGreaterThanOrEqual(csv.length - 1);
-  expect(rows.every((r) => r.node_id === "cam-01-2" && r.cls === "bus")).toBe(true);
+  expect(rows.every((r) => r.node_id === "n00001" && r.cls === "car")).toBe(true);
 
   const xlsxDl = page.waitForEvent("download");
   await page.getByRole("button", { name: "Export XLSX" }).click();
@@ -113,8 +120,8 @@ test("detections: debounced filters narrow the virtual list and exports hold the
   const [h1, h7, n, nodes, classes] = JSON.parse(execFileSync(PYTHON, ["-c", check, xlsx]).toString());
   expect([h1, h7]).toEqual(["node_id", "cls"]);
   expect(n).toBeGreaterThanOrEqual(csv.length - 1);
-  expect(nodes).toEqual(["cam-01-2"]);
-  expect(classes).toEqual(["bus"]);
+  expect(nodes).toEqual(["n00001"]);
+  expect(classes).toEqual(["car"]);
 });
 
 test("viewers cannot change rules or settings, in the UI or at the API", async ({ page }) => {
@@ -147,14 +154,14 @@ test("an operator's rule fires on live data and the alert appears", async ({ pag
   await page.getByLabel("metric").selectOption("queue.vehicles");
   await page.getByLabel("operator").selectOption(">=");
   await page.getByLabel("threshold").fill("0");
-  await page.getByLabel("rule node").fill("cam-03-1");
+  await page.getByLabel("rule node").fill("n00008");
   await page.getByLabel("severity").selectOption("critical");
   await page.getByLabel("cooldown").fill("3600");
   await page.getByRole("button", { name: "Create rule" }).click();
   await expect(page.getByTestId("rules-table")).toContainText("queue.vehicles >= 0");
-  await expect(page.getByTestId("alert-history")).toContainText("cam-03-1", { timeout: 20_000 });
+  await expect(page.getByTestId("alert-history")).toContainText("n00008", { timeout: 20_000 });
   await page.getByRole("link", { name: "Overview" }).click();
-  await expect(page.getByTestId("alerts-firing")).toContainText("cam-03-1");
+  await expect(page.getByTestId("alerts-firing")).toContainText("n00008");
   await shot(page, "05-alert-fired");
 });
 
@@ -162,13 +169,15 @@ test("playback scrubs the stored range and plays forward", async ({ page }) => {
   await login(page, "viewer");
   await page.getByRole("link", { name: "Playback" }).click();
   const label = page.getByTestId("playback-time");
-  await expect(page.getByTestId("frame-nodes").locator("tbody tr")).toHaveCount(12);
   const slider = page.getByLabel("playback position");
+  await expect(slider).toBeVisible();
   const min = Number(await slider.getAttribute("min"));
+  // Two simulated minutes in, every node has sent a heartbeat (every 30 s).
   await slider.fill(String(Math.round(min + 120)));
   const scrubbed = await label.textContent();
-  await expect(page.getByTestId("frame-int-1")).toBeVisible();
-  await expect(page.getByTestId("frame-nodes").locator("tbody tr").first()).toContainText("cam-01-1");
+  await expect(page.getByTestId("frame-nodes").locator("tbody tr")).toHaveCount(12);
+  await expect(page.getByTestId("frame-i0000")).toBeVisible();
+  await expect(page.getByTestId("frame-nodes").locator("tbody tr").first()).toContainText("n00000");
   await page.getByLabel("speed").selectOption("60");
   await page.getByTestId("play").click();
   await expect(label).not.toHaveText(scrubbed!);
@@ -182,8 +191,15 @@ test("every page renders without an error boundary tripping", async ({ page }) =
     await page.getByRole("link", { name: link }).click();
     await expect(page.getByRole("heading", { name: link, exact: true })).toBeVisible();
     await expect(page.locator(".error-box")).toHaveCount(0);
-    if (link === "Intersections") await expect(page.getByTestId("intersection-int-2")).toContainText("cam-02-3");
-    if (link === "Consensus") await expect(page.getByText("No consensus traffic has been stored yet.")).toBeVisible();
+    if (link === "Intersections") await expect(page.getByTestId("intersection-i0001")).toContainText("n00006");
+    if (link === "Consensus") {
+      // PBFT rounds of the simulated cameras, stored from their signed messages.
+      await expect(page.getByRole("heading", { name: "Rounds" })).toBeVisible();
+      const round = page.locator("tr.sortable", { hasText: "i0001" }).first();
+      await round.click();
+      await expect(page.getByRole("heading", { name: /^Votes in i0001/ })).toBeVisible();
+      await expect(page.locator(".detail tbody tr").first()).toContainText(/n0000[4-7]/);
+    }
     if (link === "Analytics") await expect(page.getByTestId("series-chart").locator(".recharts-area").first()).toBeVisible();
     await shot(page, name);
   }

@@ -1,6 +1,8 @@
 /**
  * Where the end-to-end backend runs: a free loopback port and a private SQLite file,
  * chosen once in the main Playwright process and handed to workers via the environment.
+ * The server (experiments/dashboard_server.py) starts its own Mosquitto and the simulated
+ * city, and answers only once the city's backfilled history is stored.
  */
 import { execFileSync, execSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";

@@ -3,17 +3,16 @@
  * list (only the visible rows exist in the DOM), multi-field filters debounced before
  * they query the server, a time range, and export of exactly the filtered set.
  */
-import { useVirtualizer } from "@tanstack/react-virtual";
-import { memo, useEffect, useRef, useState } from "react";
+import { useEffect, useState } from "react";
 import { api, qs, request } from "../api";
 import { Empty, LoadError, TimeRange, type Range } from "../components/Bits";
+import { VirtualRows } from "../components/VirtualRows";
 import { time } from "../format";
 import { useDebounced } from "../hooks";
 import type { Detection, LogEntry } from "../types";
 
 export const MAX_ROWS = 10_000;
 const PAGE = 5000;
-const ROW_H = 28;
 
 type Dataset = "detections" | "logs";
 type Row = Detection | LogEntry;
@@ -47,23 +46,20 @@ async function loadAll(ds: Dataset, params: Record<string, string | number | nul
   } while (cursor && rows.length < MAX_ROWS);
 }
 
-/** One list row; memoised so a re-render of the page does not re-render unchanged rows. */
-const VRow = memo(function VRow({ r, start }: { r: Row; start: number }) {
-  return (
-    <div className="vrow" data-testid="vrow" style={{ transform: `translateY(${start}px)`, height: ROW_H }}>
-      {"cls" in r ? (
-        <>
-          <span>{time(r.ts)}</span><span>{r.node_id}</span><span>{r.intersection}</span><span>{r.cls}</span>
-          <span>{r.conf.toFixed(2)}</span><span>{r.track ?? "—"}</span>
-        </>
-      ) : (
-        <>
-          <span>{time(r.ts)}</span><span>{r.node_id}</span><span>{r.level}</span><span className="wide">{r.message}</span>
-        </>
-      )}
-    </div>
+/** Row contents; module-level, so the memoised rows see the same function every render.
+ * Decided per row: after a dataset switch the old rows stay until the new ones load. */
+function cells(r: Row) {
+  return "cls" in r ? (
+    <>
+      <span>{time(r.ts)}</span><span>{r.node_id}</span><span>{r.intersection}</span><span>{r.cls}</span>
+      <span>{r.conf.toFixed(2)}</span><span>{r.track ?? "—"}</span>
+    </>
+  ) : (
+    <>
+      <span>{time(r.ts)}</span><span>{r.node_id}</span><span>{r.level}</span><span className="wide">{r.message}</span>
+    </>
   );
-});
+}
 
 export default function Detections() {
   const [ds, setDs] = useState<Dataset>("detections");
@@ -88,9 +84,6 @@ export default function Detections() {
       stale = true;
     };
   }, [key]);
-
-  const parent = useRef<HTMLDivElement>(null);
-  const virtual = useVirtualizer({ count: rows.length, getScrollElement: () => parent.current, estimateSize: () => ROW_H, overscan: 12 });
 
   async function exportAs(format: "csv" | "json" | "xlsx") {
     setExporting(format);
@@ -161,13 +154,7 @@ export default function Detections() {
           </>
         )}
       </div>
-      <div ref={parent} className="vlist" data-testid="vlist">
-        <div style={{ height: virtual.getTotalSize(), position: "relative" }}>
-          {virtual.getVirtualItems().map((v) => (
-            <VRow key={v.key} r={rows[v.index]} start={v.start} />
-          ))}
-        </div>
-      </div>
+      <VirtualRows rows={rows} render={cells} />
     </div>
   );
 }
