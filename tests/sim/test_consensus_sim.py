@@ -114,3 +114,27 @@ def test_district_committee_agrees_on_green_wave_offsets(
     assert district["decision_latency_ms_p99"] < 1000.0
     offsets = sim.world.offset_s.tolist()
     assert offsets == [0.0, 24.0, 48.0, 72.0]  # 300 m apart at 12.5 m/s, 90 s cycle
+
+
+def test_liars_up_to_f_stay_inside_the_honest_range_and_beyond_f_do_not(
+    scenario: Callable[..., ScenarioConfig],
+) -> None:
+    """Seven cameras see everything, every cycle an audit: f = 2 liars are trimmed away."""
+    seven = (
+        "city.cameras_per_intersection=7",
+        "city.approaches_per_camera=4",
+        "consensus.audit_every=1",
+        "consensus.lying_factor=4.0",
+    )
+    by_liars = {
+        k: _run(scenario(*BASE, *seven, f"consensus.byzantine_per_intersection={k}"))[0]
+        for k in (0, 2, 3)
+    }
+    for k in (0, 2):
+        assert by_liars[k]["within_honest_range_share"] == 1.0
+        assert by_liars[k]["robust_fusion_share"] == 1.0
+    assert by_liars[2]["settings"]["byzantine_per_intersection"] == 2
+    # A third liar outnumbers the trimming: the fused queue leaves the honest range.
+    assert by_liars[3]["within_honest_range_share"] < 0.5
+    assert by_liars[3]["decision_error_veh_mean"] > by_liars[2]["decision_error_veh_mean"] + 1.0
+    assert by_liars[3]["plan_split_error_mean"] >= 0.0
