@@ -1,14 +1,18 @@
 """Consensus benchmark: the metro city with PBFT on, and the cost of each piece.
 
     python -m experiments.bench_consensus [--nodes 1000] [--sim-seconds 3600]
-        [--clusters 4 8] [--out bench_consensus.json]
+        [--clusters 4 8] [--intersections N] [--figure STEM] [--out bench_consensus.json]
 
 For each cluster size (cameras per intersection) the metro scenario runs with
 ``consensus=pbft`` on LTE-like links: decision latency percentiles, messages per
 decision beside PBFT's expected count for that cluster size, and the simulator's
-wall time. In the same process, as references: a bare ``cryptography`` Ed25519
-verify, this project's signature check of a consensus message, and the cost of a
-replica processing one message (a four-replica cluster deciding in memory).
+wall time. ``--intersections N`` holds the number of clusters fixed instead of the
+node count (``N x cameras`` nodes), so a sweep over cluster size (``--clusters 4 7
+10 13``) compares clusters, not cities; ``--figure`` draws latency and messages per
+decision against cluster size (PNG and PDF). In the same process, as references: a
+bare ``cryptography`` Ed25519 verify, this project's signature check of a consensus
+message, and the cost of a replica processing one message (a four-replica cluster
+deciding in memory).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from edgeqi.consensus import ClusterConfig, KeyPair, Replica, Verifier, derive_seed
@@ -135,11 +140,40 @@ def metro(nodes: int, sim_seconds: float, cameras: int) -> dict[str, Any]:
     }
 
 
+def scale_points(metro_runs: list[dict[str, Any]]) -> pd.DataFrame:
+    """One row per cluster size: intersection-level latency and messages against PBFT's count."""
+    rows = []
+    for r in metro_runs:
+        c = r["consensus"]
+        inter = c["intersection"]
+        rows.append(
+            {
+                "cluster_size": r["cameras_per_intersection"],
+                "f": (r["cameras_per_intersection"] - 1) // 3,
+                "nodes": r["nodes"],
+                "decisions": inter["decisions"],
+                "undecided_rounds": c["undecided_rounds"],
+                "latency_ms_p50": inter["decision_latency_ms_p50"],
+                "latency_ms_p99": inter["decision_latency_ms_p99"],
+                "publishes_per_decision": inter["messages_per_decision"],
+                "expected_publishes": c["expected_pbft"]["publishes_per_decision"],
+                "deliveries_per_decision": inter["deliveries_per_decision"],
+                "expected_deliveries": c["expected_pbft"]["point_to_point_per_decision"],
+                "bytes_per_decision": inter["bytes_per_decision"],
+                "view_changes": c["view_changes"],
+                "wall_seconds": r["wall_seconds"],
+            }
+        )
+    return pd.DataFrame(rows)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nodes", type=int, default=1000)
     parser.add_argument("--sim-seconds", type=float, default=3600.0)
     parser.add_argument("--clusters", type=int, nargs="+", default=[4, 8])
+    parser.add_argument("--intersections", type=int, default=None)
+    parser.add_argument("--figure", type=Path, default=None)
     parser.add_argument("--out", type=Path, default=Path("bench_consensus.json"))
     args = parser.parse_args(argv)
     result: dict[str, Any] = {
@@ -150,7 +184,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     print(json.dumps(result["micro"], indent=1), flush=True)
     for cameras in args.clusters:
-        r = metro(args.nodes, args.sim_seconds, cameras)
+        nodes = args.nodes if args.intersections is None else args.intersections * cameras
+        r = metro(nodes, args.sim_seconds, cameras)
         result["metro"].append(r)
         c = r["consensus"]
         print(
@@ -171,6 +206,12 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
         args.out.write_text(json.dumps(result, indent=1) + "\n")
+    points = scale_points(result["metro"])
+    print(points.to_string(index=False), flush=True)
+    if args.figure is not None:
+        from experiments.report_figures import consensus_scale
+
+        consensus_scale(points, args.figure)
     return 0
 
 

@@ -10,8 +10,10 @@ less the seed, see :mod:`experiments.sweep_data`), policy and metric the mean an
   measured values (:mod:`experiments.claims`), battery lifetime for runs of a day or
   more, and the list of figures;
 - ``figures/``: per-policy comparison with CIs, the pooled latency CDF, the trade-off
-  curve when a numeric key was swept, state of charge over time for day-long runs;
-  each as PNG and PDF.
+  curve when a numeric key was swept, state of charge over time for day-long runs,
+  and for collaboration sweeps (:mod:`experiments.report_collab`) energy with against
+  without work division and accuracy against the share of lying cameras; each as PNG
+  and PDF.
 
 A per-run p99 of alert latency rests on a few hundred reports, so one retransmitted
 report moves it by a whole retransmission timeout; the report therefore also pools
@@ -31,6 +33,14 @@ import pandas as pd
 
 from experiments import report_figures as figs
 from experiments.intervals import mean_ci, quantile_ci
+from experiments.report_collab import (
+    accuracy_markdown,
+    accuracy_summary,
+    collab_rows,
+    energy_markdown,
+    energy_pairs,
+    energy_summary,
+)
 from experiments.sweep_data import (
     battery_rows,
     run_overrides,
@@ -266,6 +276,25 @@ def _slug(text: str) -> str:
     return "".join(c if c.isalnum() or c in "._-" else "_" for c in text)[:80]
 
 
+def collaboration_section(root: Path, fig_dir: Path) -> tuple[str, list[Path]]:
+    """Work division's energy and accuracy under liars, when the sweep holds such runs."""
+    rows = collab_rows(root)
+    text = ""
+    written: list[Path] = []
+    pairs = energy_pairs(rows)
+    if not pairs.empty:
+        summary = energy_summary(pairs)
+        text += energy_markdown(summary)
+        pairs.to_csv(root / "collaboration_energy.csv", index=False)
+        written += figs.collaboration_energy(summary, fig_dir / "collaboration_energy")
+    accuracy = accuracy_summary(rows)
+    if not accuracy.empty:
+        text += accuracy_markdown(accuracy)
+        accuracy.to_csv(root / "byzantine_accuracy.csv", index=False)
+        written += figs.byzantine_accuracy(accuracy, fig_dir / "byzantine_accuracy")
+    return text, written
+
+
 def build(root: Path) -> str | None:
     """Write every output of the report for ``root``; the markdown, or None without runs."""
     from experiments.claims import claims, claims_markdown
@@ -314,6 +343,9 @@ def build(root: Path) -> str | None:
         text += battery_text
         battery.to_csv(root / "battery.csv", index=False)
         written += figs.battery(_battery_series(root, runs), fig_dir / "battery")
+    collab_text, collab_figures = collaboration_section(root, fig_dir)
+    text += collab_text
+    written += collab_figures
     text += "\nFigures: " + ", ".join(str(p.relative_to(root)) for p in written) + "\n"
     (root / "report.md").write_text(text)
     return text

@@ -133,3 +133,78 @@ def battery(series: pd.DataFrame, stem: Path) -> list[Path]:
     if not math.isnan(float(series["t"].max())):
         ax_a.set_ylim(0.0, 105.0)
     return save(fig, stem)
+
+
+def collaboration_energy(summary: pd.DataFrame, stem: Path) -> list[Path]:
+    """Energy saved by work division against working alone, per setting and policy, with CIs."""
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.6 * len(summary) + 3), 4.2))
+    labels = [f"{r['pair']}\n{r['policy']}" for _, r in summary.iterrows()]
+    x = np.arange(len(labels))
+    w = 0.38
+    for off, key, label in (
+        (-w / 2, "energy_saving", "total energy"),
+        (w / 2, "compute_saving", "detection (compute) energy"),
+    ):
+        ax.bar(
+            x + off,
+            summary[key].to_numpy(dtype=float) * 100.0,
+            w,
+            yerr=_err(summary[f"{key}_ci95"]) * 100.0,
+            capsize=3,
+            label=label,
+        )
+    ax.set_xticks(x, labels, fontsize=7)
+    ax.set_ylabel("saved vs cameras alone, %")
+    ax.set_title("Consensus-based work division (paired by seed, 95 % CI)", fontsize=9)
+    ax.legend(fontsize=7)
+    return save(fig, stem)
+
+
+def byzantine_accuracy(summary: pd.DataFrame, stem: Path) -> list[Path]:
+    """Fused decision's error and honest-range share against the share of lying cameras."""
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    panels = (
+        ("decision_error_veh_mean", "queue error vs ground truth, vehicles (mean)", 1.0),
+        ("within_honest_range_share", "fused value inside the honest range, %", 100.0),
+        ("plan_split_error_mean", "green-split error vs plan from truth", 1.0),
+    )
+    for (n_key, audit), unsorted in summary.groupby(["cluster_size", "audit_every"], sort=True):
+        g = unsorted.sort_values("byzantine_fraction")
+        n = int(float(str(n_key)))
+        f = (n - 1) // 3
+        label = f"{n} cameras (f={f}), audit every {int(float(str(audit)))}"
+        for ax, (key, _, scale) in zip(axes, panels, strict=True):
+            line = ax.errorbar(
+                g["byzantine_fraction"],
+                g[key].to_numpy(dtype=float) * scale,
+                yerr=_err(g[f"{key}_ci95"]) * scale,
+                marker="o",
+                capsize=3,
+                label=label,
+            )
+            ax.axvline(f / n, color=line[0].get_color(), lw=0.7, ls=":")
+    for ax, (_, title, _) in zip(axes, panels, strict=True):
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel("share of lying cameras per intersection (dotted: f / n)")
+    axes[0].legend(fontsize=7)
+    return save(fig, stem)
+
+
+def consensus_scale(points: pd.DataFrame, stem: Path) -> list[Path]:
+    """Decision latency and messages per decision against the PBFT cluster size."""
+    fig, (ax_l, ax_m) = plt.subplots(1, 2, figsize=(12, 4.2))
+    p = points.sort_values("cluster_size")
+    n = p["cluster_size"].to_numpy(dtype=float)
+    ax_l.plot(n, p["latency_ms_p50"], marker="o", label="p50")
+    ax_l.plot(n, p["latency_ms_p99"], marker="s", label="p99")
+    ax_l.axhline(1000.0, color="tab:red", lw=0.8, ls="--", label="target p99 1 s")
+    ax_l.set(xlabel="cameras per intersection (PBFT replicas)", ylabel="decision latency, ms")
+    ax_l.legend(fontsize=7)
+    ax_m.plot(n, p["publishes_per_decision"], marker="o", label="publishes measured")
+    ax_m.plot(n, p["expected_publishes"], ls="--", label="publishes expected (3n + n/k)")
+    ax_m.plot(n, p["deliveries_per_decision"], marker="s", label="deliveries measured")
+    ax_m.plot(n, p["expected_deliveries"], ls="--", label="deliveries expected")
+    ax_m.set(xlabel="cameras per intersection (PBFT replicas)", ylabel="per decision")
+    ax_m.set_yscale("log")
+    ax_m.legend(fontsize=7)
+    return save(fig, stem)

@@ -61,6 +61,7 @@ def summarise(run: ScenarioRun) -> dict[str, Any]:
             "device": scn.energy.device.name,
             "workload": scn.workload.name,
             "faults": scn.faults.name,
+            "consensus": scn.consensus.name,
             "start_time": scn.start_time,
             "policies": {name: DESCRIPTIONS[name] for name in run.policies},
         },

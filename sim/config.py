@@ -291,12 +291,33 @@ class ConsensusConfig(_Strict):
     corridor_speed_mps: Positive = 12.5
     byzantine: list[ByzantineNode] = Field(default_factory=list)
     partitions: list[ConsensusPartition] = Field(default_factory=list)
+    byzantine_per_intersection: Annotated[int, Field(ge=0, le=16)] = 0
+    """Cameras of *every* intersection (its last ones) that lie in their queue reports for
+    the whole run: the axis of the accuracy-against-Byzantine-fraction experiment, where
+    naming each node in ``byzantine`` would tie a sweep to one city size."""
+    lying_behaviour: Literal["inflate", "deflate"] = "inflate"
+    lying_factor: Positive = 3.0
 
     @model_validator(mode="after")
     def _window(self) -> ConsensusConfig:
         if self.window < self.checkpoint_interval:
             raise ValueError("window must be at least checkpoint_interval")
         return self
+
+    def lying_cameras(self, intersections: int, cameras: int) -> list[ByzantineNode]:
+        """The ``byzantine_per_intersection`` liars of each intersection, as per-node entries.
+
+        The last cameras of an intersection are chosen so that the view-0 primary (its
+        first camera) stays honest: this axis measures lying reports, not a faulty leader.
+        """
+        k = self.byzantine_per_intersection
+        return [
+            ByzantineNode(
+                node=i * cameras + c, behaviour=self.lying_behaviour, factor=self.lying_factor
+            )
+            for i in range(intersections)
+            for c in range(cameras - k, cameras)
+        ]
 
 
 class ScenarioConfig(_Strict):
@@ -334,6 +355,11 @@ class ScenarioConfig(_Strict):
     def _duration(self) -> ScenarioConfig:
         if self.duration_s < self.workload.observe_period_s:
             raise ValueError("duration_s is shorter than one observation period")
+        if self.consensus.byzantine_per_intersection > self.city.cameras_per_intersection:
+            raise ValueError(
+                f"consensus.byzantine_per_intersection={self.consensus.byzantine_per_intersection}"
+                f" exceeds city.cameras_per_intersection={self.city.cameras_per_intersection}"
+            )
         named = [b.node for b in self.consensus.byzantine]
         named += [n for p in self.consensus.partitions for n in p.nodes]
         for node in named:

@@ -31,6 +31,8 @@ import numpy as np
 
 from edgeqi.consensus import ClusterConfig, KeyPair, Output, Replica, Verifier, derive_seed
 from edgeqi.consensus.agreement import (
+    Fused,
+    SignalPlan,
     assign_coverage,
     cycle_request,
     fuse_reports,
@@ -48,6 +50,7 @@ from sim.network import Network
 from sim.traffic import APPROACH_NAMES, TrafficWorld
 
 _DELIVER, _TICK, _COLLECT, _CUT = 0, 1, 2, 3
+_LYING = ("inflate", "deflate")
 
 
 @dataclass
@@ -85,6 +88,10 @@ class ConsensusStats:
     checks: int = 0
     suspects: int = 0
     undecided: int = 0
+    within_honest: int = 0
+    with_honest: int = 0
+    """Fused values backed by at least one honest report, and those inside the honest range."""
+    plan_errors: list[float] = field(default_factory=list)
 
 
 class ConsensusLayer:
@@ -138,7 +145,7 @@ class ConsensusLayer:
                 if len(delegates) > 1:
                     self._add_group(f"district-{d // per_district:03d}", "district", delegates)
         self.byzantine: dict[int, list[ByzantineNode]] = {}
-        for b in self.cfg.byzantine:
+        for b in [*self.cfg.byzantine, *self.cfg.lying_cameras(scn.intersections, self.cameras)]:
             self.byzantine.setdefault(b.node, []).append(b)
         self.events: list[tuple[float, int, int, int, int, Any]] = []
         self._order = itertools.count()
@@ -498,6 +505,7 @@ class ConsensusLayer:
                 )
                 self.stats.fused += 1
                 self.stats.robust += int(fz.robust)
+            self._score_against_honest(g, cycle, parsed, fused)
         # A camera far from a robust agreed value is suspected and avoided for sole coverage.
         suspects = set()
         for cam, q in parsed:
@@ -513,14 +521,15 @@ class ConsensusLayer:
         for name, fz in fused.items():
             ph = phase_of[name]
             by_phase[ph] = max(by_phase[ph], fz.vehicles)
-        w = self.scn.workload
-        lanes = self.scn.city.lanes_per_approach
-        plan = webster_plan(
-            by_phase,
-            w.saturation_flow_veh_per_h_per_lane * lanes / 3600.0,
-            w.cycle_s,
-            w.lost_time_s,
-        )
+        plan = self._plan(by_phase)
+        if truth is not None:
+            true_by_phase = [0.0, 0.0]
+            for name in fused:
+                ph = phase_of[name]
+                v = float(truth[APPROACH_NAMES.index(name)])
+                true_by_phase[ph] = max(true_by_phase[ph], v)
+            true_plan = self._plan(true_by_phase)
+            self.stats.plan_errors.append(abs(plan.split_phase0 - true_plan.split_phase0))
         if self.cfg.adopt_plan:
             self.world.set_green_split(gid, plan.split_phase0)
         visible = {node_name(j): self.visible[j] for j in g.nodes}
@@ -533,6 +542,43 @@ class ConsensusLayer:
         )
         for j in g.nodes:
             self.assigned[j] = cov[node_name(j)]
+
+    def _plan(self, by_phase: list[float]) -> SignalPlan:
+        w = self.scn.workload
+        return webster_plan(
+            by_phase,
+            w.saturation_flow_veh_per_h_per_lane * self.scn.city.lanes_per_approach / 3600.0,
+            w.cycle_s,
+            w.lost_time_s,
+        )
+
+    def _score_against_honest(
+        self,
+        g: _Group,
+        cycle: int,
+        parsed: list[tuple[str, dict[str, float]]],
+        fused: dict[str, Fused],
+    ) -> None:
+        """Count fused values inside the range of the honest reports the decision rested on.
+
+        Honest means not lying in its reports (inflating or deflating) at the cycle's start;
+        an approach only liars reported on has no honest range and is counted apart.
+        """
+        start = self.cycle_start.get(cycle, 0.0)
+        liars = {
+            node_name(k)
+            for k in g.nodes
+            if any(b.behaviour in _LYING for b in self._acting(k, start))
+        }
+        for name, fz in fused.items():
+            honest = [q[name] for cam, q in parsed if cam not in liars and name in q]
+            if not honest:
+                continue
+            self.stats.with_honest += 1
+            # Reports are rounded to 0.01 vehicle on the wire; the trimmed mean of them can
+            # differ from a bound by float rounding only.
+            inside = min(honest) - 1e-9 <= fz.vehicles <= max(honest) + 1e-9
+            self.stats.within_honest += int(inside)
 
     def compute_scale(self) -> np.ndarray:
         """Share of its detection work each camera still does under the agreed coverage."""
@@ -594,6 +640,23 @@ class ConsensusLayer:
             if s.errors
             else None,
             "robust_fusion_share": round(s.robust / s.fused, 4) if s.fused else None,
+            "within_honest_range_share": round(s.within_honest / s.with_honest, 4)
+            if s.with_honest
+            else None,
+            "fused_without_honest_share": round(1.0 - s.with_honest / s.fused, 4)
+            if s.fused
+            else None,
+            "plan_split_error_mean": round(float(np.mean(s.plan_errors)), 5)
+            if s.plan_errors
+            else None,
+            "settings": {
+                "cluster_size": n,
+                "byzantine_per_intersection": self.cfg.byzantine_per_intersection,
+                "lying_behaviour": self.cfg.lying_behaviour,
+                "lying_factor": self.cfg.lying_factor,
+                "redundancy": self.cfg.redundancy,
+                "audit_every": self.cfg.audit_every,
+            },
             "view_changes": view_changes,
             "checkpoint_adoptions_skipped": skipped,
             "rejected": dict(sorted(rejected.items())),

@@ -1,9 +1,11 @@
-"""A small real sweep, made once per test session with ``edgeqi run -m``.
+"""Small real sweeps, made once per test session with ``edgeqi run -m``.
 
 One intersection, twenty simulated minutes (anomalies start after a ten-minute
 warm-up), two policies, two thresholds of
 Algorithm 2, two seeds: four runs through the real command, its Hydra multirun
-and its result writers, in a few seconds.
+and its result writers, in a few seconds. A second one, for the collaboration
+report: one intersection for ten minutes with the cameras alone and with PBFT, no
+liar and one, two seeds.
 """
 
 from __future__ import annotations
@@ -24,6 +26,21 @@ SWEEP_ARGS = [
     "workload.anomalies.emergency_per_hour=30",
     "workload.anomalies.incident_per_hour=6",
     "policy.transmission.low_z=1.0,2.5",
+    "seed=0,1",
+]
+
+
+COLLAB_ARGS = [
+    "city=small",
+    "city.approaches_per_camera=4",
+    "duration_s=600",
+    "plots=false",
+    "tables=false",
+    "progress=false",
+    "policy.compare=[edgeqi]",
+    "consensus=none,pbft",
+    # ++: consensus=none has no such key (nothing lies without consensus); it is ignored there.
+    "++consensus.byzantine_per_intersection=0,1",
     "seed=0,1",
 ]
 
@@ -50,6 +67,21 @@ def small_sweep(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "run",
         "-m",
         *SWEEP_ARGS,
+        f"hydra.sweep.dir={sweep}",
+        "hydra.sweep.subdir=${hydra.job.override_dirname}",
+        cwd=root,
+    )
+    return sweep
+
+
+@pytest.fixture(scope="session")
+def collab_sweep(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("collab")
+    sweep = root / "sweep"
+    edgeqi(
+        "run",
+        "-m",
+        *COLLAB_ARGS,
         f"hydra.sweep.dir={sweep}",
         "hydra.sweep.subdir=${hydra.job.override_dirname}",
         cwd=root,

@@ -1,7 +1,7 @@
 """Every notebook in notebooks/ runs top to bottom on results made in this test session.
 
 The notebooks are jupytext percent scripts; each is converted and executed by a real
-Jupyter kernel (nbclient + ipykernel) against the small sweep of ``conftest.py`` and a
+Jupyter kernel (nbclient + ipykernel) against the small sweeps of ``conftest.py`` and a
 two-point scale benchmark, so a change to the results layout that breaks a notebook
 fails here instead of rotting unnoticed.
 """
@@ -39,9 +39,15 @@ def test_every_notebook_names_the_command_that_makes_its_inputs() -> None:
 
 @pytest.mark.parametrize("name", NAMES)
 def test_notebook_executes(
-    name: str, small_sweep: Path, scale_json: Path, monkeypatch: pytest.MonkeyPatch
+    name: str,
+    small_sweep: Path,
+    collab_sweep: Path,
+    scale_json: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("EDGEQI_SWEEP", str(small_sweep))
+    monkeypatch.setenv("EDGEQI_COLLAB_SWEEP", str(collab_sweep))
+    monkeypatch.setenv("EDGEQI_BYZANTINE_SWEEP", str(collab_sweep))
     monkeypatch.setenv("EDGEQI_SCALE", str(scale_json))
     repo = str(NOTEBOOKS.parent)
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([repo, os.environ.get("PYTHONPATH", "")]))

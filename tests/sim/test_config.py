@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from experiments.compose import compose_raw
-from sim.config import ConfigError, load_scenario
+from sim.config import ConfigError, ConsensusConfig, load_scenario
 
 
 def test_default_composes_to_district() -> None:
@@ -67,3 +69,29 @@ def test_policy_groups_mirror_the_node_core_configs() -> None:
     assert TransmissionParams().model_dump() == {
         f.name: getattr(TransmissionConfig(), f.name) for f in fields(TransmissionConfig)
     }
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 30), st.integers(1, 16), st.data())
+def test_lying_cameras_are_the_last_k_of_every_intersection(
+    intersections: int, cameras: int, data: st.DataObject
+) -> None:
+    k = data.draw(st.integers(0, cameras))
+    cfg = ConsensusConfig(byzantine_per_intersection=k, lying_factor=4.0)
+    liars = cfg.lying_cameras(intersections, cameras)
+    nodes = [b.node for b in liars]
+    assert len(nodes) == len(set(nodes)) == k * intersections
+    assert all(0 <= n < intersections * cameras for n in nodes)
+    for i in range(intersections):
+        mine = sorted(n - i * cameras for n in nodes if n // cameras == i)
+        assert mine == list(range(cameras - k, cameras))
+    # The view-0 primary (camera 0) lies only when every camera does.
+    assert any(n % cameras == 0 for n in nodes) == (k == cameras)
+    assert all(b.behaviour == "inflate" and b.factor == 4.0 for b in liars)
+
+
+def test_more_liars_than_cameras_is_refused() -> None:
+    with pytest.raises(ConfigError, match="byzantine_per_intersection"):
+        load_scenario(
+            compose_raw(["city=small", "consensus=pbft", "consensus.byzantine_per_intersection=5"])
+        )

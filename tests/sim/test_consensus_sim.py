@@ -137,3 +137,26 @@ def test_over_a_broker_consensus_leaves_through_the_nodes_numbered_in_their_sequ
     for node in {m.node_id for m in sent}:
         seqs = [m.seq for m in sent if m.node_id == node]
         assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))  # one gapless sequence
+
+
+def test_liars_up_to_f_stay_inside_the_honest_range_and_beyond_f_do_not(
+    scenario: Callable[..., ScenarioConfig],
+) -> None:
+    """Seven cameras see everything, every cycle an audit: f = 2 liars are trimmed away."""
+    seven = (
+        "city.cameras_per_intersection=7",
+        "city.approaches_per_camera=4",
+        "consensus.audit_every=1",
+        "consensus.lying_factor=4.0",
+    )
+    by_liars = {
+        k: _run(scenario(*BASE, *seven, f"consensus.byzantine_per_intersection={k}"))[0]
+        for k in (0, 2, 3)
+    }
+    for k in (0, 2):
+        assert by_liars[k]["within_honest_range_share"] == 1.0
+        assert by_liars[k]["robust_fusion_share"] == 1.0
+    assert by_liars[2]["settings"]["byzantine_per_intersection"] == 2
+    # A third liar outnumbers the trimming: the fused queue leaves the honest range.
+    assert by_liars[3]["within_honest_range_share"] < 0.5
+    assert by_liars[3]["decision_error_veh_mean"] > by_liars[2]["decision_error_veh_mean"] + 1.0
