@@ -40,23 +40,20 @@ from experiments.models import (
     read_card,
     video_frames,
 )
-from experiments.quantize import CHOSEN, Recipe, quantize_int8
+from experiments.quantize import CHOSEN, M, Recipe, quantize_int8
 from experiments.ssd_graph import resize_ssd
 
-M = "FeatureExtractor/MobilenetV2/"
 HEAD_INPUTS = (f"{M}expanded_conv_13/expand/", f"{M}Conv_1/", f"{M}layer_19_2_Conv2d_")
 """Layers whose outputs feed the detection head (19x19 to 1x1 maps: cheap in fp32)."""
-EARLY = tuple(f"{M}expanded_conv_{i}/" for i in range(2, 8))
-"""Blocks 2-7: the 75x75 to 19x19 layers that carry small, distant pedestrians."""
 
 RECIPES = [
-    Recipe("previous (stem 6, p99.999, 32 frames)", stem=6),
+    Recipe("previous: stem 6", stem=6),
     Recipe("minmax", method="minmax"),
     Recipe("entropy", method="entropy"),
     Recipe("p99.99", percentile=99.99),
     Recipe("reduce_range", reduce_range=True),
     Recipe("head inputs fp32", keep_prefixes=HEAD_INPUTS),
-    Recipe("stem 2 + blocks 2-7 fp32", stem=2, keep_prefixes=EARLY),
+    Recipe("128 frames", frames=128),
     Recipe("stem 2 + blocks 13-16 fp32", stem=2, keep_prefixes=(*HEAD_INPUTS[:2], f"{M}layer_19")),
     CHOSEN,
 ]
@@ -101,7 +98,7 @@ def timings(dets: dict[str, Any], frames: list[np.ndarray]) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     p = argparse.ArgumentParser(prog="bench_reduced")
-    p.add_argument("--only", help="comma-separated candidate names (default: all)")
+    p.add_argument("--only", help="candidate names separated by ';' (default: all)")
     p.add_argument("--every", type=int, default=AGREEMENT_EVERY, help="agreement frame step")
     p.add_argument("--frames", type=int, default=100, help="frames for the timing")
     p.add_argument("--conf", type=float, default=0.5)
@@ -114,7 +111,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     fp32_bytes = fp32_path.read_bytes()
     scratch = args.scratch or Path(tempfile.mkdtemp(prefix="edgeqi-reduced-"))
     scratch.mkdir(parents=True, exist_ok=True)
-    only = set(args.only.split(",")) if args.only else None
+    only = set(args.only.split(";")) if args.only else None
     models: dict[str, tuple[bytes, int, str]] = {}
     for r in RECIPES:
         if only is None or r.name in only:

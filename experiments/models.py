@@ -44,13 +44,9 @@ from edgeqi.perception.detector import (
     make_detector,
 )
 from experiments.quantize import CHOSEN, quantize_int8
-from experiments.ssd_graph import resize_ssd
 
 SSD_NAME = "ssdlite-person"
 SSD_INT8_NAME = "ssdlite-person-int8"
-SMALL_SIZE = 224
-SSD_SMALL_NAME = f"ssdlite-person-{SMALL_SIZE}"
-"""The fp32 model taking a smaller input (reduced mode's other option)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,9 +281,7 @@ def convert_ssd(graph: Path, out: Path) -> str:
     cmd = [sys.executable, "-m", "tf2onnx.convert", "--graphdef", str(graph)]
     cmd += ["--inputs", "image_tensor:0", "--outputs", outputs, "--opset", "13"]
     cmd += ["--output", str(out)]
-    # tf2onnx names the nodes it makes in an order that follows string hashing: a fixed
-    # seed makes the same graph give the same ONNX file byte for byte.
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONHASHSEED": "0"}
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     proc = subprocess.run(cmd, check=False, capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         raise RuntimeError(f"tf2onnx failed on {graph}:\n{proc.stderr[-3000:]}")
@@ -402,7 +396,7 @@ def complete() -> bool:
     root = cache_root()
     if not all((root / a.target).is_file() for a in ASSETS[1:]):
         return False
-    for name in (SSD_NAME, SSD_INT8_NAME, SSD_SMALL_NAME):
+    for name in (SSD_NAME, SSD_INT8_NAME):
         try:
             card, path = read_card(name)
         except (ModelError, ValueError):
@@ -420,17 +414,6 @@ def _write_model(d: Path, make: Callable[[Path], str]) -> tuple[Path, str]:
         step = make(part)
         part.replace(d / "model.onnx")
     return d / "model.onnx", step
-
-
-def _resized(source: Path, size: int) -> Callable[[Path], str]:
-    def make(out: Path) -> str:
-        out.write_bytes(resize_ssd(source.read_bytes(), size))
-        return (
-            f"input {size}x{size} instead of 300x300 (experiments.ssd_graph: resize target, "
-            f"anchors for the {size}-pixel feature grids, SAME padding)"
-        )
-
-    return make
 
 
 def prepare(force: bool = False, log: Callable[[str], None] = print) -> float:
@@ -453,8 +436,6 @@ def prepare(force: bool = False, log: Callable[[str], None] = print) -> float:
         lambda out: quantize_int8(fp32, out, "image_tensor:0", calib, CHOSEN),
     )
     say(f"quantized to {int8}")
-    small, step_small = _write_model(model_dir(SSD_SMALL_NAME), _resized(fp32, SMALL_SIZE))
-    say(f"resized to {small}")
     # Measured on frames of the agreement set, none of them a calibration frame.
     frames = street_frames(MEASURE_FRAMES, phase=0)
     base = _ssd_card(SSD_NAME, fp32, "fp32", [step_convert])
@@ -463,25 +444,13 @@ def prepare(force: bool = False, log: Callable[[str], None] = print) -> float:
     m32, dets32 = measure(det32, frames, reference)
     m32 = m32.model_copy(update={"agreement_reference": "TensorFlow on the original frozen graph"})
     _write_card(base.model_copy(update={"measured": m32}), fp32.parent)
-    variants = [
-        (SSD_INT8_NAME, int8, "int8", step_quant, 300),
-        (SSD_SMALL_NAME, small, "fp32", step_small, SMALL_SIZE),
-    ]
-    for name, path, precision, step, size in variants:
-        card = _ssd_card(
-            name,
-            path,
-            precision,
-            [step_convert, step],
-            reduced_of=SSD_NAME,
-            input_size=(size, size),
-        )
-        det = make_detector(path.read_bytes(), card, source=str(path))
-        m, _ = measure(det, frames, dets32)
-        m = m.model_copy(update={"agreement_reference": f"{SSD_NAME} (fp32) on the same frames"})
-        _write_card(card.model_copy(update={"measured": m}), path.parent)
+    card8 = _ssd_card(SSD_INT8_NAME, int8, "int8", [step_convert, step_quant], reduced_of=SSD_NAME)
+    det8 = make_detector(int8.read_bytes(), card8, source=str(int8))
+    m8, _ = measure(det8, frames, dets32)
+    m8 = m8.model_copy(update={"agreement_reference": f"{SSD_NAME} (fp32) on the same frames"})
+    _write_card(card8.model_copy(update={"measured": m8}), int8.parent)
     took = time.perf_counter() - t0
-    say(f"prepared {SSD_NAME}, {SSD_INT8_NAME} and {SSD_SMALL_NAME} in {took:.1f} s")
+    say(f"prepared {SSD_NAME} and {SSD_INT8_NAME} in {took:.1f} s")
     return took
 
 

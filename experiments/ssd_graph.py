@@ -8,6 +8,12 @@ input needs the resize target changed, the anchors regenerated for the smaller g
 the generator's own rule, and ``SAME`` padding restored; nothing is retrained. At 300 the
 edited graph gives the original's outputs exactly (checked by the tests).
 
+At other sizes the edit is not validated, and it is used only by ``bench_reduced``, not by
+``edgeqi models prepare``: the boxes it gives do not agree with fp32 at 300 (F1 0.03 at
+224 and 0.14 at 256 on the street video, with three times as many boxes), and at 280 a
+small pedestrian's box moves 46 pixels sideways, which points at a misalignment this
+module has not found rather than at the network (BENCHMARKS.md).
+
 The anchor rule is the SSD generator of the Object Detection API configuration this model
 was trained with: six layers, scales from 0.2 to 0.95, aspect ratios 1, 2, 1/2, 3, 1/3
 plus one box at the geometric mean of adjacent scales, three boxes only (scale 0.1 at 1,
