@@ -1,12 +1,11 @@
-"""Reduced-mode candidates against fp32, measured in one run: int8 recipes and smaller inputs.
+"""Reduced-mode candidates against fp32, measured in one run: int8 quantization recipes.
 
     .venv/bin/python -m experiments.bench_reduced [--only NAME,...] [--every 3] [--frames 100]
 
 Each int8 candidate is a :class:`experiments.quantize.Recipe` built from the cached fp32
 model into a scratch directory (``--scratch``, default a temporary one; the model cache
-is never written), calibrated on street-video frames that are not agreement frames. The
-smaller-input candidates are the fp32 (or chosen int8) graph edited by
-:func:`experiments.ssd_graph.resize_ssd`. For every candidate:
+is never written), calibrated on street-video frames that are not agreement frames. For
+every candidate:
 
 * agreement with fp32 at 300x300: F1 at IoU 0.5, same class, same confidence threshold,
   on every ``--every``-th frame of the street video (frames 0, 3, 6, ... by default);
@@ -41,7 +40,6 @@ from experiments.models import (
     video_frames,
 )
 from experiments.quantize import CHOSEN, M, Recipe, quantize_int8
-from experiments.ssd_graph import resize_ssd
 
 HEAD_INPUTS = (f"{M}expanded_conv_13/expand/", f"{M}Conv_1/", f"{M}layer_19_2_Conv2d_")
 """Layers whose outputs feed the detection head (19x19 to 1x1 maps: cheap in fp32)."""
@@ -57,7 +55,6 @@ RECIPES = [
     Recipe("stem 2 + blocks 13-16 fp32", stem=2, keep_prefixes=(*HEAD_INPUTS[:2], f"{M}layer_19")),
     CHOSEN,
 ]
-SIZES = (256, 224)
 
 
 def build(recipe: Recipe, fp32: Path, scratch: Path) -> Path:
@@ -116,14 +113,6 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     for r in RECIPES:
         if only is None or r.name in only:
             models[r.name] = (build(r, fp32_path, scratch).read_bytes(), 300, r.describe())
-    for size in SIZES:
-        name = f"fp32 at {size}"
-        if only is None or name in only:
-            models[name] = (resize_ssd(fp32_bytes, size), size, "fp32 graph resized")
-    name = f"chosen int8 at {SIZES[-1]}"
-    if only is None or name in only:
-        chosen = build(CHOSEN, fp32_path, scratch).read_bytes()
-        models[name] = (resize_ssd(chosen, SIZES[-1]), SIZES[-1], "chosen int8 graph resized")
     frames = list(video_frames(media_path("street.mp4"), every=args.every))
     ref = detector(fp32_bytes, 300, SSD_NAME, args.conf)
     ref_dets = [ref.detect(f) for f in frames]
