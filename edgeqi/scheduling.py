@@ -140,6 +140,8 @@ class Scheduler:
 
     def step(self, now: float, constraints: Constraints) -> list[Decision]:
         out: list[Decision] = []
+        if not (self._ready or self._energy_q or self._network_q):
+            return out  # nothing to readmit, expire or run: a node's usual last round
         cfg = self.config
         if cfg.constraint_aware:
             self._readmit(now, constraints)

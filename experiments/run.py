@@ -14,7 +14,6 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from experiments.plots import plot_bytes_energy, plot_comparison, plot_queues
 from experiments.results import (
     COMPARISON_HEADERS,
     comparison_rows,
@@ -57,6 +56,10 @@ def execute(scn: ScenarioConfig, out: Path, console: Console) -> ScenarioRun:
     if scn.tables:
         write_tables(run, out)
     if scn.plots:
+        # Imported here: matplotlib costs a second or two of start-up that a run with
+        # plots=false (every shipped sweep) should not pay.
+        from experiments.plots import plot_bytes_energy, plot_comparison, plot_queues
+
         plot_queues(run, out)
         plot_bytes_energy(run, out)
         plot_comparison(summary, out)

@@ -84,6 +84,11 @@ class Network:
         self.down_until = np.zeros(len(district_of_node))
         self._buffered = np.zeros(len(district_of_node), dtype=np.int64)
         self._mu = math.log(cfg.latency_ms_median / 1000.0)
+        # Hot path of every publish: bound draws and each node's backhaul looked up once.
+        self._uniform = rng.random
+        self._normal = rng.standard_normal
+        self._uplink_bps = cfg.uplink_kbps * 1000.0
+        self._backhaul_of_node = [self._backhaul[d] for d in district_of_node.tolist()]
         self.lost_messages = 0
         self.buffer_overflows = 0
         self.attempts = 0
@@ -97,7 +102,7 @@ class Network:
         return bool(self.down_until[node] > t)
 
     def _one_way_s(self) -> float:
-        return float(math.exp(self._mu + self.cfg.latency_sigma * self.rng.standard_normal()))
+        return math.exp(self._mu + self.cfg.latency_sigma * self._normal())
 
     def send(self, node: int, t: float, nbytes: int) -> Delivery:
         """Carry one publish of ``nbytes`` (MQTT overhead included) leaving at ``t``."""
@@ -111,13 +116,14 @@ class Network:
             self._buffered[node] += 1
             t = float(self.down_until[node])
             buffered = True
-        air = nbytes * 8.0 / (cfg.uplink_kbps * 1000.0)
-        district = int(self.district_of_node[node])
+        air = nbytes * 8.0 / self._uplink_bps
+        backhaul = self._backhaul_of_node[node]
         rto = cfg.rto_s
+        loss = cfg.loss
         for attempt in range(1, cfg.max_retries + 2):
             self.attempts += 1
-            if self.rng.random() >= cfg.loss:
-                queue = self._backhaul[district].burst(t + air, nbytes * 8.0)
+            if self._uniform() >= loss:
+                queue = backhaul.burst(t + air, nbytes * 8.0)
                 up = self._one_way_s()
                 arrival = t + air + queue + up
                 rtt_ms = 1000.0 * (air + queue + up + self._one_way_s())

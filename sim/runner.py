@@ -30,7 +30,13 @@ from edgeqi.protocol import (
     node_topic,
 )
 from sim import realtime
-from sim.camera import DetectorModel, SimWindow, SyntheticPerception, camera_coverage
+from sim.camera import (
+    CameraViews,
+    DetectorModel,
+    SimWindow,
+    SyntheticPerception,
+    camera_coverage,
+)
 from sim.collector import Collector
 from sim.config import PolicyName, ScenarioConfig
 from sim.consensus import ConsensusLayer
@@ -89,8 +95,8 @@ class _State:
     camera_fault_until: np.ndarray
     camera_fault_reason: list[str]
     pending_acks: list[list[Ack]]
-    pending_sent: np.ndarray
-    pending_lost: np.ndarray
+    pending_sent: list[int]
+    pending_lost: list[int]
     air_s: np.ndarray
     compute_full_s: np.ndarray
     compute_reduced_s: np.ndarray
@@ -100,18 +106,57 @@ class _State:
     node_series: list[dict[str, Any]] = field(default_factory=list)
 
 
+@dataclass(slots=True)
+class ViewTape:
+    """The world one policy ran and what every camera saw at each of its ticks, for the
+    run's other policies to replay instead of re-simulating the same traffic and drawing
+    the same detector noise again (about 10 kB a tick for 100 nodes)."""
+
+    world: TrafficWorld | None = None
+    ticks: list[CameraViews] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _TickAccounts:
+    """What each node's radio and processor did in one tick, summed in plain Python."""
+
+    air_s: list[float]
+    compute_full_s: list[float]
+    compute_reduced_s: list[float]
+
+    @classmethod
+    def zeros(cls, n: int) -> _TickAccounts:
+        return cls([0.0] * n, [0.0] * n, [0.0] * n)
+
+
 class PolicySimulation:
     """One policy on one world: build, run, measure."""
 
-    def __init__(self, scn: ScenarioConfig, policy: PolicyName, record_queues: bool) -> None:
+    def __init__(
+        self,
+        scn: ScenarioConfig,
+        policy: PolicyName,
+        record_queues: bool,
+        tape: ViewTape | None = None,
+    ) -> None:
         self.scn = scn
         self.policy_name = policy
         self.t0 = start_epoch(scn)
         n_i = scn.intersections
         city = scn.city
-        self.world = TrafficWorld(
-            city, scn.workload, n_i, self.t0, scn.duration_s, _rng(scn, _STREAM_WORLD)
-        )
+        self.tape = tape
+        self.replaying = tape is not None and tape.world is not None
+        """Another policy already ran this world: replay what its cameras saw."""
+        self._tick_count = 0
+        if tape is not None and tape.world is not None:
+            self.world = tape.world
+        else:
+            self.world = TrafficWorld(
+                city, scn.workload, n_i, self.t0, scn.duration_s, _rng(scn, _STREAM_WORLD)
+            )
+        if tape is not None:
+            assert scn.consensus.enabled is False, "consensus acts on the world: nothing to share"
+            tape.world = self.world
         self.coverage = camera_coverage(city, n_i)
         n = len(self.coverage)
         self.n = n
@@ -142,8 +187,8 @@ class PolicySimulation:
             camera_fault_until=np.zeros(n),
             camera_fault_reason=[""] * n,
             pending_acks=[[] for _ in range(n)],
-            pending_sent=np.zeros(n, dtype=np.int64),
-            pending_lost=np.zeros(n, dtype=np.int64),
+            pending_sent=[0] * n,
+            pending_lost=[0] * n,
             air_s=np.zeros(n),
             compute_full_s=np.zeros(n),
             compute_reduced_s=np.zeros(n),
@@ -273,42 +318,42 @@ class PolicySimulation:
 
     def _tick(self, now: float, period: float) -> None:
         st = self.state
-        world = self.world
-        cov = self.coverage
-        inter = self.node_intersection
-        true_q = world.queue[inter[:, None], cov]
-        true_em = world.emergency[inter[:, None], cov]
-        true_st = world.incident[inter[:, None], cov]
-        full, reduced, em_full, em_red, st_full, st_red = self.detector.draw(
-            true_q, true_em, true_st
-        )
-        m_per_vehicle = (self.scn.city.vehicle_spacing_m / world.lanes)[inter[:, None], cov]
-        # Rounded to what a node would report and turned into lists once for every node.
-        full_l = np.round(full, 2).tolist()
-        reduced_l = np.round(reduced, 2).tolist()
-        qm_full = np.round(full * m_per_vehicle, 1).tolist()
-        qm_reduced = np.round(reduced * m_per_vehicle, 1).tolist()
-        em_full_l, em_red_l = em_full.tolist(), em_red.tolist()
-        st_full_l, st_red_l = st_full.tolist(), st_red.tolist()
-        wait = np.round(world.wait_s(now)[inter[:, None], cov], 1).tolist()
+        if self.replaying:
+            assert self.tape is not None
+            views = self.tape.ticks[self._tick_count]
+        else:
+            views = CameraViews.observe(
+                self.world, self.detector, self.coverage, self.node_intersection, now
+            )
+            if self.tape is not None:
+                self.tape.ticks.append(views)
+        self._tick_count += 1
+        # Turned into lists once for every node, so that a node's window costs no NumPy call.
+        full_l = views.vehicles_full.tolist()
+        reduced_l = views.vehicles_reduced.tolist()
+        qm_full = views.queue_m_full.tolist()
+        qm_reduced = views.queue_m_reduced.tolist()
+        em_full_l, em_red_l = views.emergency_full.tolist(), views.emergency_reduced.tolist()
+        st_full_l, st_red_l = views.stalled_full.tolist(), views.stalled_reduced.tolist()
+        wait = views.wait_s.tolist()
         frames = self.scn.workload.detector.frames_per_observation
-        soc = self.energy.soc
-        power = self.energy.power_w
+        # Per-node scalars as Python lists: indexing a NumPy array per node and message
+        # costs more than the arithmetic it feeds.
+        soc = self.energy.soc.tolist()
+        power = self.energy.power_w.tolist()
+        faulty = (st.camera_fault_until > now).tolist()
         powered = (st.crashed_until <= now) & ~self.energy.depleted
-        st.air_s.fill(0.0)
-        st.compute_full_s.fill(0.0)
-        st.compute_reduced_s.fill(0.0)
         epoch_now = self.t0 + now
         self._restart(epoch_now, powered & ~st.was_powered)
         st.was_powered = powered
-        for k in range(self.n):
-            if not powered[k]:
+        acc = _TickAccounts.zeros(self.n)
+        nodes, acks, sent, lost = st.nodes, st.pending_acks, st.pending_sent, st.pending_lost
+        for k, on in enumerate(powered.tolist()):
+            if not on:
                 continue
-            node = st.nodes[k]
-            fault = st.camera_fault_reason[k] if st.camera_fault_until[k] > now else None
             window = SimWindow(
                 frames,
-                fault,
+                st.camera_fault_reason[k] if faulty[k] else None,
                 full_l[k],
                 reduced_l[k],
                 qm_full[k],
@@ -321,17 +366,21 @@ class PolicySimulation:
             )
             inputs = NodeInputs(
                 window=window,
-                battery_soc=float(soc[k]),
-                power_w=float(power[k]),
-                acks=st.pending_acks[k],
-                sent=int(st.pending_sent[k]),
-                lost=int(st.pending_lost[k]),
+                battery_soc=soc[k],
+                power_w=power[k],
+                acks=acks[k],
+                sent=sent[k],
+                lost=lost[k],
             )
-            st.pending_acks[k] = []
-            st.pending_sent[k] = 0
-            st.pending_lost[k] = 0
-            out = node.step(epoch_now, inputs)
-            self._carry(k, out)
+            acks[k] = []
+            sent[k] = 0
+            lost[k] = 0
+            out = nodes[k].step(epoch_now, inputs)
+            if out.messages or out.video or out.compute_full_s or out.compute_reduced_s:
+                self._carry(k, out, acc)
+        st.air_s = np.array(acc.air_s)
+        st.compute_full_s = np.array(acc.compute_full_s)
+        st.compute_reduced_s = np.array(acc.compute_reduced_s)
         if self.consensus is not None:
             self._consensus_costs()
         # The step at ``now`` decides the node's activity over the coming period.
@@ -355,35 +404,39 @@ class PolicySimulation:
         st.compute_reduced_s += cpu
         st.air_s += air
 
-    def _carry(self, k: int, out: NodeOutputs) -> None:
+    def _carry(self, k: int, out: NodeOutputs, acc: _TickAccounts) -> None:
         """Hand a node's outputs to the network and the collector."""
         st = self.state
-        st.compute_full_s[k] += out.compute_full_s
-        st.compute_reduced_s[k] += out.compute_reduced_s
+        acc.compute_full_s[k] += out.compute_full_s
+        acc.compute_reduced_s[k] += out.compute_reduced_s
+        t0 = self.t0
+        air_end = self.energy.last_air_end
         for o in out.messages:
+            message = o.message
             if self.sink is not None:
-                self.sink(k, o.message)
-            payload = encode(o.message)
-            key = (k, o.message.kind)
+                self.sink(k, message)
+            payload = encode(message)
+            key = (k, message.kind)
             overhead = self._overhead.get(key)
             if overhead is None:
                 overhead = self._overhead[key] = mqtt_publish_overhead(
-                    node_topic(node_name(k), o.message.kind)
+                    node_topic(node_name(k), message.kind)
                 )
             size = len(payload) + overhead
-            d = self.network.send(k, o.at - self.t0, size)  # the network runs on sim time
+            at = o.at - t0
+            d = self.network.send(k, at, size)  # the network runs on sim time
             st.pending_sent[k] += 1
             if d.arrival is None:
                 st.pending_lost[k] += 1
             else:
                 st.pending_acks[k].append(Ack(d.rtt_ms, size, d.air_s))
-            st.air_s[k] += d.air_s
-            self.energy.last_air_end[k] = max(self.energy.last_air_end[k], o.at - self.t0 + d.air_s)
+            acc.air_s[k] += d.air_s
+            air_end[k] = max(air_end[k], at + d.air_s)
             self.collector.record(
                 k,
-                o.message,
+                message,
                 o.at,
-                None if d.arrival is None else d.arrival + self.t0,
+                None if d.arrival is None else d.arrival + t0,
                 o.event_at,
                 len(payload),
                 d.wire_bytes,
@@ -391,12 +444,12 @@ class PolicySimulation:
                 d.buffered,
             )
         for v in out.video:
-            if self.network.is_down(k, v.at - self.t0):
+            if self.network.is_down(k, v.at - t0):
                 continue
-            air = self.network.stream(k, v.at - self.t0, v.seconds, v.tier_kbps)
+            air = self.network.stream(k, v.at - t0, v.seconds, v.tier_kbps)
             self.collector.video_bytes += v.nbytes
-            st.air_s[k] += air
-            self.energy.last_air_end[k] = max(self.energy.last_air_end[k], v.at - self.t0 + air)
+            acc.air_s[k] += air
+            air_end[k] = max(air_end[k], v.at - t0 + air)
 
     def _restart(self, epoch_now: float, booting: np.ndarray) -> None:
         """A node back from a crash or a dead battery boots with a fresh state (seq persisted)."""
@@ -430,7 +483,8 @@ class PolicySimulation:
         started = time.perf_counter()
         rt = self.scn.realtime
         env = realtime.environment(rt)
-        env.process(self._world_process(env))
+        if not self.replaying:  # a replayed world has already run to the end
+            env.process(self._world_process(env))
         env.process(self._node_process(env, progress))
         env.process(self._fault_process(env))
         if self.consensus is not None:
@@ -512,8 +566,11 @@ def run_scenario(
     names = list(dict.fromkeys(scn.policy.compare or [scn.policy.name]))
     runs: dict[str, PolicyRun] = {}
     queues = pd.DataFrame()
+    # Without consensus no policy acts on the traffic: the first policy records what the
+    # cameras see and the others replay it (same world, same detector draws).
+    tape = ViewTape() if len(names) > 1 and not scn.consensus.enabled else None
     for i, name in enumerate(names):
-        sim = PolicySimulation(scn, name, record_queues=i == 0)
+        sim = PolicySimulation(scn, name, record_queues=i == 0, tape=tape)
         report = None if progress is None else functools.partial(progress, name)
         runs[name] = sim.run(report)
         if i == 0:

@@ -116,6 +116,24 @@ def test_same_seed_same_summary(tmp_path: Path, scenario: Callable[..., Scenario
     assert c["policies"] != a["policies"]
 
 
+def test_replayed_world_gives_each_policy_its_results_alone(
+    scenario: Callable[..., ScenarioConfig],
+) -> None:
+    """Policies after the first replay what the first one's cameras saw (sim.runner.ViewTape)
+    instead of re-simulating the world: each must end exactly as if it had run alone."""
+    from sim.runner import run_scenario
+
+    common = ("city=small", "faults=demo", "duration_s=2700", "seed=5")
+    together = run_scenario(scenario(*common, "policy.compare=[stream_all,edgeqi,periodic]"))
+    for name in ("edgeqi", "periodic"):
+        alone = run_scenario(scenario(*common, f"policy.compare=[{name}]")).policies[name]
+        replayed = together.policies[name]
+        assert replayed.metrics == alone.metrics
+        assert int(alone.metrics["episodes"]) > 0  # type: ignore[call-overload]
+        for table in ("messages", "reports", "episodes", "timeseries"):
+            pd.testing.assert_frame_equal(getattr(replayed, table), getattr(alone, table))
+
+
 def test_scripted_faults_leave_their_marks(scenario: Callable[..., ScenarioConfig]) -> None:
     from sim.runner import PolicySimulation
 

@@ -13,6 +13,7 @@ from edgeqi.transmission import (
     RobustBaseline,
     TransmissionConfig,
     decode_batch,
+    median,
 )
 
 NOON = 12 * 3600.0
@@ -127,3 +128,15 @@ def test_cycle_max_reports_each_window_once() -> None:
     c = CycleMax(90.0)
     out = [c.push("k", v, t) for t, v in [(0, 3), (30, 9), (60, 4), (90, 1), (120, 2), (180, 0)]]
     assert out == [None, None, None, 9, None, 2]
+
+
+def test_median_matches_numpy_bit_for_bit() -> None:
+    """The scorer's pure-Python median must give NumPy's answer exactly, or every
+    baseline, z-score and result downstream of it would shift."""
+    rng = np.random.default_rng(7)
+    for n in range(1, 62):
+        values = np.round(rng.gamma(2.0, 6.0, size=n), int(rng.integers(0, 3))).tolist()
+        med = median(values)
+        assert med == float(np.median(values))
+        deviations = [abs(v - med) for v in values]
+        assert median(deviations) == float(np.median(np.abs(np.array(values) - med)))
