@@ -37,12 +37,6 @@ def loadtest(out: Path, *overrides: str, timeout: float = 240) -> tuple[int, dic
     return done.returncode, json.loads(report.read_text())
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="open defect (issue 6): on the merged main, 2 of 4 runs on the 2-core machine "
-    "failed here, once with 161 published messages never stored after the broker restart, "
-    "once with one API error; the other runs passed. Kept running so each run reports it.",
-)
 def test_ci_load_100_nodes_60_s_with_a_broker_restart(tmp_path: Path) -> None:
     code, report = loadtest(
         tmp_path,
