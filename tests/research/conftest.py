@@ -59,31 +59,26 @@ def edgeqi(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return proc
 
 
-@pytest.fixture(scope="session")
-def small_sweep(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("sweep")
-    sweep = root / "sweep"
+def sweep(factory: pytest.TempPathFactory, name: str, args: list[str]) -> Path:
+    """Run one small multirun in a fresh directory; return its sweep directory."""
+    root = factory.mktemp(name)
+    out = root / "sweep"
     edgeqi(
         "run",
         "-m",
-        *SWEEP_ARGS,
-        f"hydra.sweep.dir={sweep}",
+        *args,
+        f"hydra.sweep.dir={out}",
         "hydra.sweep.subdir=${hydra.job.override_dirname}",
         cwd=root,
     )
-    return sweep
+    return out
+
+
+@pytest.fixture(scope="session")
+def small_sweep(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return sweep(tmp_path_factory, "sweep", SWEEP_ARGS)
 
 
 @pytest.fixture(scope="session")
 def collab_sweep(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("collab")
-    sweep = root / "sweep"
-    edgeqi(
-        "run",
-        "-m",
-        *COLLAB_ARGS,
-        f"hydra.sweep.dir={sweep}",
-        "hydra.sweep.subdir=${hydra.job.override_dirname}",
-        cwd=root,
-    )
-    return sweep
+    return sweep(tmp_path_factory, "collab", COLLAB_ARGS)
