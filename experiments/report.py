@@ -23,7 +23,6 @@ every run's ``reports.parquet`` and gives the percentiles of all reports togethe
 from __future__ import annotations
 
 import argparse
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -43,10 +42,9 @@ from experiments.report_collab import (
 )
 from experiments.sweep_data import (
     battery_rows,
-    run_overrides,
+    run_summaries,
     swept_keys,
     variant_of,
-    varying_keys,
 )
 
 __all__ = ["aggregate", "collect", "main", "markdown", "mean_ci", "pooled_alert_latency"]
@@ -69,13 +67,9 @@ DAY_S = 86400.0
 def collect(root: Path) -> pd.DataFrame:
     """One row per run and policy, from every summary.json below ``root``."""
     rows: list[dict[str, Any]] = []
-    paths = sorted(root.rglob("summary.json"))
-    overrides_of = {p: run_overrides(p.parent) for p in paths}
-    differing = varying_keys(list(overrides_of.values()))
-    for path in paths:
-        summary = json.loads(path.read_text())
+    for path, summary, all_overrides, differing in run_summaries(root):
         per = summary.get("comparison", {}).get("per_policy", {})
-        overrides = {k: v for k, v in overrides_of[path].items() if k in differing}
+        overrides = {k: v for k, v in all_overrides.items() if k in differing}
         for policy, metrics in summary["policies"].items():
             row: dict[str, Any] = {
                 "run": str(path.parent.relative_to(root)),

@@ -17,7 +17,6 @@ Two questions of issue 9, answered from the runs' ``summary.json`` alone:
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ from typing import Any
 import pandas as pd
 
 from experiments.intervals import mean_ci
-from experiments.sweep_data import NOT_VARIANT, run_overrides, varying_keys
+from experiments.sweep_data import NOT_VARIANT, run_summaries
 
 COMPUTE_STATES = ("compute_full", "compute_reduced")
 RADIO_STATES = ("radio", "radio_tail")
@@ -54,12 +53,7 @@ def _pair_key(overrides: dict[str, str], differing: set[str]) -> str:
 def collab_rows(root: Path) -> pd.DataFrame:
     """One row per run and policy: energy by part and, with consensus on, its metrics."""
     rows: list[dict[str, Any]] = []
-    paths = sorted(root.rglob("summary.json"))
-    overrides_of = {p: run_overrides(p.parent) for p in paths}
-    differing = varying_keys(list(overrides_of.values()))
-    for path in paths:
-        summary = json.loads(path.read_text())
-        overrides = overrides_of[path]
+    for path, summary, overrides, differing in run_summaries(root):
         for policy, m in summary["policies"].items():
             by_state = m.get("energy_by_state_j", {})
             row: dict[str, Any] = {

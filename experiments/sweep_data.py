@@ -9,6 +9,8 @@ confidence interval, and a threshold sweep keeps one row per threshold.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +45,18 @@ def varying_keys(all_overrides: list[dict[str, str]]) -> set[str]:
     """
     keys = {k for ov in all_overrides for k in ov}
     return {k for k in keys if len({ov.get(k) for ov in all_overrides}) > 1}
+
+
+def run_summaries(
+    root: Path,
+) -> Iterator[tuple[Path, dict[str, Any], dict[str, str], set[str]]]:
+    """Every ``summary.json`` below ``root``, in path order, with its run's overrides and
+    the override keys that vary across the whole sweep."""
+    paths = sorted(root.rglob("summary.json"))
+    overrides_of = {p: run_overrides(p.parent) for p in paths}
+    differing = varying_keys(list(overrides_of.values()))
+    for path in paths:
+        yield path, json.loads(path.read_text()), overrides_of[path], differing
 
 
 def variant_of(overrides: dict[str, str]) -> str:
