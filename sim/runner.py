@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
@@ -558,10 +559,38 @@ class PolicySimulation:
         return attached(self)
 
 
+GC_GEN0_THRESHOLD = 10_000
+"""Allocations between young-generation collections while a scenario runs (CPython: 700).
+
+A run allocates millions of short-lived, acyclic objects (tasks, messages, rows) while
+keeping millions alive (the collector's rows), so at the default the cyclic collector ran
+about 4,900 times in a 15-minute paper run and took 7.5 % of its CPU; at 10,000 it takes
+about 1 % and every result is unchanged (nothing in a run depends on when memory is freed).
+"""
+
+
+@contextlib.contextmanager
+def _batch_gc() -> Generator[None, None, None]:
+    """Collect young garbage less often for the duration of a run, then restore."""
+    before = gc.get_threshold()
+    gc.set_threshold(GC_GEN0_THRESHOLD, *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+
+
 def run_scenario(
     scn: ScenarioConfig, progress: Callable[[str, float], None] | None = None
 ) -> ScenarioRun:
     """Run every policy of ``scn.policy.compare`` (or ``scn.policy.name``) on one world."""
+    with _batch_gc():
+        return _run_policies(scn, progress)
+
+
+def _run_policies(
+    scn: ScenarioConfig, progress: Callable[[str, float], None] | None
+) -> ScenarioRun:
     started = time.perf_counter()
     names = list(dict.fromkeys(scn.policy.compare or [scn.policy.name]))
     runs: dict[str, PolicyRun] = {}

@@ -69,6 +69,26 @@ def test_encoding_is_canonical() -> None:
     ]
 
 
+def test_encoding_equals_pydantics_public_json() -> None:
+    """``encode`` calls the compiled serializer directly; the bytes must not change."""
+    report = AnomalyReport(
+        node_id="n1",
+        seq=9,
+        ts=12.25,
+        intersection="i1",
+        approach="N",
+        anomaly=AnomalyType.QUEUE_SPIKE,
+        priority=ReportPriority.CRITICAL,
+        observed_at=11.5,
+        value=7.0,
+        baseline=2.0,
+        score=4.5,
+        significance=0.99,
+    )
+    for msg in (heartbeat(), report, heartbeat().model_copy(update={"cpu": 0.25})):
+        assert encode(msg) == msg.model_dump_json(exclude_none=True).encode()
+
+
 @pytest.mark.parametrize(
     ("payload", "reason"),
     [
