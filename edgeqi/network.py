@@ -9,11 +9,10 @@ is an EWMA of delivered bytes over transfer time; loss is the share of the last
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(slots=True, frozen=True)
-class LinkQuality:
+class LinkQuality(NamedTuple):
     rtt_ms: float
     rtt_p90_ms: float
     bandwidth_kbps: float

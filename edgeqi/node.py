@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from edgeqi.energy import DeviceProfile
 from edgeqi.network import LinkMonitor
@@ -103,8 +103,7 @@ class NodeConfig:
     """Signal cycle of the node's intersection: Algorithm 2 scores each cycle's peak queue."""
 
 
-@dataclass(frozen=True, slots=True)
-class Ack:
+class Ack(NamedTuple):
     """Transport feedback: one message delivered (``rtt_ms``), ``nbytes`` in ``transfer_s``."""
 
     rtt_ms: float
@@ -130,8 +129,7 @@ class NodeInputs:
     temp_c: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Outgoing:
+class Outgoing(NamedTuple):
     """A message ready to leave at ``at``; ``event_at`` is when the node saw what it reports."""
 
     at: float
@@ -139,8 +137,7 @@ class Outgoing:
     event_at: float
 
 
-@dataclass(frozen=True, slots=True)
-class VideoSegment:
+class VideoSegment(NamedTuple):
     at: float
     seconds: float
     tier_kbps: int

@@ -18,6 +18,7 @@ import heapq
 import itertools
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
+from typing import NamedTuple
 
 
 class Priority(IntEnum):
@@ -51,8 +52,7 @@ class Outcome(StrEnum):
     DROPPED = "dropped"
 
 
-@dataclass(slots=True, frozen=True)
-class Constraints:
+class Constraints(NamedTuple):
     battery_soc: float
     latency_ms: float
     bandwidth_kbps: float
@@ -72,8 +72,7 @@ class SchedulerConfig:
     sent at once. Set True for the letter of the paper's Algorithm 1."""
 
 
-@dataclass(slots=True, frozen=True)
-class Decision:
+class Decision(NamedTuple):
     task: Task
     outcome: Outcome
     start: float
