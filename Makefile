@@ -34,8 +34,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+## Two workers for the tests that mostly wait on servers and subprocesses, then the
+## throughput-checking load test alone (it must not share the CPUs with other tests).
+PYTEST_WORKERS ?= 2
 unit: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile -m "not serial"
+	$(BIN)/pytest -m serial
 
 test: $(STAMP) system-deps models lint typecheck unit dashboard-test
 

@@ -37,6 +37,7 @@ def loadtest(out: Path, *overrides: str, timeout: float = 240) -> tuple[int, dic
     return done.returncode, json.loads(report.read_text())
 
 
+@pytest.mark.serial
 def test_ci_load_100_nodes_60_s_with_a_broker_restart(tmp_path: Path) -> None:
     code, report = loadtest(
         tmp_path,
