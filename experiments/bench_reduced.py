@@ -39,7 +39,7 @@ from experiments.models import (
     read_card,
     video_frames,
 )
-from experiments.quantize import CHOSEN, M, Recipe, quantize_int8
+from experiments.quantize import CHOSEN, EARLY_BLOCKS, M, Recipe, quantize_int8
 
 HEAD_INPUTS = (f"{M}expanded_conv_13/expand/", f"{M}Conv_1/", f"{M}layer_19_2_Conv2d_")
 """Layers whose outputs feed the detection head (19x19 to 1x1 maps: cheap in fp32)."""
@@ -53,6 +53,10 @@ RECIPES = [
     Recipe("head inputs fp32", keep_prefixes=HEAD_INPUTS),
     Recipe("128 frames", frames=128),
     Recipe("stem 2 + blocks 13-16 fp32", stem=2, keep_prefixes=(*HEAD_INPUTS[:2], f"{M}layer_19")),
+    Recipe("stem 2", stem=2),
+    Recipe("stem 2 + blocks 2-4 fp32", stem=2, keep_prefixes=EARLY_BLOCKS[:3]),
+    Recipe("stem 2 + blocks 2-5 fp32", stem=2, keep_prefixes=EARLY_BLOCKS[:4]),
+    Recipe("chosen as QOperator", stem=2, keep_prefixes=EARLY_BLOCKS, fmt="qoperator"),
     CHOSEN,
 ]
 
