@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from backend.models import MessageRow
 from experiments.compose import compose_scenario
 from sim.config import ScenarioConfig
-from sim.hil import HilNodes
+from sim.hil import HilNodes, spread_s
 from sim.metrics import node_name
 from sim.realtime import anchored
 from sim.runner import PolicySimulation
@@ -74,7 +74,8 @@ def _run_city(scn: ScenarioConfig, conn: Connection) -> None:
     ``stop``, sending the parent the messages published when the run caught up."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops it through ``conn``
     sim = PolicySimulation(scn, scn.policy.name, record_queues=False)
-    nodes = HilNodes(scn.realtime.hil, [node_name(k) for k in range(sim.n)])
+    names = [node_name(k) for k in range(sim.n)]
+    nodes = HilNodes(scn.realtime.hil, names, spread_s=spread_s(scn))
     nodes.start()
     sim.sink = nodes
     caught_up = False

@@ -34,7 +34,7 @@ from experiments.loadtest_config import LoadConfig, LoadtestConfig, load_config
 from experiments.loadtest_probes import DbLedger, PublishLedger, ResourceSampler, ws_subscriber
 from experiments.loadtest_stack import Stack
 from sim.config import ConfigError, ScenarioConfig
-from sim.hil import HilNodes
+from sim.hil import HilNodes, spread_s
 from sim.metrics import node_name
 from sim.realtime import LagExceededError, anchored
 from sim.runner import PolicySimulation
@@ -104,7 +104,13 @@ def run_loadtest(
         )
         sim = PolicySimulation(scn, scn.policy.name, record_queues=False)
         ledger = PublishLedger()
-        nodes = HilNodes(hil_cfg, node_ids, on_publish=ledger.record, address=stack.address)
+        nodes = HilNodes(
+            hil_cfg,
+            node_ids,
+            on_publish=ledger.record,
+            address=stack.address,
+            spread_s=spread_s(scn),
+        )
         console.print(f"connecting {len(node_ids)} nodes to {stack.mqtt_url} ...")
         nodes.start()
         sim.sink = nodes

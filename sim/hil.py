@@ -4,13 +4,18 @@ Each virtual node gets the transport a field node uses (:class:`MqttTransport`: 
 own client id and credentials, QoS 1, reconnect with backoff, bounded
 store-and-forward buffer). The simulation runs in real time (``sim/realtime.py``);
 every message a node's ``step`` returns is handed to that node's transport at the
-wall-clock moment the node produced it. The virtual network model keeps running
-alongside: it still drives the node's own link feedback and energy accounting,
-while delivery to the backend is the real broker's.
+wall-clock moment the node produced it, shifted by the node's phase within the
+observation period when ``realtime.hil.stagger`` is on (the simulator steps all nodes
+at one tick; real cameras do not share a clock). The virtual network model keeps
+running alongside: it still drives the node's own link feedback and energy
+accounting, while delivery to the backend is the real broker's.
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,6 +30,7 @@ from edgeqi.transport.netloop import NetworkLoop
 from sim.realtime import HilConfig
 
 if TYPE_CHECKING:
+    from sim.config import ScenarioConfig
     from sim.runner import PolicySimulation
 
 PublishHook = Callable[[Message, float], None]
@@ -45,6 +51,17 @@ def read_credentials(path: str | Path) -> dict[str, str]:
     return out
 
 
+def spread_s(scn: ScenarioConfig) -> float:
+    """Wall seconds over which one tick's publications are spread (0: all at the tick).
+
+    Not with a backfill: its past runs at full speed and must not be held back by phases
+    that only mean something once the run follows the wall clock."""
+    rt = scn.realtime
+    if not rt.hil.stagger or rt.backfill_s > 0:
+        return 0.0
+    return scn.workload.observe_period_s / rt.speed
+
+
 class HilNodes:
     """One MQTT transport per node; callable as the simulation's message sink."""
 
@@ -55,8 +72,10 @@ class HilNodes:
         on_publish: PublishHook | None = None,
         on_ack: Callable[[Envelope], None] | None = None,
         address: Callable[[str], tuple[str, int]] | None = None,
+        spread_s: float = 0.0,
     ) -> None:
-        """``address`` may route a node elsewhere than the broker (e.g. a cuttable link)."""
+        """``address`` may route a node elsewhere than the broker (e.g. a cuttable link);
+        ``spread_s`` delays node ``k`` of ``n`` by ``k/n * spread_s`` (see :func:`spread_s`)."""
         if cfg.broker_url is None:
             raise ValueError("realtime.hil.broker_url is not set")
         broker = broker_host_port(cfg.broker_url)
@@ -82,6 +101,17 @@ class HilNodes:
             )
             for node in node_ids
         }
+        self._phase = {node: i * spread_s / len(node_ids) for i, node in enumerate(node_ids)}
+        self._due: list[tuple[float, int, Message]] = []
+        self._order = itertools.count()
+        self._cond = threading.Condition()
+        self._closing = False
+        self._dispatcher: threading.Thread | None = None
+        if spread_s > 0:
+            self._dispatcher = threading.Thread(
+                target=self._dispatch, name="hil-stagger", daemon=True
+            )
+            self._dispatcher.start()
 
     def start(self) -> None:
         """Connect every node (one shared network thread); refuse to run if any cannot."""
@@ -98,13 +128,51 @@ class HilNodes:
                 )
 
     def __call__(self, _k: int, message: Message) -> None:
+        phase = self._phase[message.node_id]
+        if phase <= 0 or self._dispatcher is None:
+            self._hand_over(message)
+            return
+        with self._cond:
+            heapq.heappush(self._due, (time.monotonic() + phase, next(self._order), message))
+            self._cond.notify()
+
+    def _hand_over(self, message: Message) -> None:
+        """The publish proper: the moment the load test's ledger calls "published"."""
         self.published += 1
         if self.on_publish is not None:
             self.on_publish(message, time.time())
         self.transports[message.node_id].send(message)
 
+    def _dispatch(self) -> None:
+        """Hand each delayed message over at its time, in order (a node's keep theirs)."""
+        with self._cond:
+            while not self._closing:
+                if not self._due:
+                    self._cond.wait()
+                    continue
+                wait = self._due[0][0] - time.monotonic()
+                if wait > 0:
+                    self._cond.wait(wait)
+                    continue
+                _, _, message = heapq.heappop(self._due)
+                self._hand_over(message)
+
+    def _release(self) -> None:
+        """Stop delaying: hand over everything still waiting for its phase, now."""
+        if self._dispatcher is None:
+            return
+        with self._cond:
+            self._closing = True
+            self._cond.notify()
+        self._dispatcher.join()
+        self._dispatcher = None
+        while self._due:
+            self._hand_over(heapq.heappop(self._due)[2])
+
     def flush(self, timeout: float | None = None) -> bool:
-        """Wait until every node delivered what it holds; ``False`` on timeout."""
+        """Hand over what still waits for its phase, then wait until every node delivered
+        what it holds; ``False`` on timeout. Ends the staggering: call it at the end."""
+        self._release()
         deadline = time.monotonic() + (self.cfg.flush_timeout_s if timeout is None else timeout)
         return all(t.flush(max(0.0, deadline - time.monotonic())) for t in self.transports.values())
 
@@ -130,6 +198,8 @@ class HilNodes:
     def close(self, flush: bool = True) -> None:
         if flush:
             self.flush()
+        else:
+            self._release()
         for transport in self.transports.values():
             transport.close()
         if self.loop is not None:
@@ -142,7 +212,8 @@ def attached(sim: PolicySimulation) -> Iterator[HilNodes]:
     """Connect the simulation's nodes to the configured broker for the length of a run."""
     from sim.metrics import node_name
 
-    nodes = HilNodes(sim.scn.realtime.hil, [node_name(k) for k in range(sim.n)])
+    names = [node_name(k) for k in range(sim.n)]
+    nodes = HilNodes(sim.scn.realtime.hil, names, spread_s=spread_s(sim.scn))
     nodes.start()
     sim.sink = nodes
     try:

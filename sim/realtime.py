@@ -52,6 +52,12 @@ class HilConfig(BaseModel):
     """At the end, how long the nodes may take to deliver what they still hold."""
     reconnect_max_s: Annotated[int, Field(ge=1)] = 30
     """Upper bound of a node's exponential reconnect backoff (from 1 s)."""
+    stagger: bool = True
+    """Spread each tick's publications over one observation period, node ``k`` of ``n``
+    at ``k/n`` of it, as cameras with their own clocks would send. The simulator steps
+    every node at the same tick, so without it all nodes publish in the same millisecond:
+    a burst no deployment produces, which the backend then absorbs as queueing delay.
+    Off while ``backfill_s`` is set (the past is replayed at full speed)."""
 
 
 class RealtimeConfig(BaseModel):
