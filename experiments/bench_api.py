@@ -58,6 +58,18 @@ def endpoints(
     ]
 
 
+def start_ingest_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """An ``edgeqi ingest`` worker beside an API-only server (which has migrated the schema)."""
+    cmd = [sys.executable, "-m", "experiments.cli", "ingest", "--log-level", "warning"]
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            cmd,
+            env=env | {"EDGEQI_MIGRATE_ON_START": "false"},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
 def start_server(
     port: int, env: dict[str, str], log: Path, workers: int = 1
 ) -> subprocess.Popen[bytes]:
@@ -312,20 +324,7 @@ def main(argv: list[str] | None = None) -> int:
             api_env = env | {"EDGEQI_ROLE": "api"} if args.split else env
             server = start_server(port, api_env, work / "server.log", args.api_workers)
             if args.split:
-                with (work / "worker.log").open("wb") as out:
-                    worker = subprocess.Popen(
-                        [
-                            sys.executable,
-                            "-m",
-                            "experiments.cli",
-                            "ingest",
-                            "--log-level",
-                            "warning",
-                        ],
-                        env=env | {"EDGEQI_MIGRATE_ON_START": "false"},
-                        stdout=out,
-                        stderr=subprocess.STDOUT,
-                    )
+                worker = start_ingest_worker(env, work / "worker.log")
             base = f"http://127.0.0.1:{port}"
             login = httpx.post(
                 f"{base}/api/auth/login", json={"username": ADMIN[0], "password": ADMIN[1]}

@@ -115,7 +115,7 @@ def run_loadtest(
         nodes.start()
         sim.sink = nodes
         db = DbLedger(stack.database_url, cfg.load.poll_s)
-        sampler = ResourceSampler(lambda: stack.backend_pid, cfg.load.sample_s)
+        sampler = ResourceSampler(lambda: stack.backend_pids, cfg.load.sample_s)
         db.start()
         sampler.start()
         ctx = multiprocessing.get_context("spawn")
@@ -199,6 +199,8 @@ def run_loadtest(
             "fault": fault.kind,
             "slo": cfg.slo.name,
             "backend_env": cfg.services.backend_env,
+            "ingest_workers": cfg.services.ingest_workers,
+            "stagger_s": round(spread_s(scn), 3),
         },
         "throughput": rep.throughput(raw) | rep.versus_raw(raw, raw_reference),
         "delivery": rep.delivery(raw) | {"nodes_flushed": delivered, "all_stored": stored_all},

@@ -35,6 +35,10 @@ class ServicesConfig(_Strict):
     """Which database to start when ``database_url`` is null."""
     backend_env: dict[str, str] = Field(default_factory=dict)
     """Extra ``EDGEQI_*`` settings of the backend started here (reported with the results)."""
+    ingest_workers: Annotated[int, Field(ge=0, le=16)] = 0
+    """0: one ``edgeqi serve`` process ingests and serves. N: an API-only server
+    (``EDGEQI_ROLE=api``), N ``edgeqi ingest`` workers and a private Redis relaying live
+    events, the layout the README recommends under load (each with its own interpreter)."""
 
 
 class SloConfig(_Strict):

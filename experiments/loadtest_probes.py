@@ -126,10 +126,11 @@ async def ws_subscriber(
 
 
 class ResourceSampler:
-    """CPU (% of one core) and resident memory of the backend process and its children."""
+    """CPU (% of one core) and resident memory of the backend's processes (the API and any
+    ingest workers) and their children."""
 
-    def __init__(self, pid: Any, every_s: float) -> None:
-        self.pid = pid  # a callable returning the current pid (it changes after a restart)
+    def __init__(self, pids: Any, every_s: float) -> None:
+        self.pids = pids  # a callable returning the current pids (they change on a restart)
         self.every_s = every_s
         self.samples: list[tuple[float, float, float]] = []
         self._procs: dict[int, psutil.Process] = {}
@@ -141,16 +142,17 @@ class ResourceSampler:
 
     def _run(self) -> None:
         while not self._stop.wait(self.every_s):
-            pid = self.pid()
-            if pid is None:
+            pids = self.pids()
+            if not pids:
                 continue
             cpu = rss = 0.0
             with contextlib.suppress(psutil.Error):
-                root = psutil.Process(pid)
-                for proc in [root, *root.children(recursive=True)]:
-                    known = self._procs.setdefault(proc.pid, proc)
-                    cpu += known.cpu_percent(None)
-                    rss += known.memory_info().rss / 2**20
+                for pid in pids:
+                    root = psutil.Process(pid)
+                    for proc in [root, *root.children(recursive=True)]:
+                        known = self._procs.setdefault(proc.pid, proc)
+                        cpu += known.cpu_percent(None)
+                        rss += known.memory_info().rss / 2**20
                 self.samples.append((time.time(), cpu, rss))
 
     def stop(self) -> None:

@@ -20,11 +20,11 @@ import httpx
 
 from backend.mqtt_acl import acl_text, mosquitto_hash
 from backend.mqtt_source import BrokerAddress
-from experiments.bench_api import start_server, wait_ingesting
+from experiments.bench_api import start_ingest_worker, start_server, wait_ingesting
 from experiments.bench_ingest import payloads, raw_broker
 from experiments.linkcut import LinkForwarder
 from experiments.loadtest_config import FaultConfig, LoadtestConfig
-from experiments.services import Mosquitto, Postgres, free_port
+from experiments.services import Mosquitto, Postgres, Redis, free_port
 
 BACKEND_USER = "backend"
 LOADTEST_USER = "loadtest"
@@ -41,6 +41,8 @@ class Stack:
         self.broker: Mosquitto | None = None
         self.pg: Postgres | None = None
         self.server: subprocess.Popen[bytes] | None = None
+        self.workers: list[subprocess.Popen[bytes]] = []
+        self.redis: Redis | None = None
         self.forwarders: dict[str, LinkForwarder] = {}
         self.credentials_file = credentials_file
         self.probe_auth: tuple[str, str] | None = None
@@ -104,6 +106,10 @@ class Stack:
                 }
                 | svc.backend_env
             )
+            if svc.ingest_workers:
+                self.redis = Redis(self.work)
+                self.redis.start()
+                self._backend_env["EDGEQI_REDIS_URL"] = self.redis.url
             self.start_backend()
         login = httpx.post(
             f"{self.api_base}/api/auth/login",
@@ -158,14 +164,38 @@ class Stack:
         return BrokerAddress.parse(self.mqtt_url).port
 
     def start_backend(self) -> None:
-        log = self.work / f"backend-{time.monotonic_ns()}.log"
-        self.server = start_server(self._api_port, self._backend_env, log)
+        """The API (serving and ingesting, or API-only), then any ingest workers."""
+        stamp = time.monotonic_ns()
+        n = self.cfg.services.ingest_workers
+        env = self._backend_env | ({"EDGEQI_ROLE": "api"} if n else {})
+        self.server = start_server(self._api_port, env, self.work / f"backend-{stamp}.log")
+        self.workers = [
+            start_ingest_worker(self._backend_env, self.work / f"ingest-{stamp}-{i}.log")
+            for i in range(n)
+        ]
+
+    def stop_backend(self, kill: bool = False) -> None:
+        """SIGKILL (no flush, no acknowledgements) or SIGTERM every backend process."""
+        for proc in [p for p in (self.server, *self.workers) if p is not None]:
+            if kill:
+                proc.kill()
+            else:
+                proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        self.server = None
+        self.workers = []
 
     @property
-    def backend_pid(self) -> int | None:
+    def backend_pids(self) -> list[int]:
+        """The processes whose CPU and memory the report shows (API and ingest workers)."""
         if self.server is not None:
-            return self.server.pid
-        return self.cfg.services.backend_pid
+            return [self.server.pid, *(w.pid for w in self.workers)]
+        pid = self.cfg.services.backend_pid
+        return [] if pid is None else [pid]
 
     def address(self, node: str) -> tuple[str, int]:
         """Where a node connects: through a cuttable link for the link-cut fault's nodes."""
@@ -182,14 +212,10 @@ class Stack:
     def stop(self) -> None:
         for forwarder in self.forwarders.values():
             forwarder.close()
-        if self.server is not None:
-            self.server.terminate()
-            try:
-                self.server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.server.kill()
-                self.server.wait()
-            self.server = None
+        self.stop_backend()
+        if self.redis is not None:
+            self.redis.stop()
+            self.redis = None
         if self.broker is not None:
             self.broker.stop()
         if self.pg is not None:
@@ -209,8 +235,7 @@ class Stack:
             self.broker.start()
         elif fault.kind == "backend_kill":
             assert self.server is not None
-            self.server.kill()  # SIGKILL: no graceful flush, no acknowledgements
-            self.server.wait()
+            self.stop_backend(kill=True)
             time.sleep(fault.down_s)
             self.start_backend()
         elif fault.kind == "db_restart":
