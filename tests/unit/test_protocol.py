@@ -42,6 +42,23 @@ def heartbeat(seq: int = 1) -> Heartbeat:
     )
 
 
+def anomaly_report(node: str, significance: float = 0.0) -> AnomalyReport:
+    return AnomalyReport(
+        node_id=node,
+        seq=1,
+        ts=1.0,
+        intersection="i1",
+        approach="E",
+        anomaly=AnomalyType.QUEUE_SPIKE,
+        priority=ReportPriority.CRITICAL,
+        observed_at=1.0,
+        value=30,
+        baseline=5,
+        score=9,
+        significance=significance,
+    )
+
+
 def test_round_trip_and_compact_encoding() -> None:
     msg = heartbeat()
     data = encode(msg)
@@ -71,21 +88,8 @@ def test_encoding_is_canonical() -> None:
 
 def test_encoding_equals_pydantics_public_json() -> None:
     """``encode`` calls the compiled serializer directly; the bytes must not change."""
-    report = AnomalyReport(
-        node_id="n1",
-        seq=9,
-        ts=12.25,
-        intersection="i1",
-        approach="N",
-        anomaly=AnomalyType.QUEUE_SPIKE,
-        priority=ReportPriority.CRITICAL,
-        observed_at=11.5,
-        value=7.0,
-        baseline=2.0,
-        score=4.5,
-        significance=0.99,
-    )
-    for msg in (heartbeat(), report, heartbeat().model_copy(update={"cpu": 0.25})):
+    with_cpu = heartbeat().model_copy(update={"cpu": 0.25})
+    for msg in (heartbeat(), anomaly_report("n1", significance=0.99), with_cpu):
         assert encode(msg) == msg.model_dump_json(exclude_none=True).encode()
 
 
@@ -131,21 +135,7 @@ def test_topic_tree() -> None:
     assert node_topic("n1", "heartbeat") == "edgeqi/v1/nodes/n1/heartbeat"
     assert parse_node_topic("edgeqi/v1/nodes/n1/anomaly") == ("n1", "anomaly")
     assert consensus_topic("i0007", "prepare") == "edgeqi/v1/consensus/i0007/prepare"
-    report = AnomalyReport(
-        node_id="n2",
-        seq=1,
-        ts=1.0,
-        intersection="i1",
-        approach="E",
-        anomaly=AnomalyType.QUEUE_SPIKE,
-        priority=ReportPriority.CRITICAL,
-        observed_at=1.0,
-        value=30,
-        baseline=5,
-        score=9,
-        significance=0,
-    )
-    assert topic_for(report) == "edgeqi/v1/nodes/n2/anomaly"
+    assert topic_for(anomaly_report("n2")) == "edgeqi/v1/nodes/n2/anomaly"
     with pytest.raises(ProtocolError, match="bad_topic"):
         parse_node_topic("edgeqi/v1/nodes/n1")
     with pytest.raises(ProtocolError, match="unknown_kind"):
