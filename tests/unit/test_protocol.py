@@ -7,14 +7,8 @@ import json
 import pytest
 
 from edgeqi.protocol import (
-    AnomalyReport,
-    AnomalyType,
-    Heartbeat,
-    LinkStats,
-    ModelMode,
     ProtocolError,
     QueueObservation,
-    ReportPriority,
     consensus_topic,
     decode,
     encode,
@@ -23,44 +17,11 @@ from edgeqi.protocol import (
     parse_node_topic,
     topic_for,
 )
-
-
-def heartbeat(seq: int = 1) -> Heartbeat:
-    return Heartbeat(
-        node_id="n00001",
-        seq=seq,
-        ts=1_700_000_000.5,
-        battery_soc=0.5,
-        power_w=4.2,
-        mode=ModelMode.FULL,
-        tier_kbps=1500,
-        link=LinkStats(rtt_ms=80.0, bandwidth_kbps=4000.0, loss=0.01),
-        discarded=3,
-        deferred=0,
-        dropped=0,
-        uptime_s=60.0,
-    )
-
-
-def anomaly_report(node: str, significance: float = 0.0) -> AnomalyReport:
-    return AnomalyReport(
-        node_id=node,
-        seq=1,
-        ts=1.0,
-        intersection="i1",
-        approach="E",
-        anomaly=AnomalyType.QUEUE_SPIKE,
-        priority=ReportPriority.CRITICAL,
-        observed_at=1.0,
-        value=30,
-        baseline=5,
-        score=9,
-        significance=significance,
-    )
+from tests.backend.factory import anomaly, heartbeat
 
 
 def test_round_trip_and_compact_encoding() -> None:
-    msg = heartbeat()
+    msg = heartbeat("n00001", 1)
     data = encode(msg)
     assert b" " not in data
     assert decode(data) == msg
@@ -88,8 +49,8 @@ def test_encoding_is_canonical() -> None:
 
 def test_encoding_equals_pydantics_public_json() -> None:
     """``encode`` calls the compiled serializer directly; the bytes must not change."""
-    with_cpu = heartbeat().model_copy(update={"cpu": 0.25})
-    for msg in (heartbeat(), anomaly_report("n1", significance=0.99), with_cpu):
+    with_cpu = heartbeat("n1", 2).model_copy(update={"cpu": 0.25})
+    for msg in (heartbeat("n1", 1), anomaly("n1", 3), with_cpu):
         assert encode(msg) == msg.model_dump_json(exclude_none=True).encode()
 
 
@@ -135,7 +96,7 @@ def test_topic_tree() -> None:
     assert node_topic("n1", "heartbeat") == "edgeqi/v1/nodes/n1/heartbeat"
     assert parse_node_topic("edgeqi/v1/nodes/n1/anomaly") == ("n1", "anomaly")
     assert consensus_topic("i0007", "prepare") == "edgeqi/v1/consensus/i0007/prepare"
-    assert topic_for(anomaly_report("n2")) == "edgeqi/v1/nodes/n2/anomaly"
+    assert topic_for(anomaly("n2", 1)) == "edgeqi/v1/nodes/n2/anomaly"
     with pytest.raises(ProtocolError, match="bad_topic"):
         parse_node_topic("edgeqi/v1/nodes/n1")
     with pytest.raises(ProtocolError, match="unknown_kind"):

@@ -18,15 +18,13 @@ from edgeqi.protocol import (
     AnomalyReport,
     AnomalyType,
     DetectionBatch,
-    Heartbeat,
-    LinkStats,
     Message,
-    ModelMode,
     ReportPriority,
     decode,
 )
 from edgeqi.transport import Buffer, ForwardBuffer, InMemoryTransport, Priority, priority_of
 from hardware.disk_buffer import DiskForwardBuffer
+from tests.backend.factory import heartbeat
 
 MakeBuffer = Callable[[int], Buffer]
 
@@ -151,23 +149,6 @@ def test_critical_is_never_dropped_while_something_less_important_is_held(
             buf.close()
 
 
-def _heartbeat(seq: int) -> Heartbeat:
-    return Heartbeat(
-        node_id="cam-1",
-        seq=seq,
-        ts=1.0,
-        battery_soc=0.5,
-        power_w=5.0,
-        mode=ModelMode.FULL,
-        tier_kbps=500,
-        link=LinkStats(rtt_ms=10, bandwidth_kbps=1000, loss=0),
-        discarded=0,
-        deferred=0,
-        dropped=0,
-        uptime_s=1,
-    )
-
-
 def _anomaly(seq: int, priority: ReportPriority) -> AnomalyReport:
     return AnomalyReport(
         node_id="cam-1",
@@ -191,7 +172,7 @@ def test_priority_of_protocol_messages() -> None:
     )
     assert priority_of(_anomaly(0, ReportPriority.CRITICAL)) is Priority.CRITICAL
     assert priority_of(_anomaly(0, ReportPriority.HIGH)) is Priority.HIGH
-    assert priority_of(_heartbeat(0)) is Priority.NORMAL
+    assert priority_of(heartbeat("cam-1", 0)) is Priority.NORMAL
     assert priority_of(detections) is Priority.LOW
 
 
@@ -203,12 +184,12 @@ def test_in_memory_transport_holds_messages_during_an_outage() -> None:
         capacity=3,
         on_ack=lambda e: acked.append(e.seq),
     )
-    assert transport.send(_heartbeat(0))
+    assert transport.send(heartbeat("cam-1", 0))
     transport.set_link(False)
-    assert transport.send(_heartbeat(1))
+    assert transport.send(heartbeat("cam-1", 1))
     assert transport.send(_anomaly(2, ReportPriority.CRITICAL))
-    assert transport.send(_heartbeat(3))
-    assert transport.send(_heartbeat(4))  # full: the oldest normal (seq 1) goes
+    assert transport.send(heartbeat("cam-1", 3))
+    assert transport.send(heartbeat("cam-1", 4))  # full: the oldest normal (seq 1) goes
     assert not transport.flush(0)
     transport.set_link(True)
     assert transport.flush(0)
