@@ -100,24 +100,10 @@ def micro(repeat: int = 3000) -> dict[str, float]:
 
 
 def metro(nodes: int, sim_seconds: float, cameras: int) -> dict[str, Any]:
-    from experiments.compose import compose_scenario
-    from sim.runner import run_scenario
+    from experiments.compose import run_metro_edgeqi
 
-    scn = compose_scenario(
-        [
-            "city=metro",
-            "consensus=pbft",
-            "network=lte",
-            f"city.cameras_per_intersection={cameras}",
-            f"nodes={nodes}",
-            f"duration_s={sim_seconds}",
-            "policy.compare=[edgeqi]",
-            "progress=false",
-        ]
-    )
-    started = time.perf_counter()
-    run = run_scenario(scn)
-    wall = time.perf_counter() - started
+    extra = ["consensus=pbft", "network=lte", f"city.cameras_per_intersection={cameras}"]
+    scn, run, wall = run_metro_edgeqi(nodes, sim_seconds, extra)
     m = run.policies["edgeqi"].metrics
     c = m["consensus"]
     assert isinstance(c, dict)

@@ -25,21 +25,9 @@ from typing import Any
 
 
 def run_edgeqi(nodes: int, sim_seconds: float) -> dict[str, Any]:
-    from experiments.compose import compose_scenario
-    from sim.runner import run_scenario
+    from experiments.compose import run_metro_edgeqi
 
-    scn = compose_scenario(
-        [
-            "city=metro",
-            f"nodes={nodes}",
-            f"duration_s={sim_seconds}",
-            "policy.compare=[edgeqi]",
-            "progress=false",
-        ]
-    )
-    started = time.perf_counter()
-    run = run_scenario(scn)
-    wall = time.perf_counter() - started
+    scn, run, wall = run_metro_edgeqi(nodes, sim_seconds)
     metrics = run.policies["edgeqi"].metrics
     return {
         "tool": "edgeqi",
