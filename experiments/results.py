@@ -62,6 +62,7 @@ def summarise(run: ScenarioRun) -> dict[str, Any]:
             "workload": scn.workload.name,
             "faults": scn.faults.name,
             "consensus": scn.consensus.name,
+            "weather": scn.weather.name,
             "start_time": scn.start_time,
             "policies": {name: DESCRIPTIONS[name] for name in run.policies},
         },

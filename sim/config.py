@@ -168,6 +168,26 @@ class EnergyConfig(_Strict):
         return self
 
 
+class WeatherConfig(_Strict):
+    """The sky over the whole city, day by day: clear, or overcast in spells.
+
+    Each day repeats yesterday's sky with probability ``persistence``, and is otherwise
+    overcast with probability ``overcast_share`` (which is then also the long-run share of
+    overcast days); an overcast day's panels give a fraction of a clear day's output drawn
+    from ``overcast_output``. The default, no overcast days, is the clear-sky model."""
+
+    name: str = "clear"
+    overcast_share: Fraction = 0.0
+    persistence: Annotated[float, Field(ge=0.0, lt=1.0, allow_inf_nan=False)] = 0.0
+    overcast_output: tuple[Fraction, Fraction] = (0.1, 0.3)
+
+    @model_validator(mode="after")
+    def _range(self) -> WeatherConfig:
+        if self.overcast_output[0] > self.overcast_output[1]:
+            raise ValueError("overcast_output must be (low, high) with low <= high")
+        return self
+
+
 class ScheduledFault(_Strict):
     """One scripted fault; a ``partition`` cuts every node of ``node``'s district off."""
 
@@ -330,6 +350,7 @@ class ScenarioConfig(_Strict):
     faults: FaultsConfig
     policy: PolicyConfig
     consensus: ConsensusConfig = Field(default_factory=ConsensusConfig)
+    weather: WeatherConfig = Field(default_factory=WeatherConfig)
     seed: Annotated[int, Field(ge=0)] = 0
     duration_s: Positive = 3600.0
     nodes: PositiveInt | None = None

@@ -14,6 +14,7 @@ import numpy.typing as npt
 
 from edgeqi.energy import DeviceProfile, PowerState, SolarPanel
 from sim.config import DeviceConfig, EnergyConfig
+from sim.weather import Sky
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -54,8 +55,11 @@ class EnergyModel:
         uplink_kbps: float,
         start_epoch_s: float,
         rng: np.random.Generator,
+        sky: Sky | None = None,
     ) -> None:
+        """``sky`` scales the panels' output day by day (none: every day clear)."""
         self.profile = device_profile(cfg.device)
+        self.sky = sky
         self.start_epoch_s = start_epoch_s
         self.capacity_j = cfg.battery_wh * 3600.0
         lo, hi = cfg.initial_soc
@@ -112,6 +116,8 @@ class EnergyModel:
         drawn = joules.sum(axis=1)
         self.power_w = drawn / dt
         harvest = self.panel.energy_j(self.start_epoch_s + t0, self.start_epoch_s + t1)
+        if self.sky is not None:
+            harvest *= self.sky.factor(self.start_epoch_s + t0)
         gained = harvest * self.panel_scale
         self.harvested_j += gained
         charge = np.minimum(self.charge_j + gained, self.capacity_j)

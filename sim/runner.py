@@ -47,6 +47,7 @@ from sim.metrics import intersection_name, node_name, policy_metrics
 from sim.network import Network
 from sim.policies import node_policy
 from sim.traffic import APPROACH_NAMES, Episode, TrafficWorld
+from sim.weather import Sky
 
 WORLD_DT_S = 1.0
 QUEUE_SAMPLE_S = 10.0
@@ -56,6 +57,7 @@ Progress = Callable[[float], None]
 # Independent random streams, so that changing one part of the model leaves the others' draws alone.
 _STREAM_WORLD, _STREAM_DETECTOR, _STREAM_NETWORK, _STREAM_ENERGY, _STREAM_FAULTS = range(5)
 _STREAM_CONSENSUS = 5
+_STREAM_WEATHER = 6
 
 
 @dataclass
@@ -164,8 +166,14 @@ class PolicySimulation:
         self.node_intersection = np.arange(n) // city.cameras_per_intersection
         district = self.node_intersection // city.intersections_per_district
         self.network = Network(scn.network, district, _rng(scn, _STREAM_NETWORK))
+        self.sky = Sky(scn.weather, self.t0, scn.duration_s, _rng(scn, _STREAM_WEATHER))
         self.energy = EnergyModel(
-            scn.energy, n, scn.network.uplink_kbps, self.t0, _rng(scn, _STREAM_ENERGY)
+            scn.energy,
+            n,
+            scn.network.uplink_kbps,
+            self.t0,
+            _rng(scn, _STREAM_ENERGY),
+            self.sky,
         )
         self.faults = plan_faults(
             scn, self.node_intersection, len(self.world.episodes), _rng(scn, _STREAM_FAULTS)
