@@ -18,7 +18,9 @@
 # ```
 #
 # (one intersection, 4 solar-charged cameras, 7 simulated days from Monday 00:00,
-# into `multirun/energy_week`; set `EDGEQI_SWEEP` to read another sweep). Each
+# into `multirun/energy_week`; set `EDGEQI_SWEEP` to read another sweep, e.g.
+# `multirun/energy_week_overcast` from `experiment=energy_week_overcast`, the same week
+# under overcast spells). Each
 # run's `timeseries.parquet` holds the mean state of charge and the nodes powered.
 
 # %%
