@@ -150,16 +150,17 @@ class Camera:
                         break
                     media_t = position * frame_s
                     position += 1
-                    if media_t + 1e-9 < next_keep:
-                        if not cap.grab():
-                            again = self._at_end(cap)
-                            if again is None:
-                                return
-                            cap = again
-                            started, position, next_keep = time.monotonic(), 0, 0.0
+                    skip = media_t + 1e-9 < next_keep
+                    if not skip:
+                        next_keep = media_t + keep_every
+                else:
+                    skip = False
+                if skip:  # only grabbed, not decoded; a failed grab is the file's end
+                    if cap.grab():
                         continue
-                    next_keep = media_t + keep_every
-                ok, frame = cap.read()
+                    ok, frame = False, None
+                else:
+                    ok, frame = cap.read()
                 if not ok or frame is None:
                     if is_file:
                         again = self._at_end(cap)
