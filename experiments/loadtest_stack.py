@@ -18,13 +18,12 @@ from urllib.parse import quote
 
 import httpx
 
-from backend.mqtt_acl import acl_text, mosquitto_hash
 from backend.mqtt_source import BrokerAddress
 from experiments.bench_api import start_ingest_worker, start_server, wait_ingesting
 from experiments.bench_ingest import payloads, raw_broker
 from experiments.linkcut import LinkForwarder
 from experiments.loadtest_config import FaultConfig, LoadtestConfig
-from experiments.services import Mosquitto, Postgres, Redis, free_port
+from experiments.services import Mosquitto, Postgres, Redis, free_port, mosquitto_with_logins
 
 BACKEND_USER = "backend"
 LOADTEST_USER = "loadtest"
@@ -131,15 +130,12 @@ class Stack:
         backend_pw, probe_pw = secrets.token_urlsafe(12), secrets.token_urlsafe(12)
         users = passwords | {BACKEND_USER: backend_pw, LOADTEST_USER: probe_pw}
         (self.work / "broker").mkdir()
-        passwd = self.work / "broker" / "passwd"
-        passwd.write_text("".join(f"{u}:{mosquitto_hash(p)}\n" for u, p in users.items()))
-        passwd.chmod(0o600)
-        acl = self.work / "broker" / "acl"
-        acl.write_text(acl_text([BACKEND_USER, LOADTEST_USER], self.node_ids))
-        self.broker = Mosquitto(
+        self.broker = mosquitto_with_logins(
             self.work / "broker",
-            extra_conf=f"password_file {passwd}\nacl_file {acl}\nmax_inflight_messages 1000\n",
-            allow_anonymous=False,
+            users,
+            [BACKEND_USER, LOADTEST_USER],
+            self.node_ids,
+            extra_conf="max_inflight_messages 1000\n",
         )
         self.broker.start()
         self.probe_auth = (LOADTEST_USER, probe_pw)

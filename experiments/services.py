@@ -15,7 +15,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from subprocess import CompletedProcess
@@ -152,6 +152,31 @@ class Mosquitto:
     def restart(self) -> None:
         self.stop()
         self.start()
+
+
+def mosquitto_with_logins(
+    workdir: Path,
+    passwords: Mapping[str, str],
+    backends: Sequence[str],
+    nodes: Sequence[str],
+    tls: BrokerTls | None = None,
+    extra_conf: str = "",
+) -> Mosquitto:
+    """A broker (not started yet) where each user logs in with its password and gets the ACL
+    of its role: ``backends`` read every node's topics, each of ``nodes`` writes only its own."""
+    from backend.mqtt_acl import acl_text, mosquitto_hash
+
+    passwd = workdir / "passwd"
+    passwd.write_text("".join(f"{u}:{mosquitto_hash(p)}\n" for u, p in passwords.items()))
+    passwd.chmod(0o600)
+    acl = workdir / "acl"
+    acl.write_text(acl_text(list(backends), list(nodes)))
+    return Mosquitto(
+        workdir,
+        extra_conf=f"password_file {passwd}\nacl_file {acl}\n{extra_conf}",
+        allow_anonymous=False,
+        tls=tls,
+    )
 
 
 class Postgres:

@@ -17,6 +17,7 @@ from experiments.services import (
     Redis,
     free_port,
     mosquitto_binary,
+    mosquitto_with_logins,
     postgres_bindir,
     wait_port,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "Redis",
     "free_port",
     "mosquitto_binary",
+    "mosquitto_with_logins",
     "postgres_bindir",
     "wait_port",
 ]

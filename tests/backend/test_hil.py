@@ -6,13 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from backend.mqtt_acl import acl_text, mosquitto_hash
 from experiments.compose import compose_scenario
 from sim.metrics import node_name
 from sim.realtime import anchored
 from sim.runner import PolicySimulation
 from tests.backend.mqtt_helpers import Ledger
-from tests.backend.services import Mosquitto
+from tests.backend.services import mosquitto_with_logins
 
 pytestmark = pytest.mark.integration
 
@@ -23,16 +22,7 @@ def test_every_node_publishes_its_messages_with_its_own_credentials(
     nodes = [node_name(k) for k in range(4)]
     creds = {n: f"pw-{n}" for n in nodes}
     (tmp_path / "nodes.txt").write_text("".join(f"{n}:{p}\n" for n, p in creds.items()))
-    users = {**creds, "ledger": "pw-ledger"}
-    (tmp_path / "passwd").write_text(
-        "".join(f"{u}:{mosquitto_hash(p)}\n" for u, p in users.items())
-    )
-    (tmp_path / "acl").write_text(acl_text(["ledger"], nodes))
-    broker = Mosquitto(
-        tmp_path,
-        extra_conf=f"password_file {tmp_path / 'passwd'}\nacl_file {tmp_path / 'acl'}\n",
-        allow_anonymous=False,
-    )
+    broker = mosquitto_with_logins(tmp_path, {**creds, "ledger": "pw-ledger"}, ["ledger"], nodes)
     broker.start()
     ledger = Ledger(broker.port, "ledger", "pw-ledger")
     try:

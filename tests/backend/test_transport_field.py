@@ -13,14 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from backend.mqtt_acl import acl_text, mosquitto_hash
 from edgeqi.protocol import DetectionBatch, Message
 from edgeqi.transport.mqtt import MqttTls, MqttTransport, broker_host_port
 from experiments.services import BrokerTls
 from hardware.disk_buffer import DiskForwardBuffer
 from tests.backend.mqtt_helpers import Ledger
 from tests.backend.pki import make_pki
-from tests.backend.services import Mosquitto
+from tests.backend.services import Mosquitto, mosquitto_with_logins
 
 pytestmark = pytest.mark.integration
 
@@ -77,14 +76,11 @@ def test_tls_with_node_credentials_and_optional_client_certificate(
     tmp_path: Path, mutual: bool
 ) -> None:
     pki = make_pki(tmp_path / "pki", client_cn="cam-1")
-    (tmp_path / "passwd").write_text(
-        f"cam-1:{mosquitto_hash('pw-1')}\nbackend:{mosquitto_hash('pw-b')}\n"
-    )
-    (tmp_path / "acl").write_text(acl_text(["backend"], ["cam-1"]))
-    broker = Mosquitto(
+    broker = mosquitto_with_logins(
         tmp_path,
-        extra_conf=f"password_file {tmp_path / 'passwd'}\nacl_file {tmp_path / 'acl'}\n",
-        allow_anonymous=False,
+        {"cam-1": "pw-1", "backend": "pw-b"},
+        ["backend"],
+        ["cam-1"],
         tls=BrokerTls(pki.ca, pki.server_cert, pki.server_key, require_certificate=mutual),
     )
     broker.start()

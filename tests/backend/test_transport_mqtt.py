@@ -7,12 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from backend.mqtt_acl import acl_text, mosquitto_hash
 from edgeqi.protocol import NODE_SUBSCRIPTION, DetectionBatch, Message
 from edgeqi.transport.mqtt import MqttTransport
 from edgeqi.transport.netloop import NetworkLoop
 from tests.backend.mqtt_helpers import Ledger
-from tests.backend.services import Mosquitto
+from tests.backend.services import Mosquitto, mosquitto_with_logins
 
 pytestmark = pytest.mark.integration
 
@@ -111,15 +110,8 @@ def test_outage_beyond_capacity_drops_low_priority_counted(mosquitto: Mosquitto)
 
 
 def test_each_node_uses_its_own_credentials(tmp_path: Path) -> None:
-    (tmp_path / "passwd").write_text(
-        f"cam-1:{mosquitto_hash('pw-1')}\nbackend:{mosquitto_hash('pw-b')}\n"
-    )
-    (tmp_path / "acl").write_text(acl_text(["backend"], ["cam-1"]))
-    broker = Mosquitto(
-        tmp_path,
-        extra_conf=f"password_file {tmp_path / 'passwd'}\nacl_file {tmp_path / 'acl'}\n",
-        allow_anonymous=False,
-    )
+    logins = {"cam-1": "pw-1", "backend": "pw-b"}
+    broker = mosquitto_with_logins(tmp_path, logins, ["backend"], ["cam-1"])
     broker.start()
     ledger = Ledger(broker.port, "backend", "pw-b")
     good = MqttTransport("127.0.0.1", broker.port, "cam-1", "cam-1", "pw-1")

@@ -85,3 +85,4 @@ def test_notifier_sends_ready_and_watchdog_datagrams(tmp_path: Path) -> None:
         assert server.recv(256) == b"READY=1\nSTATUS=detecting"
         assert server.recv(256) == b"WATCHDOG=1"
     assert not Notifier("").enabled and not Notifier("").watchdog()
+    assert not Notifier("").notify("READY=1")  # outside systemd: nothing sent
