@@ -41,3 +41,13 @@ def quantile_ci(
     lower = float(x[max(lo - 1, 0)]) if lo >= 1 else -math.inf
     upper = float(x[hi - 1]) if hi <= n else math.inf
     return point, lower, upper
+
+
+def mean_pm(mean: float, half: float, pct: bool = False, digits: int = 4) -> str:
+    """A report cell: the mean with its 95 % half-width ("-" without data; no half-width
+    from a single run), as a percentage when ``pct``."""
+    if math.isnan(mean):
+        return "-"
+    if pct:
+        return f"{mean:.1%}" + ("" if math.isnan(half) else f" ± {half:.1%}")
+    return f"{mean:.{digits}g}" + ("" if math.isnan(half) else f" ± {half:.2g}")

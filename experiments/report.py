@@ -23,7 +23,6 @@ every run's ``reports.parquet`` and gives the percentiles of all reports togethe
 from __future__ import annotations
 
 import argparse
-import math
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from experiments import report_figures as figs
-from experiments.intervals import mean_ci, quantile_ci
+from experiments.intervals import mean_ci, mean_pm, quantile_ci
 from experiments.report_collab import (
     accuracy_markdown,
     accuracy_summary,
@@ -150,14 +149,6 @@ def aggregate(runs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def _cell(mean: float, half: float, pct: bool) -> str:
-    if math.isnan(mean):
-        return "-"
-    if pct:
-        return f"{mean:.1%}" + ("" if math.isnan(half) else f" ± {half:.1%}")
-    return f"{mean:.4g}" + ("" if math.isnan(half) else f" ± {half:.2g}")
-
-
 def markdown(agg: pd.DataFrame) -> str:
     """The aggregated table, one row per policy (and variant, when there are several)."""
     shown = METRICS[:7]
@@ -168,7 +159,7 @@ def markdown(agg: pd.DataFrame) -> str:
         "|---" * (len(shown) + 2 + len(head)) + "|",
     ]
     for _, r in agg.iterrows():
-        cells = [_cell(r[k], r[f"{k}_ci95"], k in PERCENT) for k in shown]
+        cells = [mean_pm(r[k], r[f"{k}_ci95"], k in PERCENT) for k in shown]
         lead = [str(r["variant"])] if several else []
         lines.append("| " + " | ".join([*lead, str(r["policy"]), str(r["runs"]), *cells]) + " |")
     return "\n".join(lines) + "\n"
@@ -220,9 +211,9 @@ def battery_section(root: Path, runs: pd.DataFrame) -> tuple[str, pd.DataFrame]:
         wd, wh, _ = mean_ci(g["net_wh_per_node_day"])
         text += (
             f"| {policy} | {len(g)} | {len(first)} | "
-            f"{_cell(fd, fh, False) if len(first) else f'none in {days:g} d'} | "
-            f"{_cell(nd, nh, False)} | {_cell(sd, sh, True)} | {_cell(ed, eh, True)} | "
-            f"{_cell(wd, wh, False)} |\n"
+            f"{mean_pm(fd, fh, False) if len(first) else f'none in {days:g} d'} | "
+            f"{mean_pm(nd, nh, False)} | {mean_pm(sd, sh, True)} | {mean_pm(ed, eh, True)} | "
+            f"{mean_pm(wd, wh, False)} |\n"
         )
     return text, frame
 

@@ -17,13 +17,14 @@ Two questions of issue 9, answered from the runs' ``summary.json`` alone:
 
 from __future__ import annotations
 
+import functools
 import math
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from experiments.intervals import mean_ci
+from experiments.intervals import mean_ci, mean_pm
 from experiments.sweep_data import NOT_VARIANT, run_summaries
 
 COMPUTE_STATES = ("compute_full", "compute_reduced")
@@ -165,12 +166,8 @@ def accuracy_summary(rows: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def _pm(mean: float, half: float, pct: bool = False, digits: int = 3) -> str:
-    if math.isnan(mean):
-        return "-"
-    if pct:
-        return f"{mean:.1%}" + ("" if math.isnan(half) else f" ± {half:.1%}")
-    return f"{mean:.{digits}g}" + ("" if math.isnan(half) else f" ± {half:.2g}")
+_pm = functools.partial(mean_pm, digits=3)
+"""Three significant digits: these tables sit in prose."""
 
 
 def energy_markdown(summary: pd.DataFrame) -> str:
