@@ -66,7 +66,7 @@ bench-dashboard: $(STAMP) system-deps dashboard
 	cd $(DASH) && npx playwright test --config playwright.bench.config.ts
 
 bench: $(STAMP)
-	$(BIN)/python -m experiments.bench_sim
+	$(BIN)/python -m experiments.benchmarks.bench_sim
 
 clean:
 	rm -rf $(DASH)/node_modules $(DASH)/dist $(DASH)/test-results

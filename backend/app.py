@@ -28,10 +28,10 @@ from backend.api import (
     ws,
 )
 from backend.api.deps import Viewer
-from backend.auth import check_production_secret
-from backend.runtime import Runtime
-from backend.settings import Settings
-from backend.timing import RequestTiming
+from backend.core.auth import check_production_secret
+from backend.core.service import Runtime
+from backend.core.settings import Settings
+from backend.core.timing import RequestTiming
 
 SYSTEM_PUSH_S = 2.0
 

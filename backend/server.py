@@ -15,7 +15,7 @@ import os
 import uvicorn
 
 from backend.app import create_app
-from backend.settings import Settings
+from backend.core.settings import Settings
 
 
 def serve(argv: list[str]) -> int:

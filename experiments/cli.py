@@ -32,19 +32,19 @@ commands:
 """
 
 COMMANDS: dict[str, tuple[str, str]] = {
-    "run": ("experiments.run", "main"),
-    "report": ("experiments.report", "main"),
+    "run": ("experiments.runs.run", "main"),
+    "report": ("experiments.reports.sweep_report", "main"),
     "serve": ("backend.server", "serve"),
-    "ingest": ("backend.worker", "main"),
-    "migrate": ("backend.db", "main"),
-    "mqtt-acl": ("backend.mqtt_acl", "main"),
-    "keys": ("experiments.keys", "main"),
-    "provision": ("experiments.provision", "main"),
-    "models": ("experiments.models", "main"),
-    "calibrate": ("experiments.calibrate", "main"),
-    "detect": ("experiments.detect", "main"),
-    "node": ("hardware.runtime", "main"),
-    "loadtest": ("experiments.loadtest", "main"),
+    "ingest": ("backend.ingest.worker", "main"),
+    "migrate": ("backend.core.db", "main"),
+    "mqtt-acl": ("backend.ingest.broker_acl", "main"),
+    "keys": ("experiments.tools.keys", "main"),
+    "provision": ("experiments.tools.provision", "main"),
+    "models": ("experiments.tools.model_cache", "main"),
+    "calibrate": ("experiments.tools.calibrate", "main"),
+    "detect": ("experiments.tools.detect", "main"),
+    "node": ("hardware.field_node", "main"),
+    "loadtest": ("experiments.loadtest.driver", "main"),
 }
 """Subcommand -> (module, function taking the remaining arguments, returning the exit code)."""
 

@@ -164,7 +164,7 @@ def mosquitto_with_logins(
 ) -> Mosquitto:
     """A broker (not started yet) where each user logs in with its password and gets the ACL
     of its role: ``backends`` read every node's topics, each of ``nodes`` writes only its own."""
-    from backend.mqtt_acl import acl_text, mosquitto_hash
+    from backend.ingest.broker_acl import acl_text, mosquitto_hash
 
     passwd = workdir / "passwd"
     passwd.write_text("".join(f"{u}:{mosquitto_hash(p)}\n" for u, p in passwords.items()))

@@ -74,7 +74,7 @@ def node_config(cfg: NodeRuntimeConfig, profile: DeviceProfile) -> NodeConfig:
 
 def _model_files(name_or_path: str) -> tuple[ModelCard, Path]:
     """A model from the cache by name, or a registered model's directory; never fetched."""
-    from experiments.models import read_card
+    from experiments.tools.model_cache import read_card
 
     path = Path(name_or_path)
     if path.suffix == ".onnx":

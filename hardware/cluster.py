@@ -36,7 +36,7 @@ from edgeqi.consensus.agreement import (
 )
 from edgeqi.consensus.messages import signature_ok
 from edgeqi.protocol import ConsensusMessage
-from edgeqi.transport.mqtt_consensus import Forward, MqttReplica, Stamp
+from netio.mqtt_consensus import Forward, MqttReplica, Stamp
 
 log = logging.getLogger(__name__)
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from edgeqi.transport.base import AckHook
-from edgeqi.transport.mqtt import MqttTls, MqttTransport, broker_host_port
 from hardware.disk_buffer import DiskForwardBuffer
 from hardware.node_config import NodeRuntimeConfig
+from netio.mqtt_transport import MqttTls, MqttTransport, broker_host_port
 
 
 @dataclass

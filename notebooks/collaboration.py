@@ -22,7 +22,7 @@
 # `multirun/collaboration_energy`; clusters of 4 and 7 cameras with 0 to 3 inflating
 # cameras each, into `multirun/byzantine_accuracy`). Set `EDGEQI_COLLAB_SWEEP` and
 # `EDGEQI_BYZANTINE_SWEEP` to read other sweeps. Every value is a mean over seeds with
-# its 95 % Student's t interval, computed by `experiments.report_collab`, the same code
+# its 95 % Student's t interval, computed by `experiments.reports.collaboration`, the same code
 # as `edgeqi report`.
 
 # %%
@@ -31,7 +31,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
-from experiments.report_collab import accuracy_summary, collab_rows, energy_pairs, energy_summary
+from experiments.reports.collaboration import accuracy_summary, collab_rows, energy_pairs, energy_summary
 
 # %matplotlib inline
 ENERGY = Path(os.environ.get("EDGEQI_COLLAB_SWEEP", "multirun/collaboration_energy"))

@@ -30,8 +30,8 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from experiments.report import collect
-from experiments.sweep_data import battery_rows
+from experiments.reports.sweep_report import collect
+from experiments.reports.sweep_data import battery_rows
 
 # %matplotlib inline
 SWEEP = Path(os.environ.get("EDGEQI_SWEEP", "multirun/energy_week"))

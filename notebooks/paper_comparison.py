@@ -28,8 +28,8 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from experiments.claims import claims, claims_markdown
-from experiments.report import aggregate, collect, pooled_latencies
+from experiments.reports.claims import claims, claims_markdown
+from experiments.reports.sweep_report import aggregate, collect, pooled_latencies
 
 # %matplotlib inline
 SWEEP = Path(os.environ.get("EDGEQI_SWEEP", "multirun/paper_comparison"))

@@ -14,7 +14,7 @@
 # Inputs come from:
 #
 # ```sh
-# python -m experiments.bench_scale --nodes 10,30,100,300,1000 --sim-seconds 600 --out scale.json
+# python -m experiments.benchmarks.bench_scale --nodes 10,30,100,300,1000 --sim-seconds 600 --out scale.json
 # ```
 #
 # (one child process per point; set `EDGEQI_SCALE` to read another file).

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
-from experiments.report import aggregate, collect, tradeoff_points
+from experiments.reports.sweep_report import aggregate, collect, tradeoff_points
 
 # %matplotlib inline
 SWEEP = Path(os.environ.get("EDGEQI_SWEEP", "multirun/threshold_sweep"))

@@ -44,10 +44,10 @@ from edgeqi.consensus.agreement import (
 )
 from edgeqi.consensus.messages import Phase, b64, seal, signature_ok, unb64, value_digest
 from edgeqi.protocol import ConsensusMessage, consensus_topic, encode, mqtt_publish_overhead
-from sim.config import ByzantineNode, ScenarioConfig
-from sim.metrics import intersection_name, node_name
-from sim.network import Network
+from sim.scenario_config import ByzantineNode, ScenarioConfig
+from sim.scoring import intersection_name, node_name
 from sim.traffic import APPROACH_NAMES, TrafficWorld
+from sim.virtual_network import Network
 
 _DELIVER, _TICK, _COLLECT, _CUT = 0, 1, 2, 3
 _LYING = ("inflate", "deflate")

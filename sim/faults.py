@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.camera import FAULT_REASONS
-from sim.config import ScenarioConfig
+from sim.scenario_config import ScenarioConfig
+from sim.synthetic_camera import FAULT_REASONS
 from sim.traffic import COOLDOWN_S, WARMUP_S, Episode, EpisodeKind
 
 

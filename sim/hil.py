@@ -25,13 +25,13 @@ from typing import TYPE_CHECKING
 from edgeqi.protocol import Message
 from edgeqi.transport import TransportStats
 from edgeqi.transport.buffer import Envelope
-from edgeqi.transport.mqtt import MqttTransport, broker_host_port
-from edgeqi.transport.netloop import NetworkLoop
+from netio.mqtt_transport import MqttTransport, broker_host_port
+from netio.netloop import NetworkLoop
 from sim.realtime import HilConfig
 
 if TYPE_CHECKING:
-    from sim.config import ScenarioConfig
     from sim.runner import PolicySimulation
+    from sim.scenario_config import ScenarioConfig
 
 PublishHook = Callable[[Message, float], None]
 """Called with each message and the wall time (``time.time()``) it was handed over."""
@@ -210,7 +210,7 @@ class HilNodes:
 @contextmanager
 def attached(sim: PolicySimulation) -> Iterator[HilNodes]:
     """Connect the simulation's nodes to the configured broker for the length of a run."""
-    from sim.metrics import node_name
+    from sim.scoring import node_name
 
     names = [node_name(k) for k in range(sim.n)]
     nodes = HilNodes(sim.scn.realtime.hil, names, spread_s=spread_s(sim.scn))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from edgeqi.node import POLICY_SHAPES, NodePolicy
 from edgeqi.scheduling import SchedulerConfig
 from edgeqi.transmission import TransmissionConfig
-from sim.config import PolicyConfig, PolicyName
+from sim.scenario_config import PolicyConfig, PolicyName
 
 DESCRIPTIONS: dict[str, str] = {
     "edgeqi": "Algorithm 1 scheduling + Algorithm 2 transmission + adaptive clips",

@@ -27,7 +27,7 @@ import simpy.rt
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 if TYPE_CHECKING:
-    from sim.config import ScenarioConfig
+    from sim.scenario_config import ScenarioConfig
 
 log = logging.getLogger(__name__)
 

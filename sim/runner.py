@@ -31,22 +31,22 @@ from edgeqi.protocol import (
     node_topic,
 )
 from sim import realtime
-from sim.camera import (
+from sim.collector import Collector
+from sim.consensus import ConsensusLayer
+from sim.faults import FaultEvent, plan_faults
+from sim.fleet_energy import EnergyModel
+from sim.policies import node_policy
+from sim.scenario_config import PolicyName, ScenarioConfig
+from sim.scoring import intersection_name, node_name, policy_metrics
+from sim.synthetic_camera import (
     CameraViews,
     DetectorModel,
     SimWindow,
     SyntheticPerception,
     camera_coverage,
 )
-from sim.collector import Collector
-from sim.config import PolicyName, ScenarioConfig
-from sim.consensus import ConsensusLayer
-from sim.energy import EnergyModel
-from sim.faults import FaultEvent, plan_faults
-from sim.metrics import intersection_name, node_name, policy_metrics
-from sim.network import Network
-from sim.policies import node_policy
 from sim.traffic import APPROACH_NAMES, Episode, TrafficWorld
+from sim.virtual_network import Network
 from sim.weather import Sky
 
 WORLD_DT_S = 1.0

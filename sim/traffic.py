@@ -17,7 +17,7 @@ from enum import StrEnum
 import numpy as np
 import numpy.typing as npt
 
-from sim.config import CityConfig, WorkloadConfig
+from sim.scenario_config import CityConfig, WorkloadConfig
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]

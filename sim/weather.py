@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.config import WeatherConfig
+from sim.scenario_config import WeatherConfig
 
 DAY_S = 86_400.0
 

@@ -1,4 +1,4 @@
-"""Alerts and alert rules. Rules are evaluated on ingest (``backend.alerts``)."""
+"""Alerts and alert rules. Rules are evaluated on ingest (``backend.analytics.alerts``)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import AnyHttpUrl, BaseModel, Field, model_validator
 from sqlalchemy import select
 
-from backend.alerts import METRICS, OPS
+from backend.analytics.alerts import METRICS, OPS
 from backend.api.deps import DB, Id, Operator, RuntimeDep, Seconds, Viewer, ms
-from backend.db import now_ms
-from backend.models import AlertRow, AlertRule
+from backend.core.db import now_ms
+from backend.core.orm import AlertRow, AlertRule
 from edgeqi.protocol import NODE_ID_PATTERN
 
 router = APIRouter(prefix="/api/alerts", tags=["alerts"])
@@ -20,7 +20,10 @@ Severity = Literal["info", "warning", "critical"]
 
 
 class RuleBody(BaseModel):
-    """A condition ``metric op threshold``; ``metric`` is one of ``backend.alerts.METRICS``."""
+    """A condition ``metric op threshold``.
+
+    ``metric`` is one of ``backend.analytics.alerts.METRICS``.
+    """
 
     name: str = Field(min_length=1, max_length=128)
     metric: str

@@ -10,9 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from backend.api.deps import DB, Admin, RuntimeDep, Viewer
-from backend.auth import Role, TokenError, dummy_verify, hash_password, verify_password
-from backend.db import now_ms
-from backend.models import User
+from backend.core.auth import Role, TokenError, dummy_verify, hash_password, verify_password
+from backend.core.db import now_ms
+from backend.core.orm import User
 
 router = APIRouter(prefix="/api", tags=["auth"])
 

@@ -18,9 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from backend.api.deps import DB, Operator, Viewer
-from backend.auth import Role
-from backend.db import now_ms
-from backend.models import DashboardSettings
+from backend.core.auth import Role
+from backend.core.db import now_ms
+from backend.core.orm import DashboardSettings
 
 router = APIRouter(prefix="/api/dashboard", tags=["dashboard"])
 

@@ -9,9 +9,9 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from backend import analytics
+from backend.analytics import queries as analytics
 from backend.api.deps import DB, Id, Seconds, Viewer, ms
-from backend.models import ConsensusRow, DetectionRow, LogRow
+from backend.core.orm import ConsensusRow, DetectionRow, LogRow
 
 router = APIRouter(prefix="/api", tags=["data"])
 

@@ -9,8 +9,8 @@ from fastapi import Depends, HTTPException, Path, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from backend.auth import Principal, Role, TokenError
-from backend.runtime import Runtime
+from backend.core.auth import Principal, Role, TokenError
+from backend.core.service import Runtime
 
 bearer = HTTPBearer(auto_error=False, description="Access token from /api/auth/login")
 

@@ -21,7 +21,7 @@ from openpyxl import Workbook
 from sqlalchemy import Engine, Select, select
 
 from backend.api.deps import RuntimeDep, Seconds, Viewer, ms
-from backend.models import DetectionRow, LogRow
+from backend.core.orm import DetectionRow, LogRow
 
 router = APIRouter(prefix="/api", tags=["export"])
 

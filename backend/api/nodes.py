@@ -12,9 +12,9 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
 from backend.api.deps import DB, RuntimeDep, Viewer
-from backend.db import now_ms
-from backend.models import AnomalyRow, LogRow, MessageRow, Node, RollupRow
-from backend.mqtt_acl import mosquitto_hash
+from backend.core.db import now_ms
+from backend.core.orm import AnomalyRow, LogRow, MessageRow, Node, RollupRow
+from backend.ingest.broker_acl import mosquitto_hash
 from edgeqi.protocol import NODE_ID_PATTERN, TOPIC_ROOT
 
 router = APIRouter(prefix="/api/nodes", tags=["nodes"])
@@ -130,7 +130,7 @@ def register(
     """Create a node's MQTT credentials; needs the provisioning token.
 
     The password is returned once; only its Mosquitto hash is stored, from which
-    ``backend.mqtt_acl`` writes the broker's password and ACL files.
+    ``backend.ingest.broker_acl`` writes the broker's password and ACL files.
     """
     expected = rt.settings.provisioning_token
     allowed = bool(

@@ -8,8 +8,8 @@ from fastapi import APIRouter
 from sqlalchemy import Engine, and_, func, not_, select, text
 
 from backend.api.deps import DB, RuntimeDep, Viewer
-from backend.db import now_ms
-from backend.models import AlertRow, MessageRow, Node, QuarantineRow, RollupRow
+from backend.core.db import now_ms
+from backend.core.orm import AlertRow, MessageRow, Node, QuarantineRow, RollupRow
 
 router = APIRouter(prefix="/api/system", tags=["system"])
 

@@ -14,10 +14,10 @@ from fastapi import APIRouter, Query
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from backend.alerts import METRICS, OPS
+from backend.analytics.alerts import METRICS, OPS
 from backend.api.deps import DB, RuntimeDep, Viewer, ms
-from backend.db import now_ms
-from backend.models import (
+from backend.core.db import now_ms
+from backend.core.orm import (
     AlertRow,
     AnomalyRow,
     ConsensusRow,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, WebSocket, status
 
-from backend.auth import TokenError
-from backend.realtime import TOPICS
-from backend.runtime import Runtime
+from backend.core.auth import TokenError
+from backend.core.service import Runtime
+from backend.live.push import TOPICS
 
 router = APIRouter(tags=["live"])
 

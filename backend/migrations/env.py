@@ -1,12 +1,12 @@
-"""Alembic environment: runs migrations on a connection given by :func:`backend.db.migrate`."""
+"""Alembic environment: runs migrations on a connection given by :func:`backend.core.db.migrate`."""
 
 from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import Connection
 
-from backend.db import make_engine
-from backend.models import Base
+from backend.core.db import make_engine
+from backend.core.orm import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -17,7 +17,7 @@ import numpy as np
 
 from edgeqi.perception import EMERGENCY_CLASS, FrameCheck, WindowObservation
 from edgeqi.perception.detector import Detections, Detector
-from edgeqi.perception.frames import FrameSpec, FrameValidator
+from edgeqi.perception.frame_checks import FrameSpec, FrameValidator
 from edgeqi.perception.queues import QueueEstimator, QueueZone
 from edgeqi.perception.tracking import IouTracker, Track, TrackerConfig
 from edgeqi.protocol import Detection

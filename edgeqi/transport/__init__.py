@@ -3,7 +3,7 @@
 ``buffer`` is pure (a bounded priority store-and-forward queue); ``mqtt`` and
 ``memory`` are the thin I/O adapters around it that a runtime (the field node, the
 simulator's hardware-in-the-loop mode) instantiates. Importing this package does
-not import paho; ``edgeqi.transport.mqtt`` does.
+not import paho; ``netio.mqtt_transport`` does.
 """
 
 from edgeqi.transport.base import Transport, TransportStats

@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from backend.app import create_app
-from backend.db import migrate
-from backend.settings import Settings
+from backend.core.db import migrate
+from backend.core.settings import Settings
 from tests.backend.services import Mosquitto, Postgres, Redis
 
 

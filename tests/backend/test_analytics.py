@@ -9,12 +9,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend import analytics
-from backend.db import make_engine
-from backend.ingest import Ingestor
-from backend.models import RollupLevelRow
-from backend.rollup_levels import DIMS, LEVELS, MINUTE, rebuild_statements
-from backend.store import Store
+from backend.analytics import queries as analytics
+from backend.analytics.rollups import DIMS, LEVELS, MINUTE, rebuild_statements
+from backend.core.db import make_engine
+from backend.core.orm import RollupLevelRow
+from backend.ingest.ingestor import Ingestor
+from backend.ingest.store import Store
 from tests.backend import factory as f
 
 HOUR = 3_600_000

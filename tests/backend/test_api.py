@@ -14,8 +14,8 @@ from openpyxl import load_workbook
 from starlette.websockets import WebSocketDisconnect
 
 from backend.app import create_app
-from backend.runtime import Runtime
-from backend.settings import DEFAULT_SECRET, Settings
+from backend.core.service import Runtime
+from backend.core.settings import DEFAULT_SECRET, Settings
 from edgeqi.protocol import Message
 from tests.backend import factory as f
 from tests.backend.conftest import ADMIN, PROVISIONING

@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from backend.app import create_app
-from backend.runtime import Runtime
-from backend.settings import Settings
+from backend.core.service import Runtime
+from backend.core.settings import Settings
 from tests.backend import factory as f
 from tests.backend.conftest import ADMIN, token_for
 from tests.backend.services import Redis

@@ -11,7 +11,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from backend.app import create_app
-from backend.settings import Settings
+from backend.core.settings import Settings
 from edgeqi.protocol import Command, ConsensusMessage, Message, encode, node_topic
 from tests.backend import factory as f
 from tests.backend.test_api import ingest, runtime

@@ -5,9 +5,10 @@ from __future__ import annotations
 from alembic.script import ScriptDirectory
 from sqlalchemy import func, inspect, select, text
 
-from backend.db import alembic_config, make_engine, migrate
-from backend.ingest import Ingestor
-from backend.models import (
+from backend.analytics.retention import DAY_MS, Policy, enforce
+from backend.analytics.rollups import LEVELS
+from backend.core.db import alembic_config, make_engine, migrate
+from backend.core.orm import (
     DetectionRow,
     LogRow,
     MessageRow,
@@ -15,9 +16,8 @@ from backend.models import (
     RollupLevelRow,
     RollupRow,
 )
-from backend.retention import DAY_MS, Policy, enforce
-from backend.rollup_levels import LEVELS
-from backend.store import Store
+from backend.ingest.ingestor import Ingestor
+from backend.ingest.store import Store
 from tests.backend import factory as f
 
 TABLES = {

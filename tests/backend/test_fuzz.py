@@ -9,10 +9,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from backend.db import make_engine
-from backend.ingest import Ingestor
-from backend.models import MessageRow, QuarantineRow
-from backend.store import Store
+from backend.core.db import make_engine
+from backend.core.orm import MessageRow, QuarantineRow
+from backend.ingest.ingestor import Ingestor
+from backend.ingest.store import Store
 from edgeqi.protocol import MAX_MESSAGE_BYTES
 from tests.backend import factory as f
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from experiments.compose import compose_scenario
-from sim.metrics import node_name
+from experiments.runs.compose import compose_scenario
 from sim.realtime import anchored
 from sim.runner import PolicySimulation
+from sim.scoring import node_name
 from tests.backend.mqtt_helpers import Ledger
 from tests.backend.services import mosquitto_with_logins
 

@@ -9,10 +9,9 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from backend.alerts import AlertEvaluator
-from backend.db import make_engine
-from backend.ingest import Ingestor
-from backend.models import (
+from backend.analytics.alerts import AlertEvaluator
+from backend.core.db import make_engine
+from backend.core.orm import (
     AlertRow,
     AlertRule,
     AnomalyRow,
@@ -24,7 +23,8 @@ from backend.models import (
     QuarantineRow,
     RollupRow,
 )
-from backend.store import Store
+from backend.ingest.ingestor import Ingestor
+from backend.ingest.store import Store
 from edgeqi.protocol import MAX_MESSAGE_BYTES
 from tests.backend import factory as f
 

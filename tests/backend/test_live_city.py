@@ -8,10 +8,10 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import func, select
 
-from backend.models import ConsensusRow, DetectionRow, Node, QuarantineRow
-from backend.runtime import Runtime
-from backend.settings import Settings
-from experiments.live_city import LiveCity, city_scenario
+from backend.core.orm import ConsensusRow, DetectionRow, Node, QuarantineRow
+from backend.core.service import Runtime
+from backend.core.settings import Settings
+from experiments.loadtest.live_city import LiveCity, city_scenario
 from tests.backend.services import Mosquitto
 
 pytestmark = pytest.mark.integration

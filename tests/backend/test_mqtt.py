@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, select
 
-from backend import mqtt_acl
-from backend.db import make_engine
-from backend.ingest import Ingestor
-from backend.models import DetectionRow, MessageRow
-from backend.mqtt_source import MqttSource
-from backend.store import Store
+from backend.core.db import make_engine
+from backend.core.orm import DetectionRow, MessageRow
+from backend.ingest import broker_acl
+from backend.ingest.ingestor import Ingestor
+from backend.ingest.mqtt_source import MqttSource
+from backend.ingest.store import Store
 from tests.backend import factory as f
 from tests.backend.mqtt_helpers import Publisher, session_present
 from tests.backend.services import Mosquitto
@@ -116,7 +116,7 @@ def test_acl_node_cannot_publish_as_another(
     engine, ingestor = pipeline
     out = tmp_path / "auth"
     assert (
-        mqtt_acl.main(
+        broker_acl.main(
             [
                 "--out-dir",
                 str(out),

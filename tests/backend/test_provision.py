@@ -13,11 +13,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from backend.mqtt_acl import main as mqtt_acl
+from backend.ingest.broker_acl import main as mqtt_acl
 from edgeqi.protocol import DetectionBatch
 from experiments.cli import main as cli
-from experiments.provision import add_to_mosquitto
 from experiments.services import BrokerTls
+from experiments.tools.provision import add_to_mosquitto
 from hardware.node_config import PowerKind, load
 from hardware.uplink import open_uplink
 from tests.backend.mqtt_helpers import Ledger
@@ -31,7 +31,7 @@ TOKEN = "provision-token-for-tests"
 def backend(tmp_path: Path) -> Iterator[tuple[str, str]]:
     """``edgeqi serve`` as an operator runs it: (its URL, its database URL)."""
     port = free_port()
-    db = f"sqlite:///{tmp_path / 'backend.db'}"
+    db = f"sqlite:///{tmp_path / 'backend.core.db'}"
     env = {"EDGEQI_DATABASE_URL": db, "EDGEQI_PROVISIONING_TOKEN": TOKEN, "PATH": "/usr/bin:/bin"}
     code = "import sys; from experiments.cli import main; sys.exit(main(['serve', *sys.argv[1:]]))"
     proc = subprocess.Popen(

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from backend.app import create_app
-from backend.settings import Settings
+from backend.core.settings import Settings
 from tests.backend import factory as f
 from tests.backend.conftest import ADMIN, token_for
 from tests.backend.mqtt_helpers import Publisher, session_present

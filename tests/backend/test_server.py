@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 from fastapi.testclient import TestClient
 
-from backend import db
+from backend.core import db
 from experiments.cli import main as cli_main
 from tests.backend import factory as f
 from tests.backend.services import free_port

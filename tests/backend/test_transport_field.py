@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from edgeqi.protocol import DetectionBatch, Message
-from edgeqi.transport.mqtt import MqttTls, MqttTransport, broker_host_port
 from experiments.services import BrokerTls
 from hardware.disk_buffer import DiskForwardBuffer
+from netio.mqtt_transport import MqttTls, MqttTransport, broker_host_port
 from tests.backend.mqtt_helpers import Ledger
 from tests.backend.pki import make_pki
 from tests.backend.services import Mosquitto, mosquitto_with_logins

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from edgeqi.protocol import NODE_SUBSCRIPTION, DetectionBatch, Message
-from edgeqi.transport.mqtt import MqttTransport
-from edgeqi.transport.netloop import NetworkLoop
+from netio.mqtt_transport import MqttTransport
+from netio.netloop import NetworkLoop
 from tests.backend.mqtt_helpers import Ledger
 from tests.backend.services import Mosquitto, mosquitto_with_logins
 

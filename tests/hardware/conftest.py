@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from experiments.models import complete
 from experiments.services import IN_CI
+from experiments.tools.model_cache import complete
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from experiments.bench_disk_buffer import main
+from experiments.benchmarks.bench_disk_buffer import main
 
 
 def test_benchmark_reports_every_buffer_against_memory(tmp_path: Path) -> None:

@@ -1,7 +1,7 @@
 """The durable queue: what the in-memory buffer cannot do (survive a restart, bytes cap).
 
 The behaviour it shares with :class:`ForwardBuffer` is tested on both in
-``tests/unit/test_transport_buffer.py``.
+``tests/edgeqi/test_transport_buffer.py``.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ BACKEND_ONLY = {"fastapi", "starlette", "uvicorn", "sqlalchemy", "alembic", "psy
 
 def test_the_node_runtime_imports_nothing_of_the_backend() -> None:
     code = (
-        "import sys, hardware.runtime, hardware.assemble; "
+        "import sys, hardware.field_node, hardware.assemble; "
         "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))"
     )
     done = subprocess.run(

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from edgeqi.node import POLICY_SHAPES, TransmitMode
-from experiments.bench_node_energy import measured_j, predicted
+from experiments.benchmarks.bench_node_energy import measured_j, predicted
 from hardware import assemble, tegrastats
-from hardware.frames import Camera, SourceSpec, open_capture
+from hardware.frame_sources import Camera, SourceSpec, open_capture
 from hardware.power import Ina219I2C, RecordedIna219Bus
 from hardware.sensors import MAINS_SOC, BoardSensors, power_sensor
 from hardware.seqfile import SeqReservation

@@ -27,13 +27,13 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from backend.db import make_engine, migrate
-from backend.ingest import Ingestor
-from backend.models import ConsensusRow, MessageRow
-from backend.mqtt_source import MqttSource
-from backend.store import Store
-from experiments.keys import generate, load_directory, load_keypair
-from experiments.models import media_path
+from backend.core.db import make_engine, migrate
+from backend.core.orm import ConsensusRow, MessageRow
+from backend.ingest.ingestor import Ingestor
+from backend.ingest.mqtt_source import MqttSource
+from backend.ingest.store import Store
+from experiments.tools.keys import generate, load_directory, load_keypair
+from experiments.tools.model_cache import media_path
 from hardware import tegrastats
 from hardware.cluster import CameraCluster
 from tests.backend.services import Mosquitto
@@ -123,7 +123,7 @@ def backend(tmp_path: Path) -> Iterator[tuple[Any, Mosquitto]]:
     (tmp_path / "broker").mkdir()
     broker = Mosquitto(tmp_path / "broker")
     broker.start()
-    url = f"sqlite:///{tmp_path / 'backend.db'}"
+    url = f"sqlite:///{tmp_path / 'backend.core.db'}"
     migrate(url)
     engine = make_engine(url)
     ingestor = Ingestor(Store(engine), batch_size=200, flush_interval_s=0.05)

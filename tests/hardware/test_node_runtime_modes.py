@@ -6,9 +6,9 @@ import json
 import time
 from pathlib import Path
 
-from experiments.models import media_path
+from experiments.tools.model_cache import media_path
+from hardware.field_node import NodeRuntime
 from hardware.node_config import parse
-from hardware.runtime import NodeRuntime
 
 
 def _board(root: Path, capacity: int) -> None:

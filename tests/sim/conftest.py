@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 import pytest
 
-from experiments.compose import compose_scenario
-from sim.config import ScenarioConfig
+from experiments.runs.compose import compose_scenario
+from sim.scenario_config import ScenarioConfig
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from experiments.compose import compose_raw
-from sim.config import ConfigError, ConsensusConfig, load_scenario
+from experiments.runs.compose import compose_raw
+from sim.scenario_config import ConfigError, ConsensusConfig, load_scenario
 
 
 def test_default_composes_to_district() -> None:
@@ -60,7 +60,7 @@ def test_policy_groups_mirror_the_node_core_configs() -> None:
 
     from edgeqi.scheduling import SchedulerConfig
     from edgeqi.transmission import TransmissionConfig
-    from sim.config import SchedulingParams, TransmissionParams
+    from sim.scenario_config import SchedulingParams, TransmissionParams
 
     assert set(SchedulingParams.model_fields) == {f.name for f in fields(SchedulerConfig)} - {
         "constraint_aware"

@@ -9,8 +9,8 @@ from typing import Any
 from edgeqi.consensus import Verifier
 from edgeqi.consensus.messages import signature_ok
 from edgeqi.protocol import ConsensusMessage, Message
-from sim.config import ScenarioConfig
 from sim.runner import PolicySimulation
+from sim.scenario_config import ScenarioConfig
 
 
 def _run(scn: ScenarioConfig) -> tuple[dict[str, Any], PolicySimulation]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from edgeqi.energy import EnergyMeter, PowerState
-from sim.config import DeviceConfig, EnergyConfig
-from sim.energy import STATES, EnergyModel
+from sim.fleet_energy import STATES, EnergyModel
+from sim.scenario_config import DeviceConfig, EnergyConfig
 
 DEVICE = DeviceConfig(
     name="d",

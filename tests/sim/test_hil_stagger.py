@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 
 from edgeqi.protocol import Message, QueueObservation
-from experiments.compose import compose_scenario
+from experiments.runs.compose import compose_scenario
 from sim.hil import HilNodes, spread_s
 from sim.realtime import HilConfig
 

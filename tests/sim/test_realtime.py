@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from edgeqi.protocol import Message
-from experiments.run import execute
-from sim.config import ConfigError, ScenarioConfig
+from experiments.runs.run import execute
 from sim.realtime import LagExceededError, anchored
 from sim.runner import PolicySimulation, run_scenario
+from sim.scenario_config import ConfigError, ScenarioConfig
 
 Make = Callable[..., ScenarioConfig]
 
@@ -82,7 +82,7 @@ def test_bad_realtime_config_is_refused_naming_the_key(
 def test_edgeqi_run_reports_the_lag_of_a_real_time_run(tmp_path: Path, scenario: Make) -> None:
     from rich.console import Console
 
-    from experiments.results import summarise
+    from experiments.runs.results import summarise
 
     scn = scenario(
         "city=small", "duration_s=60", "policy.compare=[edgeqi]", "plots=false", "tables=false",

@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 from rich.console import Console
 
-from experiments.results import WALL_CLOCK_KEYS
-from experiments.run import execute
-from sim.config import ScenarioConfig
+from experiments.runs.results import WALL_CLOCK_KEYS
+from experiments.runs.run import execute
+from sim.scenario_config import ScenarioConfig
 
 CONTRACT = (
     "bytes_sent",
@@ -35,7 +35,7 @@ def _run(scn: ScenarioConfig, out: Path) -> dict[str, object]:
 
 @pytest.fixture(scope="module")
 def small_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, object]]:
-    from experiments.compose import compose_scenario
+    from experiments.runs.compose import compose_scenario
 
     scn = compose_scenario(["city=small", "duration_s=1800", "seed=4", "progress=false"])
     out = tmp_path_factory.mktemp("small")
@@ -153,7 +153,7 @@ def test_scripted_faults_leave_their_marks(scenario: Callable[..., ScenarioConfi
     camera = eps[eps["kind"] == "camera_fault"]
     assert len(camera) == 1 and bool(camera["detected"].iloc[0])
     # Node 3's battery is emptied at 2400 s: morning sun cannot revive it within the run.
-    assert sim.energy.depleted[3]
+    assert sim.fleet_energy.depleted[3]
     node3 = msgs[msgs["node"] == 3]
     assert len(node3[node3["sent_at"] < 2400]) > 0
     assert len(node3[node3["sent_at"] > 2405]) == 0
@@ -167,7 +167,7 @@ def test_report_aggregates_runs_and_pools_alert_latency(
 ) -> None:
     import shutil
 
-    from experiments.report import main as report_main
+    from experiments.reports.sweep_report import main as report_main
 
     out, _ = small_run
     rng = np.random.default_rng(0)

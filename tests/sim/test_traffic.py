@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.config import CityConfig, WorkloadConfig
+from sim.scenario_config import CityConfig, WorkloadConfig
 from sim.traffic import Episode, EpisodeKind, TrafficWorld, diurnal_factor
 
 CITY = CityConfig(name="t", intersections=3, cameras_per_intersection=4)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from experiments.compose import compose_scenario
-from sim.config import ConfigError, WeatherConfig, load_scenario
+from experiments.runs.compose import compose_scenario
 from sim.runner import PolicySimulation
+from sim.scenario_config import ConfigError, WeatherConfig, load_scenario
 from sim.weather import DAY_S, Sky
 
 MONDAY = 1_772_409_600.0  # 2026-03-02 00:00 UTC
@@ -55,7 +55,7 @@ def test_an_overcast_week_harvests_less_and_a_clear_one_matches_no_weather() -> 
         scn = compose_scenario([*args, f"weather={weather}", "seed=1"])
         sim = PolicySimulation(scn, "edgeqi", record_queues=False)
         sim.run()
-        harvested[weather] = float(sim.energy.harvested_j.sum())
+        harvested[weather] = float(sim.fleet_energy.harvested_j.sum())
         if weather == "overcast_spells":
             assert sim.sky.overcast_days > 0
     assert harvested["overcast_spells"] < 0.8 * harvested["clear"]

@@ -2,7 +2,7 @@
  * The dashboard in Debian's Chromium against the real backend fed by the simulator: a
  * small city (3 intersections x 4 cameras, n00000..n00011 at i0000..i0002) whose nodes
  * publish over a private Mosquitto into the backend's MQTT ingest, with PBFT among each
- * intersection's cameras (experiments/dashboard_server.py). Login, live tiles, layout
+ * intersection's cameras (experiments/loadtest/dashboard_server.py). Login, live tiles, layout
  * persistence, filters, exports, an alert rule firing, viewer restrictions, playback and
  * consensus. Screenshots go to test-results/screenshots/.
  */

@@ -1,7 +1,7 @@
 /**
  * Where the end-to-end backend runs: a free loopback port and a private SQLite file,
  * chosen once in the main Playwright process and handed to workers via the environment.
- * The server (experiments/dashboard_server.py) starts its own Mosquitto and the simulated
+ * The server (experiments/loadtest/dashboard_server.py) starts its own Mosquitto and the simulated
  * city, and answers only once the city's backfilled history is stored.
  */
 import { execFileSync, execSync } from "node:child_process";
@@ -31,6 +31,6 @@ export function backend(extra = ""): { url: string; command: string } {
   const db = `sqlite:///${join(process.env.E2E_DIR, "e2e.db")}`;
   return {
     url: `http://127.0.0.1:${port}`,
-    command: `${PYTHON} -m experiments.dashboard_server --port ${port} --database ${db} --password ${PASSWORD} ${extra}`,
+    command: `${PYTHON} -m experiments.loadtest.dashboard_server --port ${port} --database ${db} --password ${PASSWORD} ${extra}`,
   };
 }

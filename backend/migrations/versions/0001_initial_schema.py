@@ -1,4 +1,4 @@
-"""Initial schema: every table of backend.models, frozen at the first release.
+"""Initial schema: every table of backend.core.orm, frozen at the first release.
 
 Revision ID: 0001
 Revises:

@@ -2,7 +2,7 @@
 
 Only PostgreSQL servers that ship the extension are touched; elsewhere this revision
 does nothing, so plain PostgreSQL and SQLite keep plain tables. Retention is enforced
-by :mod:`backend.retention` on every backend, hypertable or not.
+by :mod:`backend.analytics.retention` on every backend, hypertable or not.
 
 Revision ID: 0002
 Revises: 0001

@@ -1,4 +1,4 @@
-"""Coarser rollup levels (see backend.rollup_levels), filled from the per-minute rows.
+"""Coarser rollup levels (see backend.analytics.rollups), filled from the per-minute rows.
 
 The new table is filled from the per-minute rollups already stored, so an upgraded
 database answers coarse queries with the same figures as before the upgrade.
@@ -13,7 +13,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from backend.rollup_levels import level_insert_sql
+from backend.analytics.rollups import level_insert_sql
 
 revision = "0003"
 down_revision = "0002"
@@ -21,7 +21,7 @@ branch_labels = None
 depends_on = None
 
 _ALL = ("node_id", "intersection", "cls", "approach")
-# Frozen copy of backend.rollup_levels.LEVELS at this revision: (id, resolution, kept dims).
+# Frozen copy of backend.analytics.rollups.LEVELS at this revision: (id, resolution, kept dims).
 _LEVELS: tuple[tuple[int, int, tuple[str, ...]], ...] = (
     (1, 3_600_000, _ALL),
     (2, 300_000, ("node_id", "intersection")),

@@ -1,0 +1,2 @@
+"""What the service computes from stored data: the rollup pyramid, analytics queries, alert rules,
+retention."""

@@ -1,0 +1,332 @@
+"""SQLAlchemy 2 models: the relational schema shared by SQLite and PostgreSQL.
+
+Times are stored as integer epoch milliseconds (``*_ms``) rather than timestamps:
+integer division buckets them identically in both dialects, comparisons are exact,
+and the column can serve as a TimescaleDB integer time dimension.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# SQLite only autoincrements INTEGER PRIMARY KEY; BigInteger elsewhere.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    """Declarative base; the metadata is what Alembic's initial revision mirrors."""
+
+
+class Node(Base):
+    """One camera node: identity, credentials, last known state and delivery counters.
+
+    ``lost`` is derived, not stored: ``max_seq - min_seq + 1 - received`` counts the
+    sequence numbers never seen, which stays right when messages arrive out of order.
+    """
+
+    __tablename__ = "nodes"
+
+    node_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    intersection: Mapped[str | None] = mapped_column(String(128))
+    registered_ms: Mapped[int | None] = mapped_column(BigInteger)
+    mqtt_hash: Mapped[str | None] = mapped_column(String(256))
+    first_seen_ms: Mapped[int | None] = mapped_column(BigInteger)
+    last_seen_ms: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    min_seq: Mapped[int | None] = mapped_column(BigInteger)
+    max_seq: Mapped[int | None] = mapped_column(BigInteger)
+    received: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    bytes_received: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    discarded: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    deferred: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    dropped: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    battery_soc: Mapped[float | None] = mapped_column(Float)
+    power_w: Mapped[float | None] = mapped_column(Float)
+    mode: Mapped[str | None] = mapped_column(String(16))
+    tier_kbps: Mapped[int | None] = mapped_column(Integer)
+    rtt_ms: Mapped[float | None] = mapped_column(Float)
+    bandwidth_kbps: Mapped[float | None] = mapped_column(Float)
+    link_loss: Mapped[float | None] = mapped_column(Float)
+    uptime_s: Mapped[float | None] = mapped_column(Float)
+
+
+class MessageRow(Base):
+    """The ingest ledger: one row per accepted ``(node_id, seq)``, the idempotence key.
+
+    Heartbeats, queue observations and commands keep their payload here (they are the
+    telemetry); other kinds have their own tables and keep only the ledger entry.
+    """
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("node_id", "seq", name="uq_messages_node_seq"),
+        Index("ix_messages_kind_received", "kind", "received_ms"),
+        Index("ix_messages_node_ts", "node_id", "ts_ms"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    node_id: Mapped[str] = mapped_column(String(64))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(16))
+    ts_ms: Mapped[int] = mapped_column(BigInteger)
+    received_ms: Mapped[int] = mapped_column(BigInteger)
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    payload: Mapped[str | None] = mapped_column(Text)
+
+
+class DetectionRow(Base):
+    """One detected object; ``(node_id, seq, idx)`` names it within its message."""
+
+    __tablename__ = "detections"
+    __table_args__ = (
+        UniqueConstraint("node_id", "seq", "idx", name="uq_detections_node_seq_idx"),
+        Index("ix_detections_ts", "ts_ms"),
+        Index("ix_detections_node_ts", "node_id", "ts_ms"),
+        Index("ix_detections_cls_ts", "cls", "ts_ms"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    node_id: Mapped[str] = mapped_column(String(64))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    idx: Mapped[int] = mapped_column(Integer)
+    ts_ms: Mapped[int] = mapped_column(BigInteger)
+    received_ms: Mapped[int] = mapped_column(BigInteger)
+    intersection: Mapped[str] = mapped_column(String(128))
+    cls: Mapped[str] = mapped_column(String(128))
+    conf: Mapped[float] = mapped_column(Float)
+    x: Mapped[float] = mapped_column(Float)
+    y: Mapped[float] = mapped_column(Float)
+    w: Mapped[float] = mapped_column(Float)
+    h: Mapped[float] = mapped_column(Float)
+    track: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class AnomalyRow(Base):
+    """A transmitted anomaly report."""
+
+    __tablename__ = "anomalies"
+    __table_args__ = (
+        UniqueConstraint("node_id", "seq", name="uq_anomalies_node_seq"),
+        Index("ix_anomalies_ts", "ts_ms"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    node_id: Mapped[str] = mapped_column(String(64))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    ts_ms: Mapped[int] = mapped_column(BigInteger)
+    received_ms: Mapped[int] = mapped_column(BigInteger)
+    observed_ms: Mapped[int] = mapped_column(BigInteger)
+    intersection: Mapped[str] = mapped_column(String(128))
+    approach: Mapped[str] = mapped_column(String(128))
+    anomaly: Mapped[str] = mapped_column(String(32))
+    priority: Mapped[str] = mapped_column(String(16))
+    value: Mapped[float] = mapped_column(Float)
+    baseline: Mapped[float] = mapped_column(Float)
+    score: Mapped[float] = mapped_column(Float)
+    significance: Mapped[float] = mapped_column(Float)
+
+
+class BatchRow(Base):
+    """A deferred-observation batch summary as received (data kept compressed)."""
+
+    __tablename__ = "batches"
+    __table_args__ = (
+        UniqueConstraint("node_id", "seq", name="uq_batches_node_seq"),
+        Index("ix_batches_ts", "ts_ms"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    node_id: Mapped[str] = mapped_column(String(64))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    ts_ms: Mapped[int] = mapped_column(BigInteger)
+    received_ms: Mapped[int] = mapped_column(BigInteger)
+    window_start_ms: Mapped[int] = mapped_column(BigInteger)
+    window_end_ms: Mapped[int] = mapped_column(BigInteger)
+    count: Mapped[int] = mapped_column(Integer)
+    codec: Mapped[str] = mapped_column(String(16))
+    data: Mapped[str] = mapped_column(Text)
+    mean_vehicles: Mapped[float] = mapped_column(Float)
+    max_vehicles: Mapped[float] = mapped_column(Float)
+
+
+class ConsensusRow(Base):
+    """One relayed consensus protocol message; rounds are grouped by (cluster, view, number)."""
+
+    __tablename__ = "consensus_rounds"
+    __table_args__ = (
+        UniqueConstraint("node_id", "seq", name="uq_consensus_node_seq"),
+        Index("ix_consensus_round", "cluster", "view", "number"),
+        Index("ix_consensus_ts", "ts_ms"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    node_id: Mapped[str] = mapped_column(String(64))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    ts_ms: Mapped[int] = mapped_column(BigInteger)
+    received_ms: Mapped[int] = mapped_column(BigInteger)
+    cluster: Mapped[str] = mapped_column(String(128))
+    phase: Mapped[str] = mapped_column(String(128))
+    view: Mapped[int] = mapped_column(BigInteger)
+    number: Mapped[int] = mapped_column(BigInteger)
+    digest: Mapped[str] = mapped_column(String(128))
+
+
+class LogRow(Base):
+    """A log line from a node (``seq`` set) or from the backend itself (``seq`` null)."""
+
+    __tablename__ = "logs"
+    __table_args__ = (
+        UniqueConstraint("node_id", "seq", name="uq_logs_node_seq"),
+        Index("ix_logs_ts", "ts_ms"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    node_id: Mapped[str] = mapped_column(String(64))
+    seq: Mapped[int | None] = mapped_column(BigInteger)
+    ts_ms: Mapped[int] = mapped_column(BigInteger)
+    received_ms: Mapped[int] = mapped_column(BigInteger)
+    level: Mapped[str] = mapped_column(String(16))
+    logger: Mapped[str] = mapped_column(String(128))
+    message: Mapped[str] = mapped_column(Text)
+
+
+class QuarantineRow(Base):
+    """A payload that was refused, kept for inspection with the reason it was refused."""
+
+    __tablename__ = "quarantine"
+    __table_args__ = (Index("ix_quarantine_received", "received_ms"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    topic: Mapped[str] = mapped_column(Text)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(String(32), index=True)
+    detail: Mapped[str] = mapped_column(Text)
+    received_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class RollupRow(Base):
+    """Per-minute aggregate per (node, class, approach); analytics read these, not raw rows.
+
+    ``cls`` is a detection class, ``queue`` for queue observations (``total`` sums
+    vehicles) or ``anomaly:<type>`` for anomaly reports; ``approach`` is empty for
+    detections, which carry none.
+    """
+
+    __tablename__ = "rollups"
+
+    node_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    minute_ms: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    cls: Mapped[str] = mapped_column(String(160), primary_key=True)
+    approach: Mapped[str] = mapped_column(String(128), primary_key=True)
+    intersection: Mapped[str] = mapped_column(String(128), default="")
+    n: Mapped[int] = mapped_column(BigInteger)
+    total: Mapped[float] = mapped_column(Float)
+    max: Mapped[float] = mapped_column(Float)
+
+    __table_args__ = (Index("ix_rollups_minute", "minute_ms"),)
+
+
+class RollupLevelRow(Base):
+    """A coarser rollup level's row: per (level, node, bucket, class, intersection, approach).
+
+    Why: at about one batch per camera a minute the per-minute, per-node rollups hold
+    as many rows as raw detections, so all-node and multi-day queries gain nothing
+    from them. ``level`` is an id from :data:`backend.analytics.rollups.LEVELS`, which says
+    the resolution and which dimensions are kept; the others hold ``""`` (the class
+    holds its metric, e.g. ``*detections``). :mod:`backend.analytics.queries` picks the level.
+    """
+
+    __tablename__ = "rollup_levels"
+
+    level: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    node_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    bucket_ms: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    cls: Mapped[str] = mapped_column(String(160), primary_key=True)
+    intersection: Mapped[str] = mapped_column(String(128), primary_key=True)
+    approach: Mapped[str] = mapped_column(String(128), primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger)
+    total: Mapped[float] = mapped_column(Float)
+    max: Mapped[float] = mapped_column(Float)
+
+    __table_args__ = (
+        Index("ix_rollup_levels_area", "level", "intersection", "bucket_ms"),
+        Index("ix_rollup_levels_time", "level", "bucket_ms"),
+    )
+
+
+class User(Base):
+    """A dashboard/API user; ``password_hash`` is argon2id."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    role: Mapped[str] = mapped_column(String(16))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class AlertRule(Base):
+    """``metric op threshold`` on ingested messages, optionally for one node only."""
+
+    __tablename__ = "alert_rules"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(128))
+    metric: Mapped[str] = mapped_column(String(64))
+    op: Mapped[str] = mapped_column(String(2))
+    threshold: Mapped[float] = mapped_column(Float)
+    node_id: Mapped[str | None] = mapped_column(String(64))
+    severity: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(16))
+    webhook_url: Mapped[str | None] = mapped_column(Text)
+    cooldown_s: Mapped[float] = mapped_column(Float)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class AlertRow(Base):
+    """A fired alert."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (Index("ix_alerts_created", "created_ms"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    rule_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("alert_rules.id", ondelete="SET NULL")
+    )
+    node_id: Mapped[str] = mapped_column(String(64))
+    severity: Mapped[str] = mapped_column(String(16))
+    message: Mapped[str] = mapped_column(Text)
+    value: Mapped[float] = mapped_column(Float)
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    acknowledged: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class DashboardSettings(Base):
+    """Dashboard preferences as a JSON document per scope.
+
+    ``scope`` is ``"site"`` (shared settings; operators and admins change them) or
+    ``"user:<username>"`` (that user's overview layout and personal choices).
+    """
+
+    __tablename__ = "dashboard_settings"
+
+    scope: Mapped[str] = mapped_column(String(96), primary_key=True)
+    data: Mapped[str] = mapped_column(Text)
+    updated_ms: Mapped[int] = mapped_column(BigInteger)
+    updated_by: Mapped[str] = mapped_column(String(64))

@@ -1,0 +1,189 @@
+"""Everything one service instance owns, wired together, with start/stop.
+
+Kept apart from the FastAPI app so ingest can run (tests, benchmarks, the simulator
+in-process) without HTTP, and so the app factory stays small.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from sqlalchemy import select
+
+from backend.analytics.alerts import AlertEvaluator, post_webhooks
+from backend.analytics.retention import Policy, enforce
+from backend.core.auth import LoginLimiter, Role, Tokens, hash_password
+from backend.core.db import make_engine, migrate, now_ms, session_factory
+from backend.core.orm import User
+from backend.core.prometheus import Metrics
+from backend.core.settings import Settings
+from backend.ingest.bus import LocalBus
+from backend.ingest.ingestor import Ingestor
+from backend.ingest.mqtt_source import MqttSource
+from backend.ingest.store import Store, WriteResult
+from backend.live.push import Hub
+from backend.live.redis_cache import Cache
+from edgeqi.protocol import (
+    CONSENSUS_SUBSCRIPTION,
+    NODE_SUBSCRIPTION,
+    ConsensusMessage,
+    DetectionBatch,
+    LogRecord,
+)
+
+log = logging.getLogger(__name__)
+
+
+class Runtime:
+    """Database, ingest pipeline, sources, live hub and cache of one backend replica."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.started = time.time()
+        self.metrics = Metrics()
+        self.engine = make_engine(settings.database_url)
+        self.sessions = session_factory(self.engine)
+        self.tokens = Tokens(settings)
+        self.limiter = LoginLimiter(settings.login_max_failures, settings.login_window_s)
+        self.evaluator = AlertEvaluator(self.engine)
+        self.ingestor = Ingestor(
+            Store(self.engine, settings.quarantine_keep_bytes),
+            self.metrics,
+            batch_size=settings.ingest_batch_size,
+            flush_interval_s=settings.ingest_flush_interval_s,
+            max_pending=settings.ingest_max_pending,
+            alert_hook=self.evaluator,
+        )
+        self.ingests = settings.role != "api"
+        self.bus = LocalBus()
+        if self.ingests:
+            for topic_filter in (NODE_SUBSCRIPTION, CONSENSUS_SUBSCRIPTION):
+                self.bus.subscribe(topic_filter, self._from_bus)
+        self.hub = Hub(self.metrics)
+        self.cache = (
+            Cache(settings.redis_url, settings.redis_channel) if settings.redis_url else None
+        )
+        self.mqtt: MqttSource | None = None
+        if settings.mqtt_url and self.ingests:
+            self.mqtt = MqttSource(
+                settings.mqtt_url,
+                self.ingestor,
+                client_id=settings.mqtt_client_id,
+                group=settings.mqtt_share_group,
+                queue_size=settings.mqtt_queue_size,
+                reconnect_min_s=settings.mqtt_reconnect_min_s,
+                reconnect_max_s=settings.mqtt_reconnect_max_s,
+                metrics=self.metrics,
+            )
+        self.ingestor.listeners.append(self._after_flush)
+        self._stop = threading.Event()
+        self._retention: threading.Thread | None = None
+
+    def _from_bus(self, topic: str, payload: bytes) -> None:
+        self.ingestor.submit(topic, payload)
+
+    # -- lifecycle --------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Migrate, create the bootstrap admin, start ingest, sources and housekeeping."""
+        if self.settings.migrate_on_start:
+            migrate(self.settings.database_url)
+        self._bootstrap_admin()
+        if self.cache is not None:
+            self.hub.relay = self.cache.relay
+            if self.settings.role != "ingest":  # an ingest worker has no clients to push to
+                self.cache.listen(lambda topic, data: self.hub.publish(topic, data, relay=False))
+        self._stop.clear()
+        if not self.ingests:
+            return
+        self.ingestor.start()
+        if self.mqtt is not None:
+            self.mqtt.start()
+        self._retention = threading.Thread(
+            target=self._retention_loop, name="edgeqi-retention", daemon=True
+        )
+        self._retention.start()
+
+    def stop(self) -> None:
+        """Stop sources first so everything received is flushed before the database closes."""
+        self._stop.set()
+        if self.mqtt is not None:
+            self.mqtt.stop(retire=self.settings.mqtt_retire_on_stop)
+        self.ingestor.stop()
+        if self.cache is not None:
+            self.cache.close()
+        if self._retention is not None:
+            self._retention.join(timeout=10)
+        self.engine.dispose()
+
+    def _bootstrap_admin(self) -> None:
+        s = self.settings
+        if not (s.admin_username and s.admin_password):
+            return
+        with self.sessions.begin() as db:
+            exists = db.scalar(select(User.id).where(User.username == s.admin_username))
+            if exists is None:
+                db.add(
+                    User(
+                        username=s.admin_username,
+                        password_hash=hash_password(s.admin_password),
+                        role=Role.ADMIN.value,
+                        disabled=False,
+                        created_ms=now_ms(),
+                    )
+                )
+
+    def _retention_loop(self) -> None:
+        policy = Policy.from_settings(self.settings)
+        while not self._stop.wait(self.settings.retention_interval_s):
+            try:
+                enforce(self.engine, policy)
+            except Exception:  # retention must never take the service down
+                log.exception("retention pass failed")
+
+    # -- events -----------------------------------------------------------------------
+
+    def _after_flush(self, result: WriteResult) -> None:
+        """Push what a flush stored to live clients, the cache and webhooks."""
+        hub = self.hub
+        touched: dict[str, dict[str, Any]] = {}
+        for item in result.new:
+            m = item.message
+            touched[m.node_id] = {"node_id": m.node_id, "last_seen_ms": item.received_ms}
+            if isinstance(m, DetectionBatch):
+                hub.publish(
+                    "detections",
+                    {
+                        "node_id": m.node_id,
+                        "seq": m.seq,
+                        "intersection": m.intersection,
+                        "frame_ts": m.frame_ts,
+                        "count": len(m.detections),
+                        "classes": sorted({d.cls for d in m.detections}),
+                    },
+                )
+            elif isinstance(m, ConsensusMessage):
+                hub.publish("consensus", m.model_dump(exclude={"body", "signature"}))
+            elif isinstance(m, LogRecord):
+                hub.publish("logs", m.model_dump())
+            elif m.kind in ("heartbeat", "queue", "anomaly"):
+                hub.publish("nodes", m.model_dump(mode="json"))
+        for loss in result.nodes:
+            touched.setdefault(loss.node_id, {"node_id": loss.node_id})
+            touched[loss.node_id].update({"received": loss.received, "lost": loss.lost})
+        if self.cache is not None:
+            self.cache.set_nodes(touched)
+        for alert in result.alerts:
+            hub.publish(
+                "alerts", {k: v for k, v in alert.items() if k not in ("webhook_url", "action")}
+            )
+        webhooks = [a for a in result.alerts if a.get("action") == "webhook"]
+        if webhooks:
+            threading.Thread(
+                target=post_webhooks,
+                args=(webhooks, self.settings.webhook_timeout_s),
+                daemon=True,
+            ).start()

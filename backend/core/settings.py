@@ -1,0 +1,71 @@
+"""Service settings, read from the environment (prefix ``EDGEQI_``) or a ``.env`` file.
+
+Every default gives a service that runs with nothing else installed (SQLite file,
+in-process bus, no Redis), which is the "embedded by default" principle of the design.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET = "edgeqi-insecure-development-secret-change-me"
+"""Placeholder JWT secret; the service refuses to start with it when ``env == "production"``."""
+
+
+class Settings(BaseSettings):
+    """All knobs of the backend. Environment variable ``EDGEQI_<FIELD>`` overrides each."""
+
+    model_config = SettingsConfigDict(env_prefix="EDGEQI_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    role: Literal["all", "api", "ingest"] = "all"
+    """``all``: one process serves the API and ingests. ``api`` serves only (no broker
+    subscription, no retention); ``ingest`` (``edgeqi ingest``) only consumes the broker,
+    writes, evaluates alerts and relays live events through Redis. Splitting them keeps
+    ingest's CPU work off the API's interpreter, which is what bounds the API's tail
+    latency under load (see BENCHMARKS.md)."""
+    database_url: str = "sqlite:///edgeqi.db"
+    migrate_on_start: bool = True
+
+    mqtt_url: str | None = None
+    """``mqtt://user:password@host:port``; unset means the in-process bus is the ingest source."""
+    mqtt_client_id: str = "edgeqi-backend"
+    mqtt_share_group: str = "edgeqi"
+    mqtt_queue_size: int = Field(default=10_000, ge=1)
+    mqtt_reconnect_min_s: float = Field(default=0.5, gt=0)
+    mqtt_reconnect_max_s: float = Field(default=30.0, gt=0)
+    mqtt_retire_on_stop: bool = False
+    """On stop, leave the shared group for good (scale-down) instead of keeping the
+    session for a restart; see :meth:`backend.ingest.mqtt_source.MqttSource.stop`."""
+
+    redis_url: str | None = None
+    redis_channel: str = "edgeqi:events"
+
+    secret_key: str = DEFAULT_SECRET
+    access_token_ttl_s: int = Field(default=900, ge=1)
+    refresh_token_ttl_s: int = Field(default=7 * 24 * 3600, ge=1)
+    admin_username: str | None = None
+    admin_password: str | None = None
+    provisioning_token: str | None = None
+    login_max_failures: int = Field(default=5, ge=1)
+    login_window_s: float = Field(default=60.0, gt=0)
+
+    ingest_batch_size: int = Field(default=500, ge=1)
+    ingest_flush_interval_s: float = Field(default=0.2, gt=0)
+    ingest_max_pending: int = Field(default=50_000, ge=1)
+    quarantine_keep_bytes: int = Field(default=64 * 1024, ge=0)
+    """Raw bytes kept per quarantined payload; the full size is recorded beside them."""
+
+    active_node_window_s: float = Field(default=60.0, gt=0)
+    retention_detections_days: float = Field(default=30.0, gt=0)
+    retention_metrics_days: float = Field(default=90.0, gt=0)
+    retention_logs_days: float = Field(default=7.0, gt=0)
+    retention_interval_s: float = Field(default=3600.0, gt=0)
+    webhook_timeout_s: float = Field(default=5.0, gt=0)
+    cors_origins: list[str] = Field(default_factory=list)
+    dashboard_dist: Path | None = None
+    """Built dashboard to serve at ``/``; default ``backend/dashboard/dist``."""

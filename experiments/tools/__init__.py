@@ -1,0 +1,1 @@
+"""Operator tools: consensus keys, node provisioning, the detector cache, calibration, detection."""

@@ -1,0 +1,1 @@
+"""Tests of the lab: sweeps and reports, notebooks, the load test."""
