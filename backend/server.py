@@ -20,9 +20,17 @@ from backend.core.settings import Settings
 
 def serve(argv: list[str]) -> int:
     """Parse ``argv`` and run the API until interrupted; return the exit code."""
-    parser = argparse.ArgumentParser(prog="edgeqi serve", description="Run the EDGE-QI backend")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8000)
+    parser = argparse.ArgumentParser(
+        prog="edgeqi serve",
+        description=(
+            "Run the backend service: ingest, storage, REST API (OpenAPI at /docs), WebSocket push"
+            " and the dashboard; SQLite and an in-process bus unless EDGEQI_* settings name a "
+            "database and a broker."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=8000, help="TCP port")
     parser.add_argument("--reload", action="store_true", help="restart on code changes (dev)")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--database-url", help="overrides EDGEQI_DATABASE_URL")

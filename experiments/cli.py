@@ -7,9 +7,11 @@ pays for the backend's or the detectors' imports.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
+from importlib import metadata
 
-USAGE = """usage: edgeqi <command> [args]
+USAGE = """usage: edgeqi [--version] <command> [args]
 
 commands:
   run [OVERRIDES...]   run a scenario (Hydra: city=metro seed=3, -m for sweeps, --cfg job)
@@ -49,10 +51,17 @@ COMMANDS: dict[str, tuple[str, str]] = {
 """Subcommand -> (module, function taking the remaining arguments, returning the exit code)."""
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
+def version() -> str:
+    """The installed distribution's version (pyproject's ``project.version``)."""
+    return metadata.version("edgeqi")
+
+
+def _dispatch(args: list[str]) -> int:
     if not args or args[0] in ("-h", "--help", "help"):
         print(USAGE)
+        return 0
+    if args[0] in ("-V", "--version"):
+        print(f"edgeqi {version()}")
         return 0
     command, rest = args[0], args[1:]
     if command not in COMMANDS:
@@ -60,6 +69,19 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     module, function = COMMANDS[command]
     code: int = getattr(importlib.import_module(module), function)(rest)
+    return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one subcommand; a reader that closes the pipe early (``| head``) ends it quietly."""
+    try:
+        code = _dispatch(sys.argv[1:] if argv is None else argv)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Python's documented recipe: point stdout at devnull so the interpreter's own
+        # flush at exit does not raise a second time.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     return code
 
 

@@ -411,7 +411,14 @@ def _logging(level: str) -> None:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="edgeqi node", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="edgeqi node",
+        description=(
+            "Run one field node from its node.yaml: camera, detector, durable queue, MQTT uplink, "
+            "power sensor and the intersection's consensus, until stopped (SIGTERM) or --duration."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     parser.add_argument("--config", type=Path, required=True, help="node.yaml")
     parser.add_argument("--record", type=Path, help="append one JSON line per step here")
     parser.add_argument("--duration", type=float, help="stop after this many seconds")

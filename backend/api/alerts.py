@@ -1,4 +1,4 @@
-"""Alerts and alert rules. Rules are evaluated on ingest (``backend.analytics.alerts``)."""
+"""Alerts and alert rules. Rules are evaluated on ingest (``backend.analytics.alert_rules``)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import AnyHttpUrl, BaseModel, Field, model_validator
 from sqlalchemy import select
 
-from backend.analytics.alerts import METRICS, OPS
+from backend.analytics.alert_rules import METRICS, OPS
 from backend.api.deps import DB, Id, Operator, RuntimeDep, Seconds, Viewer, ms
 from backend.core.db import now_ms
 from backend.core.orm import AlertRow, AlertRule
@@ -22,7 +22,7 @@ Severity = Literal["info", "warning", "critical"]
 class RuleBody(BaseModel):
     """A condition ``metric op threshold``.
 
-    ``metric`` is one of ``backend.analytics.alerts.METRICS``.
+    ``metric`` is one of ``backend.analytics.alert_rules.METRICS``.
     """
 
     name: str = Field(min_length=1, max_length=128)

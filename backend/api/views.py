@@ -14,7 +14,7 @@ from fastapi import APIRouter, Query
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from backend.analytics.alerts import METRICS, OPS
+from backend.analytics.alert_rules import METRICS, OPS
 from backend.api.deps import DB, RuntimeDep, Viewer, ms
 from backend.core.db import now_ms
 from backend.core.orm import (

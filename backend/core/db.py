@@ -85,7 +85,14 @@ def main(argv: list[str] | None = None) -> int:
 
     from backend.core.settings import Settings
 
-    parser = argparse.ArgumentParser(prog="edgeqi migrate", description=main.__doc__)
+    parser = argparse.ArgumentParser(
+        prog="edgeqi migrate",
+        description=(
+            "Apply the backend's database migrations (Alembic) to URL, by default "
+            "EDGEQI_DATABASE_URL, and exit."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     parser.add_argument("url", nargs="?", help="database URL (default from settings)")
     args = parser.parse_args(argv)
     url = args.url or Settings().database_url

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from backend.analytics.alerts import AlertEvaluator, post_webhooks
+from backend.analytics.alert_rules import AlertEvaluator, post_webhooks
 from backend.analytics.retention import Policy, enforce
 from backend.core.auth import LoginLimiter, Role, Tokens, hash_password
 from backend.core.db import make_engine, migrate, now_ms, session_factory

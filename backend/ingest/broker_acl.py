@@ -75,7 +75,15 @@ def main(argv: list[str] | None = None) -> int:
     """Write ``passwd`` and ``acl`` into ``--out-dir``; return a process exit code."""
     import re
 
-    parser = argparse.ArgumentParser(prog="edgeqi mqtt-acl", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="edgeqi mqtt-acl",
+        description=(
+            "Write Mosquitto password and ACL files (passwd, acl) in which each node may publish "
+            "only under its own topics; nodes registered through the API are read from the "
+            "database with their stored hashes."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     parser.add_argument("--out-dir", type=Path, required=True)
     parser.add_argument("--backend-user", type=_pair, action="append", default=[])
     parser.add_argument("--node", type=_pair, action="append", default=[])

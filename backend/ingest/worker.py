@@ -20,7 +20,14 @@ from backend.core.settings import Settings
 
 def main(argv: list[str]) -> int:
     """Run until SIGINT/SIGTERM, then stop the sources and flush; return the exit code."""
-    parser = argparse.ArgumentParser(prog="edgeqi ingest", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="edgeqi ingest",
+        description=(
+            "Run a backend replica that only ingests (MQTT into the database, no HTTP); pair it "
+            "with an API-only server (EDGEQI_ROLE=api edgeqi serve)."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     parser.add_argument("--database-url", help="overrides EDGEQI_DATABASE_URL")
     parser.add_argument("--mqtt-url", help="overrides EDGEQI_MQTT_URL (required here)")
     parser.add_argument("--redis-url", help="overrides EDGEQI_REDIS_URL (live push to the API)")

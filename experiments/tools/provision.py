@@ -234,7 +234,14 @@ def _option(text: str) -> tuple[str, int | float | str]:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="edgeqi provision", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(
+        prog="edgeqi provision",
+        description=(
+            "Make one field node's identity in one directory: consensus keys, MQTT login "
+            "(registered with the backend), TLS files and a validated node.yaml."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     p.add_argument("--node-id", required=True)
     p.add_argument("--intersection", required=True)
     p.add_argument("--out", type=Path, required=True, help="the node's config directory")

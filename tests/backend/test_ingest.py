@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from backend.analytics.alerts import AlertEvaluator
+from backend.analytics.alert_rules import AlertEvaluator
 from backend.core.db import make_engine
 from backend.core.orm import (
     AlertRow,
