@@ -35,7 +35,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from edgeqi.transport.buffer import Envelope, Priority
+from edgeqi.transport.buffer import Envelope, SendPriority
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -52,7 +52,7 @@ CREATE INDEX IF NOT EXISTS ix_messages_send ON messages (inflight, priority, id)
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
 
-_COUNTERS = ("accepted", "acked", *(f"dropped_{p.name.lower()}" for p in Priority))
+_COUNTERS = ("accepted", "acked", *(f"dropped_{p.name.lower()}" for p in SendPriority))
 
 
 class DiskForwardBuffer:
@@ -140,15 +140,15 @@ class DiskForwardBuffer:
         return self._counts["acked"]
 
     @property
-    def dropped(self) -> Mapping[Priority, int]:
-        return {p: self._counts[f"dropped_{p.name.lower()}"] for p in Priority}
+    def dropped(self) -> Mapping[SendPriority, int]:
+        return {p: self._counts[f"dropped_{p.name.lower()}"] for p in SendPriority}
 
     @property
     def dropped_total(self) -> int:
         return sum(self.dropped.values())
 
     def push(
-        self, topic: str, payload: bytes, priority: Priority, node_id: str, seq: int
+        self, topic: str, payload: bytes, priority: SendPriority, node_id: str, seq: int
     ) -> Envelope | None:
         """Store a message; return whatever was dropped to make room (possibly this one).
 
@@ -187,7 +187,7 @@ class DiskForwardBuffer:
             return Envelope(-1, topic, payload, priority, node_id, seq)
         return victims[0][0] if victims else None
 
-    def _victims(self, priority: Priority, size: int) -> list[tuple[Envelope, int]] | None:
+    def _victims(self, priority: SendPriority, size: int) -> list[tuple[Envelope, int]] | None:
         """Queued messages to drop, least important and oldest first, so ``size`` fits;
         ``None`` when only more important (or in-flight) messages could make room."""
         excess_n = len(self) + 1 - self.capacity
@@ -294,5 +294,5 @@ class DiskForwardBuffer:
 def _envelope(row: tuple[Any, ...]) -> Envelope:
     id_, topic, payload, priority, node_id, seq = row[:6]
     return Envelope(
-        int(id_), str(topic), bytes(payload), Priority(priority), str(node_id), int(seq)
+        int(id_), str(topic), bytes(payload), SendPriority(priority), str(node_id), int(seq)
     )

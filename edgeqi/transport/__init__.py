@@ -7,7 +7,7 @@ not import paho; ``netio.mqtt_transport`` does.
 """
 
 from edgeqi.transport.base import Transport, TransportStats
-from edgeqi.transport.buffer import Buffer, Envelope, ForwardBuffer, Priority, priority_of
+from edgeqi.transport.buffer import Buffer, Envelope, ForwardBuffer, SendPriority, priority_of
 from edgeqi.transport.memory import InMemoryTransport
 
 __all__ = [
@@ -15,7 +15,7 @@ __all__ = [
     "Envelope",
     "ForwardBuffer",
     "InMemoryTransport",
-    "Priority",
+    "SendPriority",
     "Transport",
     "TransportStats",
     "priority_of",

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from edgeqi.protocol import Message, encode, topic_for
-from edgeqi.transport.buffer import Buffer, Envelope, Priority, priority_of
+from edgeqi.transport.buffer import Buffer, Envelope, SendPriority, priority_of
 
 AckHook = Callable[[Envelope], None]
 """Called once per message the far end confirmed (from the transport's own thread)."""
@@ -47,7 +47,7 @@ class Transport(Protocol):
 
 def enqueue(buffer: Buffer, message: Message) -> tuple[Envelope | None, bool]:
     """Encode ``message`` into ``buffer``; return (the dropped envelope, whether it was kept)."""
-    priority: Priority = priority_of(message)
+    priority: SendPriority = priority_of(message)
     dropped = buffer.push(
         topic_for(message), encode(message), priority, message.node_id, message.seq
     )

@@ -29,7 +29,7 @@ from edgeqi.protocol import (
 )
 
 
-class Priority(IntEnum):
+class SendPriority(IntEnum):
     """Smaller is more important; the buffer sends in this order and drops in reverse."""
 
     CRITICAL = 0
@@ -39,13 +39,13 @@ class Priority(IntEnum):
 
 
 _REPORT = {
-    ReportPriority.CRITICAL: Priority.CRITICAL,
-    ReportPriority.HIGH: Priority.HIGH,
-    ReportPriority.NORMAL: Priority.NORMAL,
+    ReportPriority.CRITICAL: SendPriority.CRITICAL,
+    ReportPriority.HIGH: SendPriority.HIGH,
+    ReportPriority.NORMAL: SendPriority.NORMAL,
 }
 
 
-def priority_of(message: Message) -> Priority:
+def priority_of(message: Message) -> SendPriority:
     """Transport priority of a protocol message.
 
     Anomaly reports keep the priority Algorithm 2 gave them; control traffic
@@ -56,10 +56,10 @@ def priority_of(message: Message) -> Priority:
     if isinstance(message, AnomalyReport):
         return _REPORT[message.priority]
     if isinstance(message, ConsensusMessage | Command):
-        return Priority.HIGH
+        return SendPriority.HIGH
     if isinstance(message, DetectionBatch | BatchSummary | LogRecord):
-        return Priority.LOW
-    return Priority.NORMAL
+        return SendPriority.LOW
+    return SendPriority.NORMAL
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +69,7 @@ class Envelope:
     id: int
     topic: str
     payload: bytes
-    priority: Priority
+    priority: SendPriority
     node_id: str
     seq: int
 
@@ -97,12 +97,12 @@ class Buffer(Protocol):
     def acked(self) -> int: ...
 
     @property
-    def dropped(self) -> Mapping[Priority, int]: ...
+    def dropped(self) -> Mapping[SendPriority, int]: ...
 
     def __len__(self) -> int: ...
 
     def push(
-        self, topic: str, payload: bytes, priority: Priority, node_id: str, seq: int
+        self, topic: str, payload: bytes, priority: SendPriority, node_id: str, seq: int
     ) -> Envelope | None:
         """Store a message; return whatever was dropped to make room (possibly this one)."""
         ...
@@ -131,13 +131,13 @@ class ForwardBuffer:
         if capacity < 1:
             raise ValueError("capacity must be at least 1")
         self.capacity = capacity
-        self._queues: tuple[deque[Envelope], ...] = tuple(deque() for _ in Priority)
+        self._queues: tuple[deque[Envelope], ...] = tuple(deque() for _ in SendPriority)
         self._inflight: dict[int, Envelope] = {}
         self._next_id = 0
         self.accepted = 0
         self.acked = 0
         self.retried = 0
-        self.dropped = dict.fromkeys(Priority, 0)
+        self.dropped = dict.fromkeys(SendPriority, 0)
 
     def __len__(self) -> int:
         return self.queued + len(self._inflight)
@@ -155,7 +155,7 @@ class ForwardBuffer:
         return sum(self.dropped.values())
 
     def push(
-        self, topic: str, payload: bytes, priority: Priority, node_id: str, seq: int
+        self, topic: str, payload: bytes, priority: SendPriority, node_id: str, seq: int
     ) -> Envelope | None:
         """Store a message; return whatever was dropped to make room (possibly this one)."""
         envelope = Envelope(self._next_id, topic, payload, priority, node_id, seq)
@@ -173,7 +173,7 @@ class ForwardBuffer:
         return dropped
 
     def _least_important(self) -> int | None:
-        for p in reversed(Priority):
+        for p in reversed(SendPriority):
             if self._queues[p]:
                 return int(p)
         return None

@@ -24,10 +24,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from edgeqi.transport.buffer import Buffer, ForwardBuffer, Priority
+from edgeqi.transport.buffer import Buffer, ForwardBuffer, SendPriority
 from hardware.disk_buffer import DiskForwardBuffer
 
-PRIORITIES = (Priority.LOW, Priority.NORMAL, Priority.LOW, Priority.HIGH)
+PRIORITIES = (SendPriority.LOW, SendPriority.NORMAL, SendPriority.LOW, SendPriority.HIGH)
 
 
 def streaming(buf: Buffer, n: int, payload: bytes, window: int) -> tuple[float, float]:

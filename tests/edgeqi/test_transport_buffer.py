@@ -22,7 +22,7 @@ from edgeqi.protocol import (
     ReportPriority,
     decode,
 )
-from edgeqi.transport import Buffer, ForwardBuffer, InMemoryTransport, Priority, priority_of
+from edgeqi.transport import Buffer, ForwardBuffer, InMemoryTransport, SendPriority, priority_of
 from hardware.disk_buffer import DiskForwardBuffer
 from tests.backend.factory import heartbeat
 
@@ -46,15 +46,15 @@ def make(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[MakeBuffer]
         disk.close()
 
 
-def queued_priorities(buf: Buffer) -> list[Priority]:
+def queued_priorities(buf: Buffer) -> list[SendPriority]:
     if isinstance(buf, ForwardBuffer):
         return [e.priority for q in buf._queues for e in q]
     assert isinstance(buf, DiskForwardBuffer)
     rows = buf._db.execute("SELECT priority FROM messages WHERE inflight = 0")
-    return [Priority(r[0]) for r in rows]
+    return [SendPriority(r[0]) for r in rows]
 
 
-def push(buf: Buffer, priority: Priority, seq: int) -> None:
+def push(buf: Buffer, priority: SendPriority, seq: int) -> None:
     buf.push(f"t/{seq}", b"x", priority, "cam-1", seq)
 
 
@@ -64,12 +64,12 @@ def dropped_total(buf: Buffer) -> int:
 
 def test_full_buffer_drops_oldest_of_least_important_class(make: MakeBuffer) -> None:
     buf = make(3)
-    push(buf, Priority.LOW, 0)
-    push(buf, Priority.CRITICAL, 1)
-    push(buf, Priority.LOW, 2)
-    push(buf, Priority.NORMAL, 3)  # evicts LOW seq 0, the oldest low one
+    push(buf, SendPriority.LOW, 0)
+    push(buf, SendPriority.CRITICAL, 1)
+    push(buf, SendPriority.LOW, 2)
+    push(buf, SendPriority.NORMAL, 3)  # evicts LOW seq 0, the oldest low one
     assert [e.seq for e in buf.take(10)] == [1, 3, 2]
-    assert buf.dropped[Priority.LOW] == 1
+    assert buf.dropped[SendPriority.LOW] == 1
     assert dropped_total(buf) == 1
 
 
@@ -77,33 +77,33 @@ def test_new_message_less_important_than_everything_held_is_the_one_dropped(
     make: MakeBuffer,
 ) -> None:
     buf = make(2)
-    push(buf, Priority.CRITICAL, 0)
-    push(buf, Priority.HIGH, 1)
-    dropped = buf.push("t", b"x", Priority.LOW, "cam-1", 2)
+    push(buf, SendPriority.CRITICAL, 0)
+    push(buf, SendPriority.HIGH, 1)
+    dropped = buf.push("t", b"x", SendPriority.LOW, "cam-1", 2)
     assert dropped is not None and dropped.seq == 2
-    assert buf.dropped[Priority.LOW] == 1
+    assert buf.dropped[SendPriority.LOW] == 1
     assert [e.seq for e in buf.take(10)] == [0, 1]
 
 
 def test_in_flight_messages_are_never_dropped_and_ack_frees_room(make: MakeBuffer) -> None:
     buf = make(2)
-    push(buf, Priority.LOW, 0)
-    push(buf, Priority.LOW, 1)
+    push(buf, SendPriority.LOW, 0)
+    push(buf, SendPriority.LOW, 1)
     taken = buf.take(2)
-    dropped = buf.push("t", b"x", Priority.CRITICAL, "cam-1", 2)
+    dropped = buf.push("t", b"x", SendPriority.CRITICAL, "cam-1", 2)
     assert dropped is not None and dropped.seq == 2  # nothing queued could make room
     assert buf.ack(taken[0].id) is not None
     assert buf.ack(taken[0].id) is None  # a second ack of the same message is ignored
-    assert buf.push("t", b"x", Priority.CRITICAL, "cam-1", 3) is None
+    assert buf.push("t", b"x", SendPriority.CRITICAL, "cam-1", 3) is None
     assert len(buf) == 2 and buf.acked == 1
 
 
 def test_requeue_restores_original_order_ahead_of_newer_messages(make: MakeBuffer) -> None:
     buf = make(10)
     for seq in range(3):
-        push(buf, Priority.NORMAL, seq)
+        push(buf, SendPriority.NORMAL, seq)
     buf.take(2)
-    push(buf, Priority.NORMAL, 3)
+    push(buf, SendPriority.NORMAL, 3)
     assert buf.requeue() == 2
     assert [e.seq for e in buf.take(10)] == [0, 1, 2, 3]
 
@@ -113,9 +113,9 @@ def test_retry_puts_a_message_back_ahead_of_newer_ones_in_original_order(
 ) -> None:
     buf = make(10)
     for seq in range(4):
-        push(buf, Priority.NORMAL, seq)
+        push(buf, SendPriority.NORMAL, seq)
     taken = buf.take(3)
-    push(buf, Priority.NORMAL, 4)
+    push(buf, SendPriority.NORMAL, 4)
     buf.ack(taken[0].id)
     assert buf.retry(taken[2].id) is not None and buf.retry(taken[1].id) is not None
     assert buf.retry(taken[1].id) is None  # no longer in flight
@@ -126,10 +126,11 @@ def test_retry_puts_a_message_back_ahead_of_newer_ones_in_original_order(
 @pytest.mark.parametrize("kind", ["memory", "disk"])
 @settings(max_examples=40, deadline=None)
 @given(
-    priorities=st.lists(st.sampled_from(list(Priority)), max_size=60), capacity=st.integers(1, 8)
+    priorities=st.lists(st.sampled_from(list(SendPriority)), max_size=60),
+    capacity=st.integers(1, 8),
 )
 def test_critical_is_never_dropped_while_something_less_important_is_held(
-    kind: str, priorities: list[Priority], capacity: int
+    kind: str, priorities: list[SendPriority], capacity: int
 ) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         buf: Buffer = (
@@ -141,8 +142,8 @@ def test_critical_is_never_dropped_while_something_less_important_is_held(
             held_before = queued_priorities(buf)
             before = dict(buf.dropped)
             buf.push("t", b"x", p, "cam-1", seq)
-            if buf.dropped[Priority.CRITICAL] > before[Priority.CRITICAL]:
-                assert all(h == Priority.CRITICAL for h in held_before)
+            if buf.dropped[SendPriority.CRITICAL] > before[SendPriority.CRITICAL]:
+                assert all(h == SendPriority.CRITICAL for h in held_before)
             assert len(buf) <= capacity
         assert buf.accepted == len(priorities) == len(buf) + dropped_total(buf)
         if isinstance(buf, DiskForwardBuffer):
@@ -170,10 +171,10 @@ def test_priority_of_protocol_messages() -> None:
     detections = DetectionBatch(
         node_id="cam-1", seq=0, ts=1, intersection="i", frame_ts=1, detections=[]
     )
-    assert priority_of(_anomaly(0, ReportPriority.CRITICAL)) is Priority.CRITICAL
-    assert priority_of(_anomaly(0, ReportPriority.HIGH)) is Priority.HIGH
-    assert priority_of(heartbeat("cam-1", 0)) is Priority.NORMAL
-    assert priority_of(detections) is Priority.LOW
+    assert priority_of(_anomaly(0, ReportPriority.CRITICAL)) is SendPriority.CRITICAL
+    assert priority_of(_anomaly(0, ReportPriority.HIGH)) is SendPriority.HIGH
+    assert priority_of(heartbeat("cam-1", 0)) is SendPriority.NORMAL
+    assert priority_of(detections) is SendPriority.LOW
 
 
 def test_in_memory_transport_holds_messages_during_an_outage() -> None:

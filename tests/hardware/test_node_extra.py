@@ -8,6 +8,8 @@ import tomllib
 from pathlib import Path
 
 BACKEND_ONLY = {"fastapi", "starlette", "uvicorn", "sqlalchemy", "alembic", "psycopg", "redis"}
+LAB_ONLY = {"hydra", "omegaconf", "simpy", "pandas", "pyarrow", "matplotlib", "rich"}
+LAB_DISTRIBUTIONS = {"hydra-core", "omegaconf", "simpy", "pandas", "pyarrow", "matplotlib", "rich"}
 
 
 def test_the_node_runtime_imports_nothing_of_the_backend() -> None:
@@ -21,6 +23,8 @@ def test_the_node_runtime_imports_nothing_of_the_backend() -> None:
     loaded = set(done.stdout.split())
     assert "paho" in loaded and "onnxruntime" in loaded  # it did import the runtime's stack
     assert not loaded & (BACKEND_ONLY | {"backend"}), loaded & (BACKEND_ONLY | {"backend"})
+    unwanted = LAB_ONLY | {"sim", "experiments", "scenarios"}
+    assert not loaded & unwanted, loaded & unwanted
 
 
 def test_the_node_extra_carries_what_the_runtime_imports_and_no_backend() -> None:
@@ -29,3 +33,5 @@ def test_the_node_extra_carries_what_the_runtime_imports_and_no_backend() -> Non
     node = {r.split(">")[0].split("[")[0].lower() for r in extras["node"]}
     assert {"paho-mqtt", "onnxruntime", "opencv-python-headless", "psutil", "pyyaml"} <= node
     assert not node & BACKEND_ONLY
+    core = {r.split(">")[0].split("[")[0].lower() for r in project["project"]["dependencies"]}
+    assert not (node | core) & LAB_DISTRIBUTIONS, (node | core) & LAB_DISTRIBUTIONS
