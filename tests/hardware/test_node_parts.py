@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from edgeqi.energy import DeviceProfile
 from edgeqi.node import POLICY_SHAPES, TransmitMode
 from experiments.benchmarks.bench_node_energy import measured_j, predicted
+from experiments.tools.provision import ProvisionError, device_section
 from hardware import assemble, tegrastats
 from hardware.frame_sources import Camera, SourceSpec, open_capture
 from hardware.power import Ina219I2C, RecordedIna219Bus
@@ -73,11 +75,11 @@ def test_sensors_from_config_and_mains_power() -> None:
     assert power_sensor("none", {}, None) is None
 
 
-def test_assembly_uses_the_simulators_profiles_and_policies() -> None:
-    nano = assemble.energy_profile("jetson_nano_10w")
+def test_provisioning_copies_the_simulators_profile_and_assembly_its_policies() -> None:
+    nano = DeviceProfile(**device_section("jetson_nano_10w"))
     assert nano.full_w == 10.0 and nano.full_latency_s > 0
-    with pytest.raises(ValueError, match="unknown energy profile"):
-        assemble.energy_profile("toaster")
+    with pytest.raises(ProvisionError, match="unknown energy profile"):
+        device_section("toaster")
     for name, (aware, transmit, _) in POLICY_SHAPES.items():
         policy = assemble.node_policy(name)
         assert policy.scheduler.constraint_aware is aware and policy.transmit is transmit
@@ -92,7 +94,7 @@ def test_energy_comparison_arithmetic() -> None:
     ]
     assert measured_j(steps) == pytest.approx(3.0 + 3.0)
     model, messages, nbytes = predicted(steps, "jetson_nano_10w", 5000.0)
-    p = assemble.energy_profile("jetson_nano_10w")
+    p = DeviceProfile(**device_section("jetson_nano_10w"))
     # Two intervals of one second, half of each computing at full precision, no radio.
     assert model.total_j == pytest.approx(2 * (0.5 * p.full_w + 0.5 * p.idle_w))
     assert messages == nbytes == 0
