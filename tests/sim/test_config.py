@@ -57,7 +57,10 @@ def test_misspelled_key_gets_did_you_mean_not_append_advice() -> None:
 @pytest.mark.parametrize(
     ("override", "key"),
     [
-        ("workload.anomalies.incident_duration_s=[90,20]", "workload.anomalies.incident_duration_s"),
+        (
+            "workload.anomalies.incident_duration_s=[90,20]",
+            "workload.anomalies.incident_duration_s",
+        ),
         ("network.outage_duration_s=[300,30]", "network.outage_duration_s"),
         ("start_time=not-a-date", "start_time"),
         ("realtime.mode=fast", "realtime.mode"),

@@ -51,6 +51,7 @@ def test_summary_follows_the_results_contract(small_run: tuple[Path, dict[str, o
         "stream_all",
         "periodic",
         "fifo",
+        "oracle",
         "edgeqi_no_alg1",
         "edgeqi_no_alg2",
     }
@@ -60,6 +61,15 @@ def test_summary_follows_the_results_contract(small_run: tuple[Path, dict[str, o
     comparison = summary["comparison"]
     assert isinstance(comparison, dict)
     assert {"bandwidth_reduction", "energy_saving"} <= set(comparison)
+    assert summary["scoring"] == {  # type: ignore[index]
+        "tolerance_s": 0.0,
+        "rule": summary["scoring"]["rule"],  # type: ignore[index]
+    }
+    edgeqi_vs = comparison["per_policy"]["edgeqi"]["vs"]
+    assert set(edgeqi_vs) == {"stream_all", "fifo", "periodic", "oracle"}
+    assert {"bytes_ratio", "anomaly_f1_diff"} <= set(edgeqi_vs["fifo"])
+    for metrics in policies.values():
+        assert {"anomaly_precision", "anomaly_f1", "actionable_share", "by_kind"} <= set(metrics)
     sim = summary["sim"]
     assert isinstance(sim, dict)
     assert sim["nodes"] == 4 and sim["sim_seconds"] == 1800 and sim["seed"] == 4

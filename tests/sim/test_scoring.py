@@ -43,7 +43,7 @@ def _reports(*rows: tuple[str, str, str, float, float]) -> pd.DataFrame:
 
 def _metrics(reports: pd.DataFrame, **kw: float) -> dict[str, object]:
     messages = pd.DataFrame({"kind": [], "wire_bytes": [], "arrival": []})
-    metrics, _ = policy_metrics(
+    metrics, _, _ = policy_metrics(
         episodes=[SURGE],
         effect_end=EFFECT_END,
         reports=reports,
