@@ -60,6 +60,16 @@ class OracleReporter:
         return out
 
 
+def epoch_at_onset(t0: float, onset: float) -> float:
+    """The epoch instant of ``onset`` (seconds since ``t0``), nudged up by the last bit
+    where adding ``t0`` rounded it down: a report stamped a femtosecond before its
+    episode began would not describe it under strict scoring."""
+    at = t0 + onset
+    while at - t0 < onset:
+        at = float(np.nextafter(at, np.inf))
+    return at
+
+
 def oracle_report(
     e: Episode, node_id: str, seq: int, intersection: str, epoch_onset: float
 ) -> AnomalyReport:

@@ -42,7 +42,7 @@ from sim.collector import Collector
 from sim.consensus import ConsensusLayer
 from sim.faults import FaultEvent, plan_faults
 from sim.fleet_energy import EnergyModel
-from sim.oracle import OracleReporter, oracle_report
+from sim.oracle import OracleReporter, epoch_at_onset, oracle_report
 from sim.policies import node_policy
 from sim.scenario_config import PolicyName, ScenarioConfig
 from sim.scoring import intersection_name, node_name, policy_metrics
@@ -417,7 +417,7 @@ class PolicySimulation:
         """The oracle's reports of the episodes beginning before ``until``, sent at onset."""
         assert self.oracle is not None
         for k, e in self.oracle.due(until):
-            at = self.t0 + e.onset
+            at = epoch_at_onset(self.t0, e.onset)
             report = oracle_report(
                 e,
                 node_name(k),

@@ -126,7 +126,7 @@ def main(argv: list[str]) -> int:
         try:
             check_override_keys([a for a in argv if "=" in a and not a.startswith("-")])
         except ConfigError as exc:
-            Console(stderr=True).print(f"[bold red]edgeqi run:[/] {exc}", highlight=False)
+            print(f"edgeqi run: {exc}", file=sys.stderr)
             return 2
     sys.argv = ["edgeqi-run", *argv]
     hydra_main()
