@@ -74,6 +74,7 @@ def test_edgeqi_run_names_the_misspelled_key() -> None:
         capture_output=True,
         text=True,
         timeout=120,
+        check=False,
     )
     assert done.returncode == 2
     assert "did you mean workload.base_rate_veh_per_h" in done.stderr
