@@ -554,6 +554,7 @@ class PolicySimulation:
             messages=messages,
             video_bytes=self.collector.video_bytes,
             clips=self.collector.clips,
+            intersections=self.scn.intersections,
             energy_j=self.energy.total_j,
             energy_by_state=self.energy.by_state_j(),
             critical_total=self.state.critical_total,

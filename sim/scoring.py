@@ -13,7 +13,7 @@ report that describes no episode is a false alarm and lowers precision, and a re
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -213,6 +213,30 @@ def clip_costs(
     return out
 
 
+def placebo_recall(
+    episodes: list[Episode],
+    reports: pd.DataFrame,
+    effect_end: dict[int, float],
+    intersections: int,
+    tolerance_s: float,
+) -> float | None:
+    """The recall the same reports get against the same episodes moved to the next
+    intersection (camera faults left out): how much of the recall chance explains.
+
+    Many reports on many approaches match some long episode by luck; a policy's recall
+    means something only as far as it exceeds this.
+    """
+    moved = [
+        replace(e, intersection=(e.intersection + 1) % intersections)
+        for e in episodes
+        if e.kind is not EpisodeKind.CAMERA_FAULT
+    ]
+    if not moved or intersections < 2:
+        return None
+    ends = {e.id: effect_end.get(e.id, e.end) for e in moved}
+    return _ratio(sum(match_reports(moved, reports, ends, tolerance_s).detected), len(moved))
+
+
 def marked_reports(reports: pd.DataFrame, matching: Matching) -> pd.DataFrame:
     """The reports with whether each matched an episode and whether it was actionable."""
     return reports.assign(matched=matching.report_matched, actionable=matching.report_actionable)
@@ -233,6 +257,7 @@ def policy_metrics(
     extra: dict[str, float | int],
     tolerance_s: float = 0.0,
     clips: list[tuple[int, float, int]] | None = None,
+    intersections: int = 1,
 ) -> tuple[dict[str, object], pd.DataFrame, pd.DataFrame]:
     """The results-contract keys for one policy, the per-episode table and the reports
     marked matched / actionable."""
@@ -271,6 +296,7 @@ def policy_metrics(
         if critical_total
         else 0.0,
         "anomaly_recall": recall,
+        "placebo_recall": placebo_recall(episodes, reports, effect_end, intersections, tolerance_s),
         "anomaly_precision": precision,
         "anomaly_f1": f1_score(precision, recall),
         "actionable_share": _ratio(int(matching.report_actionable.sum()), len(reports)),

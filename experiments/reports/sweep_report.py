@@ -59,6 +59,7 @@ METRICS = (
     "bandwidth_reduction",
     "energy_saving",
     "anomaly_recall",
+    "placebo_recall",
     "anomaly_precision",
     "anomaly_f1",
     "actionable_share",
@@ -69,11 +70,12 @@ METRICS = (
     "bytes_sent",
     "energy_j",
 )
-PERCENT = ("bandwidth_reduction", "energy_saving", "anomaly_recall")
+PERCENT = ("bandwidth_reduction", "energy_saving", "anomaly_recall", "placebo_recall")
 SHOWN = (
     "bandwidth_reduction",
     "energy_saving",
     "anomaly_recall",
+    "placebo_recall",
     "anomaly_precision",
     "anomaly_f1",
     "detection_delay_s_p50",

@@ -41,7 +41,7 @@ def _reports(*rows: tuple[str, str, str, float, float]) -> pd.DataFrame:
     )
 
 
-def _metrics(reports: pd.DataFrame, **kw: float) -> dict[str, object]:
+def _metrics(reports: pd.DataFrame, **kw: float | int) -> dict[str, object]:
     messages = pd.DataFrame({"kind": [], "wire_bytes": [], "arrival": []})
     metrics, _, _ = policy_metrics(
         episodes=[SURGE],
@@ -102,3 +102,12 @@ def test_report_received_after_the_episode_ended_is_not_actionable() -> None:
     m = _metrics(_reports(prompt, stale))
     assert m["anomaly_precision"] == 1.0
     assert m["actionable_share"] == pytest.approx(0.5)
+
+
+def test_placebo_recall_counts_reports_that_match_a_moved_episode() -> None:
+    here = ("i0003", "E", "queue_spike", 130.0, 130.2)
+    next_door = ("i0004", "E", "queue_spike", 200.0, 200.2)
+    assert _metrics(_reports(here), intersections=25)["placebo_recall"] == 0.0
+    lucky = _metrics(_reports(here, next_door), intersections=25)
+    assert lucky["placebo_recall"] == 1.0
+    assert lucky["anomaly_recall"] == 1.0
