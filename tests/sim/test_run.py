@@ -163,7 +163,7 @@ def test_scripted_faults_leave_their_marks(scenario: Callable[..., ScenarioConfi
     camera = eps[eps["kind"] == "camera_fault"]
     assert len(camera) == 1 and bool(camera["detected"].iloc[0])
     # Node 3's battery is emptied at 2400 s: morning sun cannot revive it within the run.
-    assert sim.fleet_energy.depleted[3]
+    assert sim.energy.depleted[3]
     node3 = msgs[msgs["node"] == 3]
     assert len(node3[node3["sent_at"] < 2400]) > 0
     assert len(node3[node3["sent_at"] > 2405]) == 0
