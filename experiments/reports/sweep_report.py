@@ -346,8 +346,20 @@ def sensitivity_section(
     return text
 
 
-def build(root: Path) -> str | None:
-    """Write every output of the report for ``root``; the markdown, or None without runs."""
+def threshold_points(other: Path) -> pd.DataFrame:
+    """EDGE-QI's aggregated points of another sweep (a threshold sweep), labelled by
+    variant, to draw on this sweep's Pareto figure beside every policy."""
+    runs = collect(other)
+    if runs.empty:
+        return pd.DataFrame()
+    agg = aggregate(runs)
+    agg = agg[agg["policy"] == "edgeqi"]
+    return agg.assign(policy="edgeqi, " + agg["variant"].astype(str))
+
+
+def build(root: Path, pareto_with: Path | None = None) -> str | None:
+    """Write every output of the report for ``root``; the markdown, or None without runs.
+    ``pareto_with``: a threshold sweep whose EDGE-QI points join the Pareto figure."""
     from experiments.reports.claims import claims, claims_markdown
 
     runs = collect(root)
@@ -390,7 +402,8 @@ def build(root: Path) -> str | None:
             if latency:
                 written += figs.latency_cdf(latency, fig_dir / f"latency_cdf{suffix}")
     text += sensitivity_section(root, runs, agg, variants)
-    written += figs.pareto(agg, fig_dir / "pareto")
+    extra = threshold_points(pareto_with) if pareto_with is not None else pd.DataFrame()
+    written += figs.pareto(pd.concat([agg, extra], ignore_index=True), fig_dir / "pareto")
     point = tradeoff_points(agg, runs)
     if point is not None:
         key, frame = point
@@ -412,8 +425,15 @@ def build(root: Path) -> str | None:
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="edgeqi report", description=__doc__)
     ap.add_argument("sweep_dir", type=Path)
+    ap.add_argument(
+        "--pareto-with",
+        type=Path,
+        default=None,
+        help="a threshold sweep (multirun/threshold_sweep) whose EDGE-QI points join the "
+        "Pareto figure of bytes against strict recall and delay",
+    )
     args = ap.parse_args(argv)
-    text = build(args.sweep_dir)
+    text = build(args.sweep_dir, args.pareto_with)
     if text is None:
         print(f"edgeqi report: no summary.json under {args.sweep_dir}")
         return 1

@@ -11,6 +11,7 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -89,7 +90,7 @@ def hydra_main(cfg: DictConfig) -> None:
     try:
         scn = load_scenario({str(k): v for k, v in raw.items()})
     except ConfigError as exc:
-        Console(stderr=True).print(f"[bold red]edgeqi run:[/] {exc}", highlight=False)
+        Console(stderr=True).print(f"[bold red]edgeqi run:[/] {escape(str(exc))}", highlight=False)
         sys.exit(2)
     out = Path(HydraConfig.get().runtime.output_dir)
     digest = config_digest({str(k): v for k, v in raw.items()})
