@@ -58,6 +58,9 @@ class Collector:
     _queue_rows: list[tuple[float, int, str, float, float]] = field(default_factory=list)
     video_bytes: int = 0
     wire_bytes: int = 0
+    clips: list[tuple[int, float, int]] = field(default_factory=list)
+    """(node, time since start, bytes) of each clip attached to a critical report: the time
+    is the report's event time, so a clip can be paired with its report."""
 
     def record(
         self,

@@ -6,7 +6,7 @@ they differ only in which algorithm is switched on and what is sent.
 
 from __future__ import annotations
 
-from edgeqi.node import POLICY_SHAPES, NodePolicy
+from edgeqi.node import POLICY_SHAPES, NodePolicy, TransmitMode, VideoMode
 from edgeqi.scheduling import SchedulerConfig
 from edgeqi.transmission import TransmissionConfig
 from sim.scenario_config import PolicyConfig, PolicyName
@@ -18,11 +18,21 @@ DESCRIPTIONS: dict[str, str] = {
     "fifo": "every observation (no video), FIFO scheduling",
     "edgeqi_no_alg1": "EDGE-QI with FIFO instead of Algorithm 1",
     "edgeqi_no_alg2": "EDGE-QI sending every observation instead of Algorithm 2",
+    "oracle": "NOT DEPLOYABLE reference: one report per true episode at its onset "
+    "(reads ground truth; the floor for bytes and delay)",
 }
+
+SIM_ONLY_SHAPES: dict[str, tuple[bool, TransmitMode, VideoMode]] = {
+    "oracle": (False, TransmitMode.ANOMALY, VideoMode.OFF),
+}
+"""Reference policies the simulator runs itself (sim/oracle.py) rather than through the
+node core; their nodes are built (for energy and seq) but never stepped."""
 
 
 def node_policy(name: PolicyName, cfg: PolicyConfig) -> NodePolicy:
-    aware, transmit, video = POLICY_SHAPES[name]
+    aware, transmit, video = POLICY_SHAPES[name] if name in POLICY_SHAPES else SIM_ONLY_SHAPES[name]
+    if video is VideoMode.ON_CRITICAL and cfg.clip_on == "never":
+        video = VideoMode.OFF
     return NodePolicy(
         name=name,
         # The validated Hydra groups mirror the node core's configs field for field.

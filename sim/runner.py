@@ -15,14 +15,21 @@ import gc
 import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import simpy
 
-from edgeqi.node import Ack, EdgeNode, NodeConfig, NodeInputs, NodeOutputs
+from edgeqi.node import (
+    Ack,
+    EdgeNode,
+    NodeConfig,
+    NodeInputs,
+    NodeOutputs,
+    Outgoing,
+    VideoMode,
+)
 from edgeqi.protocol import (
     ConsensusMessage,
     Message,
@@ -35,6 +42,7 @@ from sim.collector import Collector
 from sim.consensus import ConsensusLayer
 from sim.faults import FaultEvent, plan_faults
 from sim.fleet_energy import EnergyModel
+from sim.oracle import OracleReporter, epoch_at_onset, oracle_report
 from sim.policies import node_policy
 from sim.scenario_config import PolicyName, ScenarioConfig
 from sim.scoring import intersection_name, node_name, policy_metrics
@@ -82,7 +90,7 @@ class ScenarioRun:
 
 
 def start_epoch(scn: ScenarioConfig) -> float:
-    return datetime.fromisoformat(scn.start_time).timestamp()
+    return scn.start_epoch_s
 
 
 def _rng(scn: ScenarioConfig, stream: int) -> np.random.Generator:
@@ -182,6 +190,12 @@ class PolicySimulation:
         self.detector = DetectorModel(scn.workload.detector, _rng(scn, _STREAM_DETECTOR))
         self.perception = SyntheticPerception()
         self.policy = node_policy(policy, scn.policy)
+        self.oracle = (
+            OracleReporter.for_world(self.episodes, self.coverage, self.node_intersection)
+            if policy == "oracle"
+            else None
+        )
+        """The ground-truth reference (sim/oracle.py): its nodes are never stepped."""
         self.collector = Collector(self.t0)
         self.record_queues = record_queues
         self.queue_rows: list[tuple[float, str, str, int, float]] = []
@@ -357,7 +371,9 @@ class PolicySimulation:
         st.was_powered = powered
         acc = _TickAccounts.zeros(self.n)
         nodes, acks, sent, lost = st.nodes, st.pending_acks, st.pending_sent, st.pending_lost
-        for k, on in enumerate(powered.tolist()):
+        if self.oracle is not None:
+            self._oracle_tick(now + period, acc)
+        for k, on in enumerate(powered.tolist() if self.oracle is None else ()):
             if not on:
                 continue
             window = SimWindow(
@@ -396,6 +412,20 @@ class PolicySimulation:
         self.energy.account(
             now, now + period, powered, st.compute_full_s, st.compute_reduced_s, st.air_s
         )
+
+    def _oracle_tick(self, until: float, acc: _TickAccounts) -> None:
+        """The oracle's reports of the episodes beginning before ``until``, sent at onset."""
+        assert self.oracle is not None
+        for k, e in self.oracle.due(until):
+            at = epoch_at_onset(self.t0, e.onset)
+            report = oracle_report(
+                e,
+                node_name(k),
+                self.state.nodes[k].next_seq(),
+                intersection_name(e.intersection),
+                at,
+            )
+            self._carry(k, NodeOutputs(messages=[Outgoing(at, report, at)]), acc)
 
     def _consensus_costs(self) -> None:
         """Detection work the agreed coverage removes; radio and CPU that consensus adds."""
@@ -457,6 +487,8 @@ class PolicySimulation:
                 continue
             air = self.network.stream(k, v.at - t0, v.seconds, v.tier_kbps)
             self.collector.video_bytes += v.nbytes
+            if self.policy.video is VideoMode.ON_CRITICAL:
+                self.collector.clips.append((k, v.at - t0, v.nbytes))
             acc.air_s[k] += air
             air_end[k] = max(air_end[k], v.at - t0 + air)
 
@@ -515,12 +547,14 @@ class PolicySimulation:
         messages = self.collector.messages_frame()
         reports = self.collector.reports_frame()
         node_hours = self.n * self.scn.duration_s / 3600.0
-        metrics, episodes = policy_metrics(
+        metrics, episodes, reports = policy_metrics(
             episodes=self.episodes,
             effect_end={e.id: self.world.effect_end(e) for e in self.episodes},
             reports=reports,
             messages=messages,
             video_bytes=self.collector.video_bytes,
+            clips=self.collector.clips,
+            intersections=self.scn.intersections,
             energy_j=self.energy.total_j,
             energy_by_state=self.energy.by_state_j(),
             critical_total=self.state.critical_total,
@@ -532,6 +566,7 @@ class PolicySimulation:
                 "network_lost_messages": self.network.lost_messages,
                 "buffer_overflows": self.network.buffer_overflows,
             },
+            tolerance_s=self.scn.scoring.tolerance_s,
         )
         if self.consensus is not None:
             p = self.energy.profile

@@ -8,9 +8,18 @@ message naming the offending key instead of failing an hour into a sweep.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from sim.realtime import RealtimeConfig
 
@@ -18,6 +27,24 @@ Positive = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
 NonNegative = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
 Fraction = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 PositiveInt = Annotated[int, Field(gt=0)]
+
+
+def _low_high(pair: tuple[float, float]) -> tuple[float, float]:
+    if pair[0] > pair[1]:
+        raise ValueError(f"range must be [low, high] with low <= high, got [{pair[0]}, {pair[1]}]")
+    return pair
+
+
+PositiveRange = Annotated[tuple[Positive, Positive], AfterValidator(_low_high)]
+"""A [low, high] interval a value is drawn from; a reversed one is refused, naming its key."""
+FractionRange = Annotated[tuple[Fraction, Fraction], AfterValidator(_low_high)]
+
+
+def utc_datetime(text: str) -> datetime:
+    """An ISO 8601 time; one without a UTC offset means UTC (never the machine's zone, so
+    that results do not depend on where they are computed)."""
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 class _Strict(BaseModel):
@@ -58,16 +85,16 @@ class AnomalyRates(_Strict):
     """Ground-truth episode rates, per intersection per hour (camera faults per node per hour)."""
 
     incident_per_hour: NonNegative = 0.2
-    incident_duration_s: tuple[Positive, Positive] = (300.0, 900.0)
+    incident_duration_s: PositiveRange = (300.0, 900.0)
     incident_capacity_left: Fraction = 0.3
     """Share of the approach's discharge capacity left while a lane is blocked."""
     surge_per_hour: NonNegative = 0.2
-    surge_duration_s: tuple[Positive, Positive] = (300.0, 900.0)
+    surge_duration_s: PositiveRange = (300.0, 900.0)
     surge_factor: Annotated[float, Field(gt=1.0)] = 3.0
     emergency_per_hour: NonNegative = 0.3
-    emergency_duration_s: tuple[Positive, Positive] = (20.0, 60.0)
+    emergency_duration_s: PositiveRange = (20.0, 60.0)
     camera_fault_per_node_hour: NonNegative = 0.02
-    camera_fault_duration_s: tuple[Positive, Positive] = (120.0, 600.0)
+    camera_fault_duration_s: PositiveRange = (120.0, 600.0)
 
 
 class DetectorConfig(_Strict):
@@ -123,7 +150,7 @@ class NetworkConfig(_Strict):
     max_retries: Annotated[int, Field(ge=0)] = 8
     district_uplink_mbps: Positive = 200.0
     outage_per_node_hour: NonNegative = 0.02
-    outage_duration_s: tuple[Positive, Positive] = (30.0, 300.0)
+    outage_duration_s: PositiveRange = (30.0, 300.0)
     buffer_messages: PositiveInt = 2000
     """Store-and-forward capacity per node while its link is down."""
 
@@ -154,15 +181,13 @@ class EnergyConfig(_Strict):
     name: str
     device: DeviceConfig
     battery_wh: Positive = 100.0
-    initial_soc: tuple[Fraction, Fraction] = (0.3, 0.9)
+    initial_soc: FractionRange = (0.3, 0.9)
     solar_peak_w: NonNegative = 20.0
     sunrise_h: Annotated[float, Field(ge=0.0, lt=24.0)] = 6.0
     sunset_h: Annotated[float, Field(ge=0.0, le=24.0)] = 18.0
 
     @model_validator(mode="after")
     def _ranges(self) -> EnergyConfig:
-        if self.initial_soc[0] > self.initial_soc[1]:
-            raise ValueError("initial_soc must be (low, high) with low <= high")
         if self.sunrise_h >= self.sunset_h:
             raise ValueError("sunrise_h must be before sunset_h")
         return self
@@ -179,13 +204,7 @@ class WeatherConfig(_Strict):
     name: str = "clear"
     overcast_share: Fraction = 0.0
     persistence: Annotated[float, Field(ge=0.0, lt=1.0, allow_inf_nan=False)] = 0.0
-    overcast_output: tuple[Fraction, Fraction] = (0.1, 0.3)
-
-    @model_validator(mode="after")
-    def _range(self) -> WeatherConfig:
-        if self.overcast_output[0] > self.overcast_output[1]:
-            raise ValueError("overcast_output must be (low, high) with low <= high")
-        return self
+    overcast_output: FractionRange = (0.1, 0.3)
 
 
 class ScheduledFault(_Strict):
@@ -205,7 +224,9 @@ class FaultsConfig(_Strict):
     schedule: list[ScheduledFault] = Field(default_factory=list)
 
 
-PolicyName = Literal["edgeqi", "stream_all", "periodic", "fifo", "edgeqi_no_alg1", "edgeqi_no_alg2"]
+PolicyName = Literal[
+    "edgeqi", "stream_all", "periodic", "fifo", "edgeqi_no_alg1", "edgeqi_no_alg2", "oracle"
+]
 
 
 class SchedulingParams(_Strict):
@@ -247,6 +268,7 @@ class PolicyConfig(_Strict):
             "stream_all",
             "periodic",
             "fifo",
+            "oracle",
             "edgeqi_no_alg1",
             "edgeqi_no_alg2",
         ]
@@ -258,6 +280,9 @@ class PolicyConfig(_Strict):
     periodic_s: Positive = 30.0
     clip_s: Positive = 10.0
     """Seconds of video EDGE-QI attaches to a critical report, at the adaptive tier."""
+    clip_on: Literal["critical", "never"] = "critical"
+    """When EDGE-QI (and its ablations) attach a clip: to every critical report, or never
+    (what the clips cost, false alarms' clips included, is the difference)."""
 
 
 ByzantineBehaviour = Literal[
@@ -340,6 +365,14 @@ class ConsensusConfig(_Strict):
         ]
 
 
+class ScoringConfig(_Strict):
+    """How reports are matched to ground truth (sim/scoring.py); reported in summary.json."""
+
+    tolerance_s: NonNegative = 0.0
+    """Seconds after an episode's effect ended during which a report still counts for it.
+    0: a report counts only while its episode is active."""
+
+
 class ScenarioConfig(_Strict):
     """The whole run: what ``edgeqi run`` validates before starting."""
 
@@ -361,6 +394,22 @@ class ScenarioConfig(_Strict):
     tables: bool = True
     realtime: RealtimeConfig = Field(default_factory=RealtimeConfig)
     """Virtual time (default) or real time, optionally over a real broker (sim/hil.py)."""
+    scoring: ScoringConfig = Field(default_factory=ScoringConfig)
+
+    @field_validator("start_time")
+    @classmethod
+    def _iso_time(cls, value: str) -> str:
+        """Written back with its offset, so that summary.json says which instant it was."""
+        try:
+            return utc_datetime(value).isoformat()
+        except ValueError:
+            raise ValueError(
+                f"{value!r} is not an ISO 8601 time (e.g. 2026-03-02T07:00:00+00:00)"
+            ) from None
+
+    @property
+    def start_epoch_s(self) -> float:
+        return utc_datetime(self.start_time).timestamp()
 
     @property
     def intersections(self) -> int:

@@ -12,6 +12,7 @@ run pooled, with a distribution-free 95 % interval from the binomial order stati
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 
@@ -98,4 +99,33 @@ def claims_markdown(items: list[Claim]) -> str:
         "|---|---|---|---|",
     ]
     lines += [f"| {c.name} | {c.paper} | {c.measured} | {c.verdict} |" for c in items]
+    return "\n".join(lines) + "\n"
+
+
+def claims_by_condition(runs: pd.DataFrame, conditions: Callable[[pd.DataFrame], str]) -> str:
+    """One row per variant: each claim's measured value and verdict beside the conditions
+    (the variant's overrides and scenario) under which it was measured."""
+    lines = [
+        "| conditions | bandwidth reduction | energy saving | alert latency p99 |",
+        "|---|---|---|---|",
+    ]
+    for variant, group in runs.groupby("variant", sort=False):
+        if not {FOCUS, "stream_all"} <= set(group["policy"]):
+            continue
+        bw, energy, _ = claims(group, None)
+        mean, half, _ = mean_ci(group.loc[group["policy"] == FOCUS, "alert_latency_ms_p99"])
+        lat = "-" if math.isnan(mean) else f"per-seed p99 {mean:.0f} ms"
+        if not math.isnan(half):
+            bound = PAPER["alert_latency_ms"]
+            lat += f" ± {half:.0f}: " + (
+                f"under {bound:.0f} ms"
+                if mean + half < bound
+                else f"over {bound:.0f} ms"
+                if mean - half > bound
+                else f"{bound:.0f} ms inside the interval"
+            )
+        lines.append(
+            f"| {variant}; {conditions(group)} | {bw.measured}: {bw.verdict} | "
+            f"{energy.measured}: {energy.verdict} | {lat} |"
+        )
     return "\n".join(lines) + "\n"

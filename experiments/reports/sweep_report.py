@@ -39,6 +39,13 @@ from experiments.reports.collaboration import (
     energy_summary,
 )
 from experiments.reports.intervals import mean_ci, mean_pm, quantile_ci
+from experiments.reports.paired import (
+    differences,
+    differences_markdown,
+    sensitivity,
+    sensitivity_markdown,
+    stops_beating,
+)
 from experiments.reports.sweep_data import (
     battery_rows,
     run_summaries,
@@ -52,6 +59,10 @@ METRICS = (
     "bandwidth_reduction",
     "energy_saving",
     "anomaly_recall",
+    "placebo_recall",
+    "anomaly_precision",
+    "anomaly_f1",
+    "actionable_share",
     "detection_delay_s_p50",
     "false_alarms_per_node_hour",
     "critical_deadline_miss_rate",
@@ -59,7 +70,21 @@ METRICS = (
     "bytes_sent",
     "energy_j",
 )
-PERCENT = ("bandwidth_reduction", "energy_saving", "anomaly_recall")
+PERCENT = ("bandwidth_reduction", "energy_saving", "anomaly_recall", "placebo_recall")
+SHOWN = (
+    "bandwidth_reduction",
+    "energy_saving",
+    "anomaly_recall",
+    "placebo_recall",
+    "anomaly_precision",
+    "anomaly_f1",
+    "detection_delay_s_p50",
+    "false_alarms_per_node_hour",
+    "alert_latency_ms_p99",
+    "bytes_sent",
+)
+"""The columns of the report's table (scoring is strict: recall counts only reports seen
+while their episode was active; precision and F1 beside it)."""
 DAY_S = 86400.0
 
 
@@ -76,6 +101,8 @@ def collect(root: Path) -> pd.DataFrame:
                 "seed": summary["sim"]["seed"],
                 "city": summary["scenario"]["city"],
                 "workload": summary["scenario"]["workload"],
+                "network": summary["scenario"]["network"],
+                "tolerance_s": summary.get("scoring", {}).get("tolerance_s"),
                 "nodes": summary["sim"]["nodes"],
                 "sim_seconds": summary["sim"]["sim_seconds"],
                 "policy": policy,
@@ -151,7 +178,7 @@ def aggregate(runs: pd.DataFrame) -> pd.DataFrame:
 
 def markdown(agg: pd.DataFrame) -> str:
     """The aggregated table, one row per policy (and variant, when there are several)."""
-    shown = METRICS[:7]
+    shown = SHOWN
     several = agg["variant"].nunique() > 1 if "variant" in agg else False
     head = ["variant"] if several else []
     lines = [
@@ -280,8 +307,59 @@ def collaboration_section(root: Path, fig_dir: Path) -> tuple[str, list[Path]]:
     return text, written
 
 
-def build(root: Path) -> str | None:
-    """Write every output of the report for ``root``; the markdown, or None without runs."""
+def conditions(runs: pd.DataFrame) -> str:
+    """The scenario a measured value holds under, from the runs' own summaries."""
+    first = runs.iloc[0]
+    seeds = runs["seed"].nunique()
+    return (
+        f"{first['city']} city, {first['nodes']} nodes, {first['sim_seconds']:g} s, "
+        f"workload {first['workload']}, network {first['network']}, {seeds} seed(s), "
+        f"strict scoring (tolerance_s={first['tolerance_s']})"
+    )
+
+
+def sensitivity_section(
+    root: Path, runs: pd.DataFrame, agg: pd.DataFrame, variants: list[str]
+) -> str:
+    """For a sweep over several keys: how each headline figure moves per swept value,
+    where EDGE-QI stops beating each baseline, and the paper's claims per condition."""
+    from experiments.reports.claims import claims_by_condition
+
+    if len(variants) < 2:
+        return ""
+    overrides = {
+        r: run_overrides_of(runs, v) for r, v in runs[["run", "variant"]].drop_duplicates().values
+    }
+    numeric, categorical = swept_keys({v: run_overrides_of(runs, v) for v in variants})
+    sens = sensitivity(runs, overrides, [*numeric, *categorical])
+    if sens.empty:
+        return ""
+    sens.to_csv(root / "sensitivity.csv", index=False)
+    text = (
+        "\nSensitivity: EDGE-QI minus each baseline, paired by seed, per value of each swept "
+        "key (pooled over the other keys):\n\n"
+    )
+    text += sensitivity_markdown(sens)
+    text += "\nWhere EDGE-QI stops beating each baseline:\n\n" + "\n".join(stops_beating(sens))
+    text += "\n\nThe paper's claims per condition (EDGE-QI against stream_all):\n\n"
+    text += claims_by_condition(runs, conditions)
+    return text
+
+
+def threshold_points(other: Path) -> pd.DataFrame:
+    """EDGE-QI's aggregated points of another sweep (a threshold sweep), labelled by
+    variant, to draw on this sweep's Pareto figure beside every policy."""
+    runs = collect(other)
+    if runs.empty:
+        return pd.DataFrame()
+    agg = aggregate(runs)
+    agg = agg[agg["policy"] == "edgeqi"]
+    return agg.assign(policy="edgeqi, " + agg["variant"].astype(str))
+
+
+def build(root: Path, pareto_with: Path | None = None) -> str | None:
+    """Write every output of the report for ``root``; the markdown, or None without runs.
+    ``pareto_with``: a threshold sweep whose EDGE-QI points join the Pareto figure."""
     from experiments.reports.claims import claims, claims_markdown
 
     runs = collect(root)
@@ -304,12 +382,17 @@ def build(root: Path) -> str | None:
         if not pooled.empty:
             text += f"\nAlert latency{label}, every report of every run pooled:\n\n"
             text += latency_markdown(pooled)
-        if {"edgeqi", "stream_all"} <= set(in_variant["policy"]):
+        if {"edgeqi", "stream_all"} <= set(in_variant["policy"]) and len(variants) <= 4:
             text += (
-                f"\nThe paper's claims{label}, EDGE-QI against stream_all on the same worlds:\n\n"
+                f"\nThe paper's claims{label}, EDGE-QI against stream_all on the same worlds, "
+                f"under these conditions: {conditions(in_variant)}:\n\n"
             )
             text += claims_markdown(claims(in_variant, latency.get("edgeqi")))
         if len(variants) <= 4:
+            diff = differences(in_variant)
+            if not diff.empty:
+                text += f"\nEDGE-QI against each baseline{label}, paired by seed:\n\n"
+                text += differences_markdown(diff)
             suffix = "" if len(variants) == 1 else "_" + _slug(variant)
             written += figs.comparison(
                 agg[agg["variant"] == variant],
@@ -318,6 +401,9 @@ def build(root: Path) -> str | None:
             )
             if latency:
                 written += figs.latency_cdf(latency, fig_dir / f"latency_cdf{suffix}")
+    text += sensitivity_section(root, runs, agg, variants)
+    extra = threshold_points(pareto_with) if pareto_with is not None else pd.DataFrame()
+    written += figs.pareto(pd.concat([agg, extra], ignore_index=True), fig_dir / "pareto")
     point = tradeoff_points(agg, runs)
     if point is not None:
         key, frame = point
@@ -342,16 +428,24 @@ def main(argv: list[str]) -> int:
         description=(
             "Gather every run's summary.json under SWEEP_DIR (a Hydra multirun, or any tree of "
             "runs) into report.md, report.csv, aggregate.csv and figures/: means and 95 % "
-            "intervals over seeds per variant and policy, pooled alert latency, and the paper's "
-            "claims beside the measured values."
+            "intervals over seeds per variant and policy, pooled alert latency, paired "
+            "differences against every baseline, and the paper's claims beside the measured "
+            "values and the conditions they hold under."
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     ap.add_argument(
         "sweep_dir", type=Path, help="a sweep's directory (e.g. multirun/paper_comparison)"
     )
+    ap.add_argument(
+        "--pareto-with",
+        type=Path,
+        default=None,
+        help="a threshold sweep (multirun/threshold_sweep) whose EDGE-QI points join the "
+        "Pareto figure of bytes against strict recall and delay",
+    )
     args = ap.parse_args(argv)
-    text = build(args.sweep_dir)
+    text = build(args.sweep_dir, args.pareto_with)
     if text is None:
         print(f"edgeqi report: no summary.json under {args.sweep_dir}")
         return 1

@@ -9,8 +9,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from hydra import compose, initialize_config_module
+from hydra.errors import ConfigCompositionException
 from omegaconf import OmegaConf
 
+from experiments.runs.override_keys import check_override_keys
 from sim.scenario_config import ScenarioConfig, load_scenario
 
 if TYPE_CHECKING:
@@ -18,9 +20,14 @@ if TYPE_CHECKING:
 
 
 def compose_raw(overrides: list[str]) -> dict[str, Any]:
-    """The composed config as a plain dict (unvalidated)."""
-    with initialize_config_module(config_module="scenarios", version_base="1.3"):
-        cfg = compose(config_name="config", overrides=overrides)
+    """The composed config as a plain dict (unvalidated); an unknown key raises
+    :class:`sim.scenario_config.ConfigError` with the keys it probably meant."""
+    try:
+        with initialize_config_module(config_module="scenarios", version_base="1.3"):
+            cfg = compose(config_name="config", overrides=overrides)
+    except ConfigCompositionException:
+        check_override_keys(overrides)
+        raise
     raw = OmegaConf.to_container(cfg, resolve=True)
     assert isinstance(raw, dict)
     return {str(k): v for k, v in raw.items()}

@@ -18,6 +18,11 @@ from sim.policies import DESCRIPTIONS
 from sim.runner import ScenarioRun
 
 BASELINE = "stream_all"
+"""The reference of the contract's ``bandwidth_reduction`` / ``energy_saving`` keys."""
+BASELINES = ("stream_all", "fifo", "periodic", "oracle")
+"""Every policy is compared with each of these that ran: continuous video, every
+observation without video (the bandwidth reference), sampling, and the ground-truth floor."""
+QUALITY_KEYS = ("anomaly_recall", "anomaly_precision", "anomaly_f1", "detection_delay_s_p50")
 WALL_CLOCK_KEYS = ("wall_seconds", "node_seconds_per_wall_second", "policy_wall_seconds")
 """The only keys of summary.json that depend on the machine rather than the seed."""
 
@@ -28,27 +33,60 @@ def _fraction_saved(value: float, reference: float) -> float | None:
     return round(1.0 - value / reference, 6)
 
 
+def _difference(a: object, b: object) -> float | None:
+    if not isinstance(a, int | float) or not isinstance(b, int | float):
+        return None
+    return round(float(a) - float(b), 6)
+
+
+def against(m: dict[str, object], base: dict[str, object]) -> dict[str, float | None]:
+    """One policy against one baseline: fractions saved, the bytes ratio, and the
+    differences (policy minus baseline) of each quality figure."""
+    out: dict[str, float | None] = {
+        "bandwidth_reduction": _fraction_saved(
+            float(m["bytes_sent"]),  # type: ignore[arg-type]
+            float(base["bytes_sent"]),  # type: ignore[arg-type]
+        ),
+        "energy_saving": _fraction_saved(
+            float(m["energy_j"]),  # type: ignore[arg-type]
+            float(base["energy_j"]),  # type: ignore[arg-type]
+        ),
+        "bytes_ratio": round(float(m["bytes_sent"]) / float(base["bytes_sent"]), 6)  # type: ignore[arg-type]
+        if float(base["bytes_sent"])  # type: ignore[arg-type]
+        else None,
+    }
+    for key in QUALITY_KEYS:
+        out[f"{key}_diff"] = _difference(m.get(key), base.get(key))
+    return out
+
+
+def comparison_block(policies: dict[str, dict[str, object]]) -> dict[str, Any]:
+    """``comparison`` of summary.json: the contract's keys against ``stream_all`` (top level
+    for EDGE-QI, and per policy) and a ``vs`` block per policy per baseline that ran."""
+    comparison: dict[str, Any] = {
+        "baseline": BASELINE,
+        "baselines": [b for b in BASELINES if b in policies],
+    }
+    per_policy: dict[str, dict[str, Any]] = {}
+    for name, m in policies.items():
+        entry: dict[str, Any] = {}
+        if BASELINE in policies:
+            stream = against(m, policies[BASELINE])
+            entry["bandwidth_reduction"] = stream["bandwidth_reduction"]
+            entry["energy_saving"] = stream["energy_saving"]
+        entry["vs"] = {b: against(m, policies[b]) for b in BASELINES if b in policies and b != name}
+        per_policy[name] = entry
+    comparison["per_policy"] = per_policy
+    if "edgeqi" in per_policy and BASELINE in policies:
+        comparison["bandwidth_reduction"] = per_policy["edgeqi"]["bandwidth_reduction"]
+        comparison["energy_saving"] = per_policy["edgeqi"]["energy_saving"]
+    return comparison
+
+
 def summarise(run: ScenarioRun) -> dict[str, Any]:
     scn = run.config
     policies = {name: r.metrics for name, r in run.policies.items()}
-    comparison: dict[str, Any] = {"baseline": BASELINE}
-    if BASELINE in policies:
-        base = policies[BASELINE]
-        per_policy = {}
-        for name, m in policies.items():
-            per_policy[name] = {
-                "bandwidth_reduction": _fraction_saved(
-                    float(m["bytes_sent"]),  # type: ignore[arg-type]
-                    float(base["bytes_sent"]),  # type: ignore[arg-type]
-                ),
-                "energy_saving": _fraction_saved(
-                    float(m["energy_j"]),  # type: ignore[arg-type]
-                    float(base["energy_j"]),  # type: ignore[arg-type]
-                ),
-            }
-        comparison["per_policy"] = per_policy
-        if "edgeqi" in per_policy:
-            comparison.update(per_policy["edgeqi"])
+    comparison = comparison_block(policies)
     sim_seconds = scn.duration_s
     nodes = scn.node_count
     wall = run.wall_seconds
@@ -67,6 +105,11 @@ def summarise(run: ScenarioRun) -> dict[str, Any]:
             "policies": {name: DESCRIPTIONS[name] for name in run.policies},
         },
         "policies": policies,
+        "scoring": {
+            "tolerance_s": scn.scoring.tolerance_s,
+            "rule": "a report detects an episode only if seen between its onset and the end "
+            "of its effect (+ tolerance_s), at its place; every other report is a false alarm",
+        },
         "comparison": comparison,
         "sim": {
             "nodes": nodes,
@@ -125,6 +168,8 @@ def comparison_rows(summary: dict[str, Any]) -> list[list[str]]:
                 fmt(m["energy_j"] / 1e3, ".1f"),
                 fmt(c.get("energy_saving"), ".1%"),
                 fmt(m["anomaly_recall"], ".3f"),
+                fmt(m["anomaly_precision"], ".3f"),
+                fmt(m["anomaly_f1"], ".3f"),
                 fmt(m["detection_delay_s_p50"], ".1f"),
                 fmt(m["false_alarms_per_node_hour"], ".2f"),
                 fmt(m["critical_deadline_miss_rate"], ".4f"),
@@ -141,6 +186,8 @@ COMPARISON_HEADERS = [
     "kJ",
     "energy saved",
     "recall",
+    "precision",
+    "F1",
     "delay p50 s",
     "false/node-h",
     "crit miss",

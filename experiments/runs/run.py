@@ -11,9 +11,11 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from experiments.runs.override_keys import check_override_keys
 from experiments.runs.results import (
     COMPARISON_HEADERS,
     comparison_rows,
@@ -88,7 +90,7 @@ def hydra_main(cfg: DictConfig) -> None:
     try:
         scn = load_scenario({str(k): v for k, v in raw.items()})
     except ConfigError as exc:
-        Console(stderr=True).print(f"[bold red]edgeqi run:[/] {exc}", highlight=False)
+        Console(stderr=True).print(f"[bold red]edgeqi run:[/] {escape(str(exc))}", highlight=False)
         sys.exit(2)
     out = Path(HydraConfig.get().runtime.output_dir)
     digest = config_digest({str(k): v for k, v in raw.items()})
@@ -114,8 +116,19 @@ def hydra_main(cfg: DictConfig) -> None:
     )
 
 
+_OWN_TREE_FLAGS = ("--config-dir", "-cd", "--config-path", "-cp", "--config-name", "-cn")
+
+
 def main(argv: list[str]) -> int:
-    """Entry from the ``edgeqi`` console script: hand the arguments to Hydra."""
+    """Entry from the ``edgeqi`` console script: refuse misspelled keys (naming what they
+    probably meant), then hand the arguments to Hydra. With another config tree the keys
+    are that tree's, so Hydra checks them itself."""
+    if not any(a.split("=", 1)[0] in _OWN_TREE_FLAGS for a in argv):
+        try:
+            check_override_keys([a for a in argv if "=" in a and not a.startswith("-")])
+        except ConfigError as exc:
+            print(f"edgeqi run: {exc}", file=sys.stderr)
+            return 2
     sys.argv = ["edgeqi-run", *argv]
     hydra_main()
     return 0

@@ -51,6 +51,7 @@ def test_summary_follows_the_results_contract(small_run: tuple[Path, dict[str, o
         "stream_all",
         "periodic",
         "fifo",
+        "oracle",
         "edgeqi_no_alg1",
         "edgeqi_no_alg2",
     }
@@ -60,6 +61,15 @@ def test_summary_follows_the_results_contract(small_run: tuple[Path, dict[str, o
     comparison = summary["comparison"]
     assert isinstance(comparison, dict)
     assert {"bandwidth_reduction", "energy_saving"} <= set(comparison)
+    assert summary["scoring"] == {  # type: ignore[index]
+        "tolerance_s": 0.0,
+        "rule": summary["scoring"]["rule"],  # type: ignore[index]
+    }
+    edgeqi_vs = comparison["per_policy"]["edgeqi"]["vs"]
+    assert set(edgeqi_vs) == {"stream_all", "fifo", "periodic", "oracle"}
+    assert {"bytes_ratio", "anomaly_f1_diff"} <= set(edgeqi_vs["fifo"])
+    for metrics in policies.values():
+        assert {"anomaly_precision", "anomaly_f1", "actionable_share", "by_kind"} <= set(metrics)
     sim = summary["sim"]
     assert isinstance(sim, dict)
     assert sim["nodes"] == 4 and sim["sim_seconds"] == 1800 and sim["seed"] == 4
@@ -190,3 +200,41 @@ def test_report_aggregates_runs_and_pools_alert_latency(
         f"[{lo:.0f}, {hi:.0f}] | {int((every > 250).sum())} |"
     )
     assert row in text
+
+
+_TZ_SCRIPT = """
+import json, sys
+from rich.console import Console
+from experiments.runs.compose import compose_scenario
+from experiments.runs.run import execute
+from experiments.runs.results import WALL_CLOCK_KEYS
+scn = compose_scenario(["city=small", "duration_s=600", "seed=11", "progress=false",
+    "plots=false", "tables=false", "policy.compare=[edgeqi,periodic]",
+    "start_time=2026-03-02T07:30:00"])
+execute(scn, __import__("pathlib").Path(sys.argv[1]), Console(quiet=True))
+s = json.load(open(sys.argv[1] + "/summary.json"))
+for k in WALL_CLOCK_KEYS:
+    s["sim"].pop(k, None)
+print(json.dumps(s, sort_keys=True))
+"""
+
+
+def test_summary_is_the_same_under_two_time_zones(tmp_path: Path) -> None:
+    """A start_time without an offset means UTC, whatever the machine's zone."""
+    import os
+    import subprocess
+    import sys
+
+    outputs = []
+    for tz in ("UTC", "Asia/Tokyo"):
+        env = {**os.environ, "TZ": tz}
+        out = tmp_path / tz.replace("/", "_")
+        done = subprocess.run(
+            [sys.executable, "-c", _TZ_SCRIPT, str(out)],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        outputs.append(done.stdout)
+    assert outputs[0] == outputs[1]
