@@ -29,14 +29,12 @@ from pathlib import Path
 from types import FrameType
 from typing import IO, Any
 
-from edgeqi.consensus import KeyPair
 from edgeqi.node import Ack, EdgeNode, NodeInputs, NodeOutputs
 from edgeqi.perception import FrameCheck, WindowObservation
 from edgeqi.perception.camera import CameraPerception
 from edgeqi.perception.detector import ModelError
 from edgeqi.protocol import ConsensusMessage, Message, encode, mqtt_publish_overhead, topic_for
 from edgeqi.transport.buffer import Envelope
-from edgeqi.transport.mqtt import broker_host_port
 from hardware import assemble
 from hardware.cluster import CameraCluster
 from hardware.frames import Camera, SourceSpec
@@ -143,41 +141,12 @@ class NodeRuntime:
     # -- set-up -------------------------------------------------------------------------
 
     def _cluster(self) -> CameraCluster:
-        from experiments.keys import load_directory, load_keypair
-
-        cc = self.cfg.consensus
-        assert cc is not None
-        keys: KeyPair = load_keypair(cc.key_file, self.cfg.node_id)
-        directory = load_directory(cc.directory_file)
-        members = cc.peers or sorted(directory)
-        if self.cfg.node_id not in members:
-            members = [*members, self.cfg.node_id]
-        approaches = self.node.config.approaches
-        host, port = broker_host_port(self.cfg.broker.url)
-        tls = self.cfg.broker.tls
-        context = None
-        if tls is not None:
-            from edgeqi.transport.mqtt import MqttTls
-
-            context = MqttTls(tls.ca_file, tls.cert_file, tls.key_file).context()
-        return CameraCluster(
-            self.cfg.cluster,
-            members,
-            keys,
-            directory,
-            # Which approaches a peer sees is not in this node's config: each camera of the
-            # cluster is taken to see the same approaches, and the coverage rotates them.
-            dict.fromkeys(members, approaches),
+        return CameraCluster.from_config(
+            self.cfg,
+            self.node.config.approaches,
             lambda: self.perception.latest,
-            host,
-            port,
-            self.cfg.cycle_s,
             clock=time.time,
-            username=self.cfg.broker.username,
-            password=self.cfg.broker.password(),
             stamp=self._stamp,
-            tls_context=context,
-            reconnect_s=(self.cfg.broker.reconnect_min_s, self.cfg.broker.reconnect_max_s),
             forward=self._send,
         )
 
@@ -337,10 +306,11 @@ class NodeRuntime:
                     {
                         "t": o.decided_at,
                         "decided": o.cycle,
-                        "fused": o.fused,
+                        "fused": o.vehicles,
                         "reporters": list(o.reporters),
                         "plan_cycle_s": o.plan.cycle_s,
                         "split": o.plan.split_phase0,
+                        "suspects": sorted(o.suspects),
                     }
                 )
 
