@@ -29,7 +29,6 @@ from pathlib import Path
 from types import FrameType
 from typing import IO, Any
 
-from edgeqi.consensus import KeyPair
 from edgeqi.node import Ack, EdgeNode, NodeInputs, NodeOutputs
 from edgeqi.perception import FrameCheck, WindowObservation
 from edgeqi.perception.camera import CameraPerception
@@ -44,7 +43,6 @@ from hardware.sensors import BoardSensors, power_sensor
 from hardware.seqfile import SeqReservation
 from hardware.systemd import Notifier
 from hardware.uplink import Uplink, open_uplink
-from netio.mqtt_transport import broker_host_port
 
 log = logging.getLogger("edgeqi.node")
 
@@ -143,41 +141,12 @@ class NodeRuntime:
     # -- set-up -------------------------------------------------------------------------
 
     def _cluster(self) -> CameraCluster:
-        from hardware.key_files import load_directory, load_keypair
-
-        cc = self.cfg.consensus
-        assert cc is not None
-        keys: KeyPair = load_keypair(cc.key_file, self.cfg.node_id)
-        directory = load_directory(cc.directory_file)
-        members = cc.peers or sorted(directory)
-        if self.cfg.node_id not in members:
-            members = [*members, self.cfg.node_id]
-        approaches = self.node.config.approaches
-        host, port = broker_host_port(self.cfg.broker.url)
-        tls = self.cfg.broker.tls
-        context = None
-        if tls is not None:
-            from netio.mqtt_transport import MqttTls
-
-            context = MqttTls(tls.ca_file, tls.cert_file, tls.key_file).context()
-        return CameraCluster(
-            self.cfg.cluster,
-            members,
-            keys,
-            directory,
-            # Which approaches a peer sees is not in this node's config: each camera of the
-            # cluster is taken to see the same approaches, and the coverage rotates them.
-            dict.fromkeys(members, approaches),
+        return CameraCluster.from_config(
+            self.cfg,
+            self.node.config.approaches,
             lambda: self.perception.latest,
-            host,
-            port,
-            self.cfg.cycle_s,
             clock=time.time,
-            username=self.cfg.broker.username,
-            password=self.cfg.broker.password(),
             stamp=self._stamp,
-            tls_context=context,
-            reconnect_s=(self.cfg.broker.reconnect_min_s, self.cfg.broker.reconnect_max_s),
             forward=self._send,
         )
 
@@ -337,10 +306,11 @@ class NodeRuntime:
                     {
                         "t": o.decided_at,
                         "decided": o.cycle,
-                        "fused": o.fused,
+                        "fused": o.vehicles,
                         "reporters": list(o.reporters),
                         "plan_cycle_s": o.plan.cycle_s,
                         "split": o.plan.split_phase0,
+                        "suspects": sorted(o.suspects),
                     }
                 )
 

@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from edgeqi.consensus.cycle import CycleParams
 from edgeqi.energy import DeviceProfile
 from edgeqi.protocol import NODE_ID_PATTERN
 
@@ -123,8 +124,15 @@ class QueueConfig(_Strict):
         return self
 
 
-class ConsensusConfig(_Strict):
-    """PBFT among the cameras of this node's cluster (its intersection by default)."""
+class ConsensusConfig(CycleParams):
+    """PBFT among the cameras of this node's cluster (its intersection by default).
+
+    Besides keys and membership, the section holds the cycle's rules
+    (:class:`~edgeqi.consensus.cycle.CycleParams`: collection and PBFT timings, coverage
+    redundancy and audits, the suspect tolerance, the signal's saturation flow, lanes,
+    lost time and phases), each defaulting to the simulator's value; every camera of a
+    cluster must have the same ones. The cycle length is the node's ``cycle_s``.
+    """
 
     enabled: bool = True
     cluster: str | None = None
@@ -204,6 +212,25 @@ class NodeRuntimeConfig(_Strict):
     cycle_s: Annotated[float, Field(gt=0)] = 90.0
     backend_url: str | None = None
     log_level: str = "INFO"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_cycle(cls, data: Any) -> Any:
+        """The node's signal cycle is its cluster's: ``consensus.cycle_s`` follows
+        ``cycle_s`` (written out by :func:`dump`; a different value is refused)."""
+        if isinstance(data, dict) and isinstance(data.get("consensus"), dict):
+            cycle_s = data.get("cycle_s", cls.model_fields["cycle_s"].default)
+            data = {**data, "consensus": {"cycle_s": cycle_s, **data["consensus"]}}
+        return data
+
+    @model_validator(mode="after")
+    def _same_cycle(self) -> NodeRuntimeConfig:
+        if self.consensus is not None and self.consensus.cycle_s != self.cycle_s:
+            raise ValueError(
+                f"consensus.cycle_s={self.consensus.cycle_s} differs from cycle_s={self.cycle_s}"
+                " (the node's signal cycle is its cluster's; set cycle_s only)"
+            )
+        return self
 
     @property
     def cluster(self) -> str:

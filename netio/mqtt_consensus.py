@@ -1,11 +1,12 @@
 """A PBFT replica over MQTT (paho-mqtt 2): the real transport beside the simulator's.
 
-The replica stays a pure state machine; this adapter owns the socket and the clock.
-Broadcasts go to ``edgeqi/v1/consensus/{cluster}/{phase}``; a message for one
-member (catch-up help) goes to ``.../{phase}/{member}`` and other members ignore it.
-Messages arrive on paho's network thread and wait in a bounded queue until
-:meth:`MqttReplica.step` feeds them to the replica from the caller's thread, so the
-replica is never touched by two threads at once.
+The replica (a bare :class:`~edgeqi.consensus.Replica`, or a field camera's
+:class:`~edgeqi.consensus.cycle.CycleReplica` around one) stays a pure state machine;
+this adapter owns the socket and the clock. Broadcasts go to
+``edgeqi/v1/consensus/{cluster}/{phase}``; a message for one member (catch-up help)
+goes to ``.../{phase}/{member}`` and other members ignore it. Messages arrive on paho's
+network thread and wait in a bounded queue until :meth:`MqttReplica.step` feeds them to
+the state machine from the caller's thread, so it is never touched by two threads at once.
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ import ssl
 import threading
 import time
 from collections.abc import Callable
+from typing import Generic, TypeVar
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
-from edgeqi.consensus import Decision, Output, Phase, Replica
+from edgeqi.consensus import Output
+from edgeqi.consensus.pbft import StateMachine
 from edgeqi.protocol import (
     ConsensusMessage,
     ProtocolError,
@@ -34,8 +37,7 @@ OUTGOING_LIMIT = 1_000
 """Messages paho holds for the broker while it is away; past it new ones are dropped
 (consensus traffic is stale after a long outage, and a device's memory is finite)."""
 
-ReportHook = Callable[[ConsensusMessage], None]
-"""Receives the application's signed messages (phase ``report``), which PBFT ignores."""
+Out = TypeVar("Out", bound=Output)
 Forward = Callable[[ConsensusMessage], object]
 """Sends a broadcast through another transport (a field node's durable queue)."""
 Stamp = Callable[[ConsensusMessage, str], ConsensusMessage]
@@ -43,12 +45,12 @@ Stamp = Callable[[ConsensusMessage, str], ConsensusMessage]
 on the topic given."""
 
 
-class MqttReplica:
+class MqttReplica(Generic[Out]):
     """Connects one replica to a broker and pumps messages and timers through it."""
 
     def __init__(
         self,
-        replica: Replica,
+        replica: StateMachine[Out],
         host: str,
         port: int,
         clock: Callable[[], float] = time.time,
@@ -56,7 +58,6 @@ class MqttReplica:
         *,
         username: str | None = None,
         password: str | None = None,
-        on_report: ReportHook | None = None,
         stamp: Stamp | None = None,
         reconnect_min_s: int = 1,
         reconnect_max_s: int = 30,
@@ -75,11 +76,9 @@ class MqttReplica:
         self.cluster = replica.cfg.cluster
         self.clock = clock
         self.qos = qos
-        self.on_report = on_report
         self.stamp = stamp
         self.published = 0
         self.forward = forward
-        self.decisions: list[Decision] = []
         self.dropped = 0
         self.undecodable = 0
         self._inbox: queue.Queue[tuple[str, bytes]] = queue.Queue(QUEUE_LIMIT)
@@ -123,8 +122,7 @@ class MqttReplica:
         return self._subscribed.wait(timeout)
 
     def publish(self, out: Output) -> None:
-        """Send a replica output and keep its decisions."""
-        self.decisions.extend(out.decisions)
+        """Send what a replica output says to send."""
         for to, m in out.messages:
             self.send(m, to)
 
@@ -140,43 +138,40 @@ class MqttReplica:
         self.published += 1
         return m
 
-    def request(self, key: str, value: str) -> None:
-        self.publish(self.replica.request(self.clock(), key, value))
-
-    def step(self, timeout: float = 0.05) -> int:
-        """Handle what has arrived (waiting up to ``timeout`` for the first), then timers."""
-        handled = 0
+    def step(self, timeout: float = 0.05) -> list[Out]:
+        """Handle what has arrived (waiting up to ``timeout`` for the first), then timers;
+        returns the state machine's outputs, already published."""
+        outputs: list[Out] = []
         try:
             topic, payload = self._inbox.get(timeout=timeout)
         except queue.Empty:
             topic = ""
         while topic:
-            handled += 1
-            self._handle(topic, payload)
+            m = self._decode(topic, payload)
+            if m is not None:
+                outputs.append(self.replica.receive(self.clock(), m))
+                self.publish(outputs[-1])
             try:
                 topic, payload = self._inbox.get_nowait()
             except queue.Empty:
                 topic = ""
-        self.publish(self.replica.tick(self.clock()))
-        return handled
+        outputs.append(self.replica.tick(self.clock()))
+        self.publish(outputs[-1])
+        return outputs
 
-    def _handle(self, topic: str, payload: bytes) -> None:
+    def _decode(self, topic: str, payload: bytes) -> ConsensusMessage | None:
         parts = topic.split("/")
         if len(parts) == 6 and parts[5] != self.replica.id:
-            return  # addressed to another member
+            return None  # addressed to another member
         try:
             m = decode(payload)
         except ProtocolError:
             self.undecodable += 1
-            return
+            return None
         if not isinstance(m, ConsensusMessage):
             self.undecodable += 1
-            return
-        if m.phase == Phase.REPORT:
-            if self.on_report is not None and m.node_id != self.replica.id:
-                self.on_report(m)
-            return
-        self.publish(self.replica.receive(self.clock(), m))
+            return None
+        return m
 
     def close(self) -> None:
         self.client.loop_stop()

@@ -39,7 +39,7 @@ from edgeqi.protocol import (
 )
 from sim import realtime
 from sim.collector import Collector
-from sim.consensus import ConsensusLayer
+from sim.consensus_driver import ConsensusLayer
 from sim.faults import FaultEvent, plan_faults
 from sim.fleet_energy import EnergyModel
 from sim.oracle import OracleReporter, epoch_at_onset, oracle_report

@@ -317,7 +317,8 @@ class ConsensusConfig(_Strict):
     enabled: bool = False
     request_timeout_s: Positive = 2.0
     collect_s: Positive = 0.5
-    """How long a camera waits for reports beyond the first ``2f + 1`` before proposing."""
+    """After its own report, how long a camera waits for all ``n`` before proposing a
+    quorum (:mod:`edgeqi.consensus.cycle`)."""
     checkpoint_interval: PositiveInt = 4
     window: PositiveInt = 8
     redundancy: PositiveInt = 1

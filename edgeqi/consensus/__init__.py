@@ -5,7 +5,9 @@
 - :mod:`.pbft`: the replica state machine (normal case, checkpoints, view change);
 - :mod:`.agreement`: what the cameras agree on each signal cycle (robust fusion,
   Webster signal plan, camera-to-approach coverage) and the district committee's
-  green-wave offsets.
+  green-wave offsets;
+- :mod:`.cycle`: one camera's signal cycle around its replica (reports, collection,
+  request, outcome, suspects), the state machine the simulator and a field node drive.
 """
 
 from edgeqi.consensus.crypto import KeyPair, Signer, Verifier, derive_seed

@@ -34,7 +34,7 @@ import json
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol, TypeVar
 
 from pydantic import ValidationError
 
@@ -125,6 +125,28 @@ class Output:
     def extend(self, other: Output) -> None:
         self.messages.extend(other.messages)
         self.decisions.extend(other.decisions)
+
+
+O_co = TypeVar("O_co", bound=Output, covariant=True)
+
+
+class StateMachine(Protocol[O_co]):
+    """What a runtime drives: a :class:`Replica`, or Layer 5's cycle around one
+    (:class:`edgeqi.consensus.cycle.CycleReplica`). A transport hands it messages and
+    timer ticks with the time and sends what it returns; nothing else touches it."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def cfg(self) -> ClusterConfig: ...
+
+    @property
+    def next_deadline(self) -> float | None: ...
+
+    def receive(self, now: float, m: ConsensusMessage) -> O_co: ...
+
+    def tick(self, now: float) -> O_co: ...
 
 
 @dataclass(slots=True)

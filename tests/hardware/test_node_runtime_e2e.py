@@ -32,6 +32,7 @@ from backend.core.orm import ConsensusRow, MessageRow
 from backend.ingest.ingestor import Ingestor
 from backend.ingest.mqtt_source import MqttSource
 from backend.ingest.store import Store
+from edgeqi.consensus.cycle import CycleParams
 from experiments.tools.keys import generate
 from experiments.tools.provision import device_section
 from hardware import tegrastats
@@ -45,6 +46,8 @@ pytestmark = pytest.mark.integration
 RECORDED = Path(__file__).parent / "recorded"
 NODE, PEERS, CLUSTER = "cam-e2e", ("peer-1", "peer-2"), "i-e2e"
 CYCLE_S = 3.0
+LOST_TIME_S = 1.0
+"""A signal's lost time is shorter than its cycle, even in a cycle cut short for a test."""
 
 
 class NotifySocket:
@@ -97,7 +100,7 @@ class Peers:
                 lambda i=i: {"all": 2.0 + i},
                 "127.0.0.1",
                 port,
-                CYCLE_S,
+                params=CycleParams(cycle_s=CYCLE_S, lost_time_s=LOST_TIME_S),
                 clock=time.time,
             )
             for i, p in enumerate(PEERS)
@@ -159,6 +162,7 @@ def node_yaml(tmp_path: Path, port: int) -> Path:
             "key_file": "keys/cam-e2e.key",
             "directory_file": "keys/directory.json",
             "peers": [NODE, *PEERS],
+            "lost_time_s": LOST_TIME_S,
         },
         "power": {
             "kind": "tegrastats",
@@ -279,7 +283,7 @@ def test_node_survives_a_broker_outage_and_a_restart_and_loses_nothing(
     assert all(len(r["reporters"]) >= 2 for r in node_decided.values())
     assert any(len(r["reporters"]) == 3 for r in node_decided.values())
     for peer in peers.clusters:
-        theirs = {o.cycle: o.fused for o in peer.outcomes}
+        theirs = {o.cycle: o.vehicles for o in peer.outcomes}
         common = set(theirs) & set(node_decided)
         assert len(common) >= 3
         assert {c: theirs[c] for c in common} == {c: node_decided[c]["fused"] for c in common}

@@ -10,7 +10,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from edgeqi.consensus import ClusterConfig, Replica, Verifier
+from edgeqi.consensus import ClusterConfig, Decision, Replica, Verifier
 from edgeqi.consensus.messages import seal, value_digest
 from edgeqi.protocol import consensus_topic, encode
 from netio.mqtt_consensus import MqttReplica
@@ -35,10 +35,9 @@ def test_replicas_commit_over_mosquitto_and_reject_a_forgery(broker: Mosquitto) 
     keys = keys_for(members)
     public = {m: k.public for m, k in keys.items()}
     cfg = ClusterConfig("i0042", members, request_timeout_s=5.0)
-    nodes = [
-        MqttReplica(Replica(cfg, keys[m].signer(), Verifier(public)), "127.0.0.1", broker.port)
-        for m in members
-    ]
+    replicas = [Replica(cfg, keys[m].signer(), Verifier(public)) for m in members]
+    nodes = [MqttReplica(r, "127.0.0.1", broker.port) for r in replicas]
+    decided: list[list[Decision]] = [[] for _ in nodes]
     try:
         assert all(n.wait_ready() for n in nodes)
         # A forged pre-prepare: cam-3's key, cam-0's name, published straight to the broker.
@@ -61,14 +60,14 @@ def test_replicas_commit_over_mosquitto_and_reject_a_forgery(broker: Mosquitto) 
         )
         raw.loop_stop()
         raw.disconnect()
-        nodes[2].request("cycle-1", "plan-A")
+        nodes[2].publish(replicas[2].request(time.time(), "cycle-1", "plan-A"))
         deadline = time.monotonic() + 20.0
-        while time.monotonic() < deadline and not all(n.decisions for n in nodes):
-            for n in nodes:
-                n.step(timeout=0.01)
-        assert [[d.value for d in n.decisions] for n in nodes] == [["plan-A"]] * 4
-        assert sum(n.replica.rejected["bad_signature"] for n in nodes[1:]) == 3
-        assert all(n.replica.view == 0 for n in nodes)
+        while time.monotonic() < deadline and not all(decided):
+            for n, mine in zip(nodes, decided, strict=True):
+                mine.extend(d for out in n.step(timeout=0.01) for d in out.decisions)
+        assert [[d.value for d in mine] for mine in decided] == [["plan-A"]] * 4
+        assert sum(r.rejected["bad_signature"] for r in replicas[1:]) == 3
+        assert all(r.view == 0 for r in replicas)
     finally:
         for n in nodes:
             n.close()

@@ -1,11 +1,14 @@
-"""The consensus layer in the simulator: real PBFT replicas over the virtual network.
+"""The consensus layer in the simulator: Layer 5's state machines over the virtual network.
 
-Every intersection's cameras form one PBFT cluster. Each signal cycle every camera
-signs a queue report for the approaches it was assigned and publishes it; once a
-camera holds ``2f + 1`` valid reports (all ``n``, or ``collect_s`` after its own) it
-submits them as the cycle's request, and the cluster agrees on one report set.
-The signal controller acts on ``f + 1`` matching decisions: it adopts the Webster
-plan derived from the robustly fused queues and the next cycle's camera coverage.
+Every intersection's cameras form one PBFT cluster, and every camera runs the core's
+:class:`~edgeqi.consensus.cycle.CycleReplica`, the same one a field node runs: each
+signal cycle it signs a queue report for the approaches it was assigned, collects its
+peers', proposes a report set and derives the cycle's outcome (fused queues, Webster
+plan, suspects, next coverage) from what the cluster decides. This module only measures
+(the simulated world's queues, the detector's noise, lying cameras' distortions), carries
+messages and timers, and plays the signal controller: it acts on ``f + 1`` matching
+decisions (:class:`~edgeqi.consensus.cycle.Tally`), adopting the outcome's plan and
+handing every camera its coverage, and scores the outcome against the world's truth.
 Every ``committee_every_cycles`` cycles, one delegate per intersection (its camera
 0) runs a second PBFT level per district for green-wave offsets.
 
@@ -29,27 +32,26 @@ from typing import Any
 
 import numpy as np
 
-from edgeqi.consensus import ClusterConfig, KeyPair, Output, Replica, Verifier, derive_seed
-from edgeqi.consensus.agreement import (
-    Fused,
-    SignalPlan,
-    assign_coverage,
-    cycle_request,
-    fuse_reports,
-    green_wave_offsets,
-    parse_cycle_request,
-    report_queues,
-    sign_report,
-    webster_plan,
+from edgeqi.consensus import (
+    ClusterConfig,
+    Decision,
+    KeyPair,
+    Output,
+    Replica,
+    Verifier,
+    derive_seed,
 )
-from edgeqi.consensus.messages import Phase, b64, seal, signature_ok, unb64, value_digest
+from edgeqi.consensus.agreement import green_wave_offsets
+from edgeqi.consensus.cycle import CycleOutcome, CycleOutput, CycleParams, CycleReplica, Tally
+from edgeqi.consensus.messages import Phase, b64, seal, unb64, value_digest
+from edgeqi.consensus.pbft import StateMachine
 from edgeqi.protocol import ConsensusMessage, consensus_topic, encode, mqtt_publish_overhead
 from sim.scenario_config import ByzantineNode, ScenarioConfig
 from sim.scoring import intersection_name, node_name
 from sim.traffic import APPROACH_NAMES, TrafficWorld
 from sim.virtual_network import Network
 
-_DELIVER, _TICK, _COLLECT, _CUT = 0, 1, 2, 3
+_DELIVER, _TICK, _CUT = 0, 1, 2
 _LYING = ("inflate", "deflate")
 
 
@@ -61,14 +63,19 @@ class _Group:
     level: str  # "intersection" | "district"
     nodes: list[int]
     config: ClusterConfig
+    tally: Tally
+    machines: dict[int, StateMachine[Output]] = field(default_factory=dict)
+    """What each member runs: a :class:`CycleReplica` (intersection) or a bare replica."""
+    cycles: dict[int, CycleReplica] = field(default_factory=dict)
     replicas: dict[int, Replica] = field(default_factory=dict)
     verifiers: dict[int, Verifier] = field(default_factory=dict)
-    decided: dict[str, dict[str, int]] = field(default_factory=dict)
-    """key -> digest -> how many members decided it."""
-    adopted: set[str] = field(default_factory=set)
     started: dict[str, float] = field(default_factory=dict)
-    messages: int = 0
-    bytes: int = 0
+    outcomes: list[CycleOutcome] = field(default_factory=list)
+    """The cycle outcomes the controller adopted, in order."""
+
+    @property
+    def adopted(self) -> set[str]:
+        return self.tally.adopted
 
 
 @dataclass
@@ -83,7 +90,6 @@ class ConsensusStats:
     errors: list[float] = field(default_factory=list)
     robust: int = 0
     fused: int = 0
-    rejected: Counter[str] = field(default_factory=Counter)
     signatures: int = 0
     checks: int = 0
     suspects: int = 0
@@ -92,6 +98,25 @@ class ConsensusStats:
     with_honest: int = 0
     """Fused values backed by at least one honest report, and those inside the honest range."""
     plan_errors: list[float] = field(default_factory=list)
+
+
+def cycle_params(scn: ScenarioConfig, world: TrafficWorld) -> CycleParams:
+    """The core's cycle rules from the scenario: the consensus settings of the same name
+    (timings, redundancy, audits, suspect tolerance), the workload's signal timing and
+    saturation flow, the city's lanes, and the two phases the simulated signal runs."""
+    w = scn.workload
+    shared = set(CycleParams.model_fields) & set(type(scn.consensus).model_fields)
+    phase = world.phase_of_approach
+    return CycleParams(
+        **scn.consensus.model_dump(include=shared),
+        cycle_s=w.cycle_s,
+        saturation_flow_veh_per_h_per_lane=w.saturation_flow_veh_per_h_per_lane,
+        lanes_per_approach=scn.city.lanes_per_approach,
+        lost_time_s=w.lost_time_s,
+        phases=tuple(
+            tuple(APPROACH_NAMES[a] for a in range(len(phase)) if phase[a] == p) for p in (0, 1)
+        ),
+    )
 
 
 class ConsensusLayer:
@@ -127,8 +152,8 @@ class ConsensusLayer:
             k: tuple(APPROACH_NAMES[a] for a in coverage[k]) for k in range(self.n)
         }
         self.assigned: dict[int, tuple[str, ...]] = dict(self.visible)
-        self.excluded: dict[int, frozenset[str]] = {}
-        self.suspect_marks: Counter[int] = Counter()
+        """The coverage each camera follows: the controller's latest adopted outcome's."""
+        self.params = cycle_params(scn, world)
         self.groups: list[_Group] = []
         self._index = {intersection_name(i): i for i in range(scn.intersections)}
         self.member_of: dict[int, list[int]] = {k: [] for k in range(self.n)}
@@ -150,10 +175,6 @@ class ConsensusLayer:
         self.events: list[tuple[float, int, int, int, int, Any]] = []
         self._order = itertools.count()
         self._tick_at: dict[tuple[int, int], float] = {}
-        self._seq = [0] * self.n
-        self.inbox: dict[tuple[int, int, int], dict[int, ConsensusMessage]] = {}
-        """(group, cycle, receiver) -> sender -> the report it holds."""
-        self.requested: set[tuple[int, int, int]] = set()
         self.truth: dict[tuple[int, int], np.ndarray] = {}
         self.cycle_start: dict[int, float] = {}
         self._old: dict[int, list[tuple[int, ConsensusMessage]]] = {}
@@ -162,7 +183,6 @@ class ConsensusLayer:
         self.pending_cpu_s = np.zeros(self.n)
         self.air_s_total = 0.0
         self.cpu_s_total = 0.0
-        self._parsed: dict[str, dict[tuple[int, str], Any]] = {}
         self.relay: Callable[[int, ConsensusMessage], None] | None = None
         """Where every message a node puts on the air also goes (hardware-in-the-loop)."""
         for p in self.cfg.partitions:
@@ -172,47 +192,33 @@ class ConsensusLayer:
     # -- set-up -----------------------------------------------------------------------
 
     def _add_group(self, name: str, level: str, nodes: list[int]) -> None:
-        cfg = ClusterConfig(
-            name,
-            tuple(node_name(k) for k in nodes),
-            request_timeout_s=self.cfg.request_timeout_s,
-            checkpoint_interval=self.cfg.checkpoint_interval,
-            window=self.cfg.window,
-        )
-        g = _Group(name, level, nodes, cfg)
+        members = [node_name(k) for k in nodes]  # zero-padded: sorted as the core sorts them
+        cfg = self.params.cluster_config(name, members)
+        g = _Group(name, level, nodes, cfg, Tally(cfg.f))
         gid = len(self.groups)
-        members_public = {node_name(k): self.public[node_name(k)] for k in nodes}
+        members_public = {m: self.public[m] for m in members}
+        visible = {node_name(k): self.visible[k] for k in nodes}
         for k in nodes:
             verifier = Verifier(members_public)
             g.verifiers[k] = verifier
-            g.replicas[k] = Replica(cfg, self.signers[k], verifier, self._validator(gid, k))
+            if level == "district":
+                g.replicas[k] = Replica(cfg, self.signers[k], verifier, self._wave_validator(gid))
+                g.machines[k] = g.replicas[k]
+            else:
+                c = CycleReplica(self.params, name, members, self.signers[k], verifier, visible)
+                g.cycles[k], g.replicas[k], g.machines[k] = c, c.replica, c
             self.member_of[k].append(gid)
         self.groups.append(g)
 
-    def _validator(self, gid: int, k: int) -> Callable[[str, str], bool]:
+    def _wave_validator(self, gid: int) -> Callable[[str, str], bool]:
         def validate(key: str, value: str) -> bool:
-            return self._parse(gid, k, key, value) is not None
-
-        return validate
-
-    def _parse(self, gid: int, k: int, key: str, value: str) -> Any:
-        g = self.groups[gid]
-        if g.level == "district":
             try:
                 n = int(key.removeprefix("wave-"))
             except ValueError:
-                return None
-            return True if value == self._wave_value(gid, n) else None
-        cache = self._parsed.setdefault(key, {})
-        if (k, value) not in cache:
-            try:
-                cycle = int(key.removeprefix("cycle-"))
-            except ValueError:
-                return None
-            cache[(k, value)] = parse_cycle_request(
-                value, g.name, cycle, g.config.quorum, g.verifiers[k], g.config.members
-            )
-        return cache[(k, value)]
+                return False
+            return value == self._wave_value(gid, n)
+
+        return validate
 
     # -- misbehaviour -----------------------------------------------------------------
 
@@ -234,37 +240,14 @@ class ConsensusLayer:
     def start_cycle(self, cycle: int, t: float) -> None:
         """Every camera measures, signs and publishes its report; district rounds start."""
         self.cycle_start[cycle] = t
-        for old in [c for c in self._parsed if c.startswith("cycle-") and int(c[6:]) < cycle - 3]:
-            del self._parsed[old]
-        for old_key in [key for key in self.inbox if key[1] < cycle - 3]:
-            del self.inbox[old_key]
-        sd = self.scn.workload.detector.count_noise_sd
         for gid in range(self.n_intersection_groups):
             g = self.groups[gid]
-            i = gid
-            truth = self.world.queue[i].astype(np.float64)
-            self.truth[(i, cycle)] = truth
+            truth = self.world.queue[gid].astype(np.float64)
+            self.truth[(gid, cycle)] = truth
             g.started[f"cycle-{cycle}"] = t
             for k in g.nodes:
-                if self._mute(k, t) or any(b.behaviour == "crash" for b in self._acting(k, t)):
-                    continue
-                acting = self._acting(k, t)
-                queues: dict[str, float] = {}
-                for name in self.assigned[k]:
-                    a = APPROACH_NAMES.index(name)
-                    v = max(0.0, float(truth[a]) + float(self.rng.normal(0.0, sd)))
-                    for b in acting:
-                        if b.behaviour == "inflate":
-                            v *= b.factor
-                        elif b.behaviour == "deflate":
-                            v /= b.factor
-                    queues[name] = v
-                self._seq[k] += 1
-                m = sign_report(self.signers[k], g.name, cycle, queues, self._seq[k], self.t0 + t)
-                self._count_sign(k)
-                self.inbox.setdefault((gid, cycle, k), {})[k] = m
-                self._publish(gid, k, m, t, None)
-                self._push(t + self.cfg.collect_s, _COLLECT, gid, k, cycle)
+                queues = None if self._mute(k, t) else self.measure(k, t, truth)
+                self._handle(gid, k, g.cycles[k].start(self.t0 + t, cycle, queues), t)
         every = self.cfg.committee_every_cycles
         if cycle % every == 0:
             for gid in range(self.n_intersection_groups, len(self.groups)):
@@ -281,6 +264,22 @@ class ConsensusLayer:
                             t,
                         )
 
+    def measure(self, k: int, t: float, truth: np.ndarray) -> dict[str, float]:
+        """Camera ``k``'s report: the true queue of each approach it is assigned, with the
+        detector's counting noise, as a lying camera distorts it."""
+        sd = self.scn.workload.detector.count_noise_sd
+        acting = self._acting(k, t)
+        queues: dict[str, float] = {}
+        for name in self.assigned[k]:
+            v = max(0.0, float(truth[APPROACH_NAMES.index(name)]) + float(self.rng.normal(0.0, sd)))
+            for b in acting:
+                if b.behaviour == "inflate":
+                    v *= b.factor
+                elif b.behaviour == "deflate":
+                    v /= b.factor
+            queues[name] = v
+        return queues
+
     def _wave_value(self, gid: int, n: int) -> str:
         g = self.groups[gid]
         names = [intersection_name(k // self.cameras) for k in g.nodes]
@@ -291,19 +290,6 @@ class ConsensusLayer:
             self.scn.workload.cycle_s,
         )
         return json.dumps({"n": n, "offsets": offsets}, separators=(",", ":"))
-
-    def _maybe_request(self, gid: int, k: int, cycle: int, t: float, force: bool) -> None:
-        g = self.groups[gid]
-        mine = self.inbox.get((gid, cycle, k), {})
-        if (gid, k, cycle) in self.requested or self._mute(k, t):
-            return
-        if len(mine) < g.config.quorum or (len(mine) < len(g.nodes) and not force):
-            return
-        self.requested.add((gid, k, cycle))
-        chosen = [mine[j] for j in sorted(mine)]
-        value = cycle_request(chosen)
-        out = g.replicas[k].request(self.t0 + t, f"cycle-{cycle}", value, broadcast=False)
-        self._handle(gid, k, out, t)
 
     # -- the event queue -----------------------------------------------------------------
 
@@ -323,7 +309,7 @@ class ConsensusLayer:
                     continue
                 del self._tick_at[(gid, k)]
                 if not self._mute(k, t):
-                    self._handle(gid, k, g.replicas[k].tick(self.t0 + t), t)
+                    self._handle(gid, k, g.machines[k].tick(self.t0 + t), t)
                 else:  # a crashed or silent node's timers wait until it is back
                     later = t + self.cfg.request_timeout_s
                     self._tick_at[(gid, k)] = later
@@ -332,8 +318,6 @@ class ConsensusLayer:
                 nodes, until = payload
                 for node in nodes:
                     self.network.cut(node, until)
-            elif kind == _COLLECT:
-                self._maybe_request(gid, k, int(payload), t, force=True)
             else:
                 self._deliver(gid, k, payload, t)
 
@@ -343,36 +327,13 @@ class ConsensusLayer:
         g = self.groups[gid]
         self.stats.deliveries[g.level] += 1
         self.pending_cpu_s[k] += self.cfg.verify_ms / 1000.0
-        if m.phase == Phase.REPORT:
-            self.stats.checks += 1
-            if m.node_id not in g.config.members:
-                self.stats.rejected["unknown_sender"] += 1
-                return
-            if not signature_ok(g.verifiers[k], m) or report_queues(m) is None:
-                self.stats.rejected["bad_signature"] += 1
-                return
-            cycle = m.number
-            if (
-                cycle not in self.cycle_start
-                or t - self.cycle_start[cycle] > self.scn.workload.cycle_s
-            ):
-                self.stats.rejected["stale_seq"] += 1
-                return
-            j = g.nodes[g.config.members.index(m.node_id)]
-            have = self.inbox.setdefault((gid, cycle, k), {})
-            if j in have:
-                self.stats.rejected["duplicate" if have[j] == m else "equivocation"] += 1
-                return
-            have[j] = m
-            self._maybe_request(gid, k, cycle, t, force=False)
-            return
         before = g.verifiers[k].checks
-        out = g.replicas[k].receive(self.t0 + t, m)
+        out = g.machines[k].receive(self.t0 + t, m)
         self.stats.checks += g.verifiers[k].checks - before
         self._handle(gid, k, out, t)
 
     def _schedule_tick(self, gid: int, k: int) -> None:
-        d = self.groups[gid].replicas[k].next_deadline
+        d = self.groups[gid].machines[k].next_deadline
         if d is None:
             return
         at = max(d - self.t0, 0.0)
@@ -387,8 +348,9 @@ class ConsensusLayer:
             self._count_sign(k)
             dest = None if to is None else g.nodes[g.config.members.index(to)]
             self._publish(gid, k, m, t, dest)
+        outcomes = {o.decision: o for o in out.outcomes} if isinstance(out, CycleOutput) else {}
         for d in out.decisions:
-            self._decided(gid, k, d.key, d.value, d.digest, t)
+            self._decided(gid, d, outcomes.get(d), t)
         self._schedule_tick(gid, k)
 
     def _count_sign(self, k: int) -> None:
@@ -468,110 +430,60 @@ class ConsensusLayer:
 
     # -- decisions ----------------------------------------------------------------------
 
-    def _decided(self, gid: int, k: int, key: str, value: str, digest: str, t: float) -> None:
+    def _decided(self, gid: int, d: Decision, outcome: CycleOutcome | None, t: float) -> None:
+        """The signal controller hears of one member's decision (and what it derived)."""
         g = self.groups[gid]
-        votes = g.decided.setdefault(key, {})
-        votes[digest] = votes.get(digest, 0) + 1
-        if key in g.adopted or votes[digest] < g.config.f + 1:
+        if not g.tally.vote(d):
             return
-        g.adopted.add(key)
-        start = g.started.get(key)
+        start = g.started.get(d.key)
         if start is not None:
             self.stats.latencies[g.level].append(t - start)
         self.stats.decisions[g.level] += 1
         if g.level == "district":
-            self._adopt_wave(gid, value)
-        else:
-            self._adopt_cycle(gid, k, key, value)
+            self._adopt_wave(gid, d.value)
+        elif outcome is not None:
+            self._adopt_cycle(gid, outcome)
 
     def _adopt_wave(self, gid: int, value: str) -> None:
         offsets = json.loads(value)["offsets"]
         for name, off in offsets.items():
             self.world.offset_s[self._index[name]] = float(off)
 
-    def _adopt_cycle(self, gid: int, k: int, key: str, value: str) -> None:
+    def _adopt_cycle(self, gid: int, o: CycleOutcome) -> None:
+        """Score the outcome against the world, adopt its plan, hand out its coverage."""
         g = self.groups[gid]
-        cycle = int(key.removeprefix("cycle-"))
-        parsed = self._parse(gid, k, key, value)
-        if not parsed:
-            return
-        f = g.config.f
-        fused = fuse_reports([q for _, q in parsed], f)
-        truth = self.truth.get((gid, cycle))
+        g.outcomes.append(o)
+        truth = self.truth.get((gid, o.cycle))
         if truth is not None:
-            for name, fz in fused.items():
-                self.stats.errors.append(
-                    abs(fz.vehicles - float(truth[APPROACH_NAMES.index(name)]))
-                )
+            true_queue = {name: float(truth[APPROACH_NAMES.index(name)]) for name in o.fused}
+            for name, fz in o.fused.items():
+                self.stats.errors.append(abs(fz.vehicles - true_queue[name]))
                 self.stats.fused += 1
                 self.stats.robust += int(fz.robust)
-            self._score_against_honest(g, cycle, parsed, fused)
-        # A camera far from a robust agreed value is suspected and avoided for sole coverage.
-        suspects = set()
-        for cam, q in parsed:
-            for name, v in q.items():
-                fz = fused[name]
-                if fz.robust and abs(v - fz.vehicles) > self.cfg.suspect_tolerance_veh:
-                    suspects.add(cam)
-        if suspects:
-            self.stats.suspects += len(suspects)
-            self.excluded[gid] = self.excluded.get(gid, frozenset()) | frozenset(suspects)
-        phase_of = {APPROACH_NAMES[a]: a % 2 for a in range(self.scn.city.approaches)}
-        by_phase = [0.0, 0.0]
-        for name, fz in fused.items():
-            ph = phase_of[name]
-            by_phase[ph] = max(by_phase[ph], fz.vehicles)
-        plan = self._plan(by_phase)
+            self._score_against_honest(g, o)
+        self.stats.suspects += len(o.suspects)
         if truth is not None:
-            true_by_phase = [0.0, 0.0]
-            for name in fused:
-                ph = phase_of[name]
-                v = float(truth[APPROACH_NAMES.index(name)])
-                true_by_phase[ph] = max(true_by_phase[ph], v)
-            true_plan = self._plan(true_by_phase)
-            self.stats.plan_errors.append(abs(plan.split_phase0 - true_plan.split_phase0))
+            true_plan = self.params.plan(true_queue)
+            self.stats.plan_errors.append(abs(o.plan.split_phase0 - true_plan.split_phase0))
         if self.cfg.adopt_plan:
-            self.world.set_green_split(gid, plan.split_phase0)
-        visible = {node_name(j): self.visible[j] for j in g.nodes}
-        cov = assign_coverage(
-            visible,
-            cycle + 1,
-            excluded=self.excluded.get(gid, frozenset()),
-            redundancy=self.cfg.redundancy,
-            audit_every=self.cfg.audit_every,
-        )
+            self.world.set_green_split(gid, o.plan.split_phase0)
         for j in g.nodes:
-            self.assigned[j] = cov[node_name(j)]
+            self.assigned[j] = o.coverage[node_name(j)]
 
-    def _plan(self, by_phase: list[float]) -> SignalPlan:
-        w = self.scn.workload
-        return webster_plan(
-            by_phase,
-            w.saturation_flow_veh_per_h_per_lane * self.scn.city.lanes_per_approach / 3600.0,
-            w.cycle_s,
-            w.lost_time_s,
-        )
-
-    def _score_against_honest(
-        self,
-        g: _Group,
-        cycle: int,
-        parsed: list[tuple[str, dict[str, float]]],
-        fused: dict[str, Fused],
-    ) -> None:
+    def _score_against_honest(self, g: _Group, o: CycleOutcome) -> None:
         """Count fused values inside the range of the honest reports the decision rested on.
 
         Honest means not lying in its reports (inflating or deflating) at the cycle's start;
         an approach only liars reported on has no honest range and is counted apart.
         """
-        start = self.cycle_start.get(cycle, 0.0)
+        start = self.cycle_start.get(o.cycle, 0.0)
         liars = {
             node_name(k)
             for k in g.nodes
             if any(b.behaviour in _LYING for b in self._acting(k, start))
         }
-        for name, fz in fused.items():
-            honest = [q[name] for cam, q in parsed if cam not in liars and name in q]
+        for name, fz in o.fused.items():
+            honest = [q[name] for cam, q in o.reports if cam not in liars and name in q]
             if not honest:
                 continue
             self.stats.with_honest += 1
@@ -598,10 +510,12 @@ class ConsensusLayer:
         self, cycles: int, radio_air_w: float, cpu_w: float, saved_j: float, alone_j: float
     ) -> dict[str, Any]:
         s = self.stats
-        rejected: Counter[str] = Counter(s.rejected)
+        rejected: Counter[str] = Counter()
         view_changes = 0
         skipped = 0
         for g in self.groups:
+            for c in g.cycles.values():
+                rejected.update(c.rejected)
             for r in g.replicas.values():
                 rejected.update(r.rejected)
                 view_changes += r.view_changes
