@@ -31,6 +31,7 @@ from backend.core.orm import (
     RollupLevelRow,
     RollupRow,
 )
+from backend.ingest import pg_copy
 from edgeqi.protocol import (
     AnomalyReport,
     BatchSummary,
@@ -111,6 +112,8 @@ class Store:
         self.engine = engine
         self.keep = quarantine_keep_bytes
         self.dialect = engine.dialect.name
+        self.copy = self.dialect == "postgresql"
+        """PostgreSQL: ledger and detections through ``COPY`` (:mod:`backend.ingest.pg_copy`)."""
         self._insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
         self._least: Callable[..., ColumnElement[Any]] = (
             func.least if self.dialect == "postgresql" else func.min
@@ -178,23 +181,27 @@ class Store:
         if not first:
             return [], dups
         rows = [
-            {
-                "node_id": m.message.node_id,
-                "seq": m.message.seq,
-                "kind": m.message.kind,
-                "ts_ms": _ms(m.message.ts),
-                "received_ms": m.received_ms,
-                "size_bytes": len(m.payload),
-                "payload": m.payload.decode() if m.message.kind in TELEMETRY_KINDS else None,
-            }
+            (
+                m.message.node_id,
+                m.message.seq,
+                m.message.kind,
+                _ms(m.message.ts),
+                m.received_ms,
+                len(m.payload),
+                m.payload.decode() if m.message.kind in TELEMETRY_KINDS else None,
+            )
             for m in first.values()
         ]
-        stmt = (
-            self._insert(MessageRow)
-            .on_conflict_do_nothing(index_elements=["node_id", "seq"])
-            .returning(MessageRow.node_id, MessageRow.seq)
-        )
-        inserted = {(r[0], r[1]) for r in conn.execute(stmt, rows)}
+        if self.copy:
+            inserted = pg_copy.merge_ledger(conn, rows)
+        else:
+            stmt = (
+                self._insert(MessageRow)
+                .on_conflict_do_nothing(index_elements=["node_id", "seq"])
+                .returning(MessageRow.node_id, MessageRow.seq)
+            )
+            params = [dict(zip(pg_copy.LEDGER_COLUMNS, row, strict=True)) for row in rows]
+            inserted = {(r[0], r[1]) for r in conn.execute(stmt, params)}
         new = [m for k, m in first.items() if k in inserted]
         dups.extend(m for k, m in first.items() if k not in inserted)
         return new, dups
@@ -224,28 +231,18 @@ class Store:
 
     def _derived(self, conn: Connection, new: list[Accepted]) -> None:
         per_table: dict[type[Base], list[dict[str, Any]]] = defaultdict(list)
+        detections: list[tuple[Any, ...]] = []
         for item in new:
             m, rec = item.message, item.received_ms
             base = {"node_id": m.node_id, "seq": m.seq, "ts_ms": _ms(m.ts), "received_ms": rec}
             if isinstance(m, DetectionBatch):
                 frame_ms = _ms(m.frame_ts)
-                for idx, d in enumerate(m.detections):
-                    x, y, w, h = d.box
-                    per_table[DetectionRow].append(
-                        base
-                        | {
-                            "idx": idx,
-                            "ts_ms": frame_ms,
-                            "intersection": m.intersection,
-                            "cls": d.cls,
-                            "conf": d.conf,
-                            "x": x,
-                            "y": y,
-                            "w": w,
-                            "h": h,
-                            "track": d.track,
-                        }
-                    )
+                where = (m.node_id, m.seq)
+                place = (frame_ms, rec, m.intersection)
+                detections.extend(
+                    (*where, idx, *place, d.cls, d.conf, *d.box, d.track)
+                    for idx, d in enumerate(m.detections)
+                )
             elif isinstance(m, AnomalyReport):
                 per_table[AnomalyRow].append(
                     base
@@ -289,6 +286,11 @@ class Store:
                 per_table[LogRow].append(
                     base | {"level": m.level.value, "logger": m.logger, "message": m.message}
                 )
+        if detections and self.copy:
+            pg_copy.copy_rows(conn, "detections", pg_copy.DETECTION_COLUMNS, detections)
+        elif detections:
+            cols = pg_copy.DETECTION_COLUMNS
+            per_table[DetectionRow] = [dict(zip(cols, row, strict=True)) for row in detections]
         for model, rows in per_table.items():
             conn.execute(insert(model), rows)
 
