@@ -54,6 +54,11 @@ class Metrics:
             registry=r,
         )
         self.ws_clients = Gauge("edgeqi_ws_clients", "Connected WebSocket clients", registry=r)
+        self.ws_slow_dropped = Counter(
+            "edgeqi_ws_slow_clients_dropped",
+            "WebSocket clients disconnected for falling a full queue behind",
+            registry=r,
+        )
         self.alerts = Counter("edgeqi_alerts_total", "Alerts fired", ["severity"], registry=r)
         self.mqtt_connected = Gauge(
             "edgeqi_mqtt_connected", "1 while the MQTT source is connected", registry=r
