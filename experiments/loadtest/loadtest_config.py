@@ -85,6 +85,9 @@ class LoadConfig(_Strict):
     compared with. 0 skips it."""
     raw_reference_detections: Annotated[int, Field(ge=0)] = 3
     """Detections per reference message (about the scenario's mean, for a like payload)."""
+    pin_cores: bool = True
+    """With more than one core: the generator's processes on one half of the CPUs, the
+    backend's on the other (experiments/loadtest/cpu_meter.py); reported either way."""
 
 
 class LoadtestConfig(_Strict):
