@@ -113,6 +113,7 @@ class Store:
         self.keep = quarantine_keep_bytes
         self.dialect = engine.dialect.name
         self.copy = self.dialect == "postgresql"
+        self._statements: dict[tuple[str, tuple[str, ...]], Any] = {}
         """PostgreSQL: ledger and detections through ``COPY`` (:mod:`backend.ingest.pg_copy`)."""
         self._insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
         self._least: Callable[..., ColumnElement[Any]] = (
@@ -334,37 +335,58 @@ class Store:
             }
             for k, v in sorted(agg.items())
         ]
-        ins = self._insert(RollupRow)
-        ex = ins.excluded
-        stmt = ins.on_conflict_do_update(
-            index_elements=["node_id", "minute_ms", "cls", "approach"],
-            set_={
-                "n": RollupRow.n + ex.n,
-                "total": RollupRow.total + ex.total,
-                "max": self._greatest(RollupRow.max, ex.max),
-            },
-        )
-        conn.execute(stmt, rows)
-        lins = self._insert(RollupLevelRow)
-        lex = lins.excluded
-        conn.execute(
-            lins.on_conflict_do_update(
-                index_elements=[
-                    "level",
-                    "node_id",
-                    "bucket_ms",
-                    "cls",
-                    "intersection",
-                    "approach",
-                ],
-                set_={
-                    "n": RollupLevelRow.n + lex.n,
-                    "total": RollupLevelRow.total + lex.total,
-                    "max": self._greatest(RollupLevelRow.max, lex.max),
-                },
+        self._upsert(
+            conn,
+            RollupRow,
+            rows,
+            lambda ins: ins.on_conflict_do_update(
+                index_elements=["node_id", "minute_ms", "cls", "approach"],
+                set_=self._increments(RollupRow, ins),
             ),
-            rollups.fold(rows),
         )
+        self._upsert(
+            conn,
+            RollupLevelRow,
+            rollups.fold(rows),
+            lambda ins: ins.on_conflict_do_update(
+                index_elements=["level", "node_id", "bucket_ms", "cls", "intersection", "approach"],
+                set_=self._increments(RollupLevelRow, ins),
+            ),
+        )
+
+    def _increments(self, model: Any, ins: Any) -> dict[str, Any]:
+        """Add ``n`` and ``total``, keep the greater ``max``: a rollup row's merge."""
+        ex = ins.excluded
+        return {
+            "n": model.n + ex.n,
+            "total": model.total + ex.total,
+            "max": self._greatest(model.max, ex.max),
+        }
+
+    def _upsert(
+        self,
+        conn: Connection,
+        model: type[Base],
+        rows: list[dict[str, Any]],
+        finish: Callable[[Any], Any],
+    ) -> None:
+        """One flush's rows into ``model`` with the conflict clause ``finish`` adds: staged
+        through COPY and merged by one statement on PostgreSQL, executemany on SQLite."""
+        if not rows:
+            return
+        table: Any = model.__table__
+        key = (table.name, tuple(rows[0]))
+        stmt = self._statements.get(key)
+        if stmt is None:  # built once: building the clause costs more than running it
+            stmt = self._statements[key] = (
+                pg_copy.upsert_statement(table, key[1], finish)
+                if self.copy
+                else finish(self._insert(model))
+            )
+        if self.copy:
+            pg_copy.upsert_from_stage(conn, table, rows, stmt)
+        else:
+            conn.execute(stmt, rows)
 
     def _nodes(self, conn: Connection, new: list[Accepted]) -> dict[str, NodeLoss]:
         per: dict[str, dict[str, Any]] = {}
@@ -418,10 +440,24 @@ class Store:
                 }
             )
             rows.append(row)
-        ins = self._insert(Node)
+        self._upsert(conn, Node, rows, self._node_merge)
+        got = conn.execute(
+            select(Node.node_id, Node.min_seq, Node.max_seq, Node.received).where(
+                Node.node_id.in_(sorted(per))
+            )
+        )
+        out: dict[str, NodeLoss] = {}
+        for node_id, lo, hi, received in got:
+            lost = (hi - lo + 1 - received) if lo is not None and hi is not None else 0
+            out[node_id] = NodeLoss(node_id, received, max(lost, 0))
+        return out
+
+    def _node_merge(self, ins: Any) -> Any:
+        """Counters add up, first/last seen and the seq range widen, the newest
+        heartbeat's state wins."""
         ex = ins.excluded
         co = func.coalesce
-        stmt = ins.on_conflict_do_update(
+        return ins.on_conflict_do_update(
             index_elements=["node_id"],
             set_={
                 "intersection": co(ex.intersection, Node.intersection),
@@ -449,14 +485,3 @@ class Store:
                 },
             },
         )
-        conn.execute(stmt, rows)
-        got = conn.execute(
-            select(Node.node_id, Node.min_seq, Node.max_seq, Node.received).where(
-                Node.node_id.in_(sorted(per))
-            )
-        )
-        out: dict[str, NodeLoss] = {}
-        for node_id, lo, hi, received in got:
-            lost = (hi - lo + 1 - received) if lo is not None and hi is not None else 0
-            out[node_id] = NodeLoss(node_id, received, max(lost, 0))
-        return out
