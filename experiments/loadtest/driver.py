@@ -30,7 +30,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from rich.console import Console
 
 from experiments.benchmarks.bench_api import ApiSample, endpoints, load, server_side
-from experiments.loadtest import cpu_meter
+from experiments.loadtest import cpu_meter, sweep
 from experiments.loadtest import slo_report as rep
 from experiments.loadtest.loadtest_config import LoadConfig, LoadtestConfig, load_config
 from experiments.loadtest.probes import DbLedger, PublishLedger, ResourceSampler, ws_subscriber
@@ -264,6 +264,17 @@ def hydra_main(cfg: DictConfig) -> None:
         Console(stderr=True).print(f"[bold red]edgeqi loadtest:[/] {exc}", highlight=False)
         sys.exit(2)
     out = Path(HydraConfig.get().runtime.output_dir)
+    if lt.sweep.enabled:
+        sw = lt.sweep
+
+        def probe(n: int, where: Path) -> dict[str, Any]:
+            console.print(f"sweep: {n} nodes")
+            scn_n, lt_n = load_config({str(k): v for k, v in raw.items()} | {"nodes": n})
+            return run_loadtest(scn_n, lt_n, where, console)
+
+        result = sweep.largest_passing(probe, sw.min_nodes, sw.max_nodes, sw.resolution, out)
+        console.print(sweep.markdown(result), highlight=False)
+        return
     report = run_loadtest(scn, lt, out, console)
     console.print(rep.markdown(report), highlight=False)
     console.print(f"report: {out / 'loadtest.json'}")

@@ -90,8 +90,25 @@ class LoadConfig(_Strict):
     backend's on the other (experiments/loadtest/cpu_meter.py); reported either way."""
 
 
+class SweepConfig(_Strict):
+    """``enabled``: search the largest node count meeting every objective
+    (experiments/loadtest/sweep.py) instead of one run at ``nodes``."""
+
+    enabled: bool = False
+    min_nodes: Annotated[int, Field(ge=1)] = 10
+    max_nodes: Annotated[int, Field(ge=1)] = 400
+    resolution: Annotated[int, Field(ge=1)] = 10
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SweepConfig:
+        if self.min_nodes >= self.max_nodes:
+            raise ValueError("sweep.min_nodes must be below sweep.max_nodes")
+        return self
+
+
 class LoadtestConfig(_Strict):
     services: ServicesConfig = Field(default_factory=ServicesConfig)
+    sweep: SweepConfig = Field(default_factory=SweepConfig)
     load: LoadConfig = Field(default_factory=LoadConfig)
     slo: SloConfig
     fault: FaultConfig = Field(default_factory=FaultConfig)
