@@ -6,7 +6,43 @@ benchmarks) from colliding on metric names.
 
 from __future__ import annotations
 
+import os
+import threading
+import time
+from pathlib import Path
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+class ThreadCpu:
+    """CPU seconds spent by a set of threads, from ``/proc/self/task/<tid>/stat``.
+
+    Ingest and the API share one interpreter in the default layout; the process's CPU
+    time cannot say which of them spent it, the threads' own counters can (Linux; 0
+    elsewhere). A thread that has ended keeps the last value read from it.
+    """
+
+    def __init__(self) -> None:
+        self._last: dict[int, float] = {}
+        self._lock = threading.Lock()
+
+    def join(self) -> None:
+        """Count the calling thread from now on."""
+        with self._lock:
+            self._last.setdefault(threading.get_native_id(), 0.0)
+
+    def seconds(self) -> float:
+        with self._lock:
+            for tid in self._last:
+                try:
+                    stat = Path(f"/proc/self/task/{tid}/stat").read_text()
+                except OSError:
+                    continue  # ended (or not Linux): keep its last reading
+                fields = stat.rsplit(")", 1)[1].split()  # the name may contain spaces
+                self._last[tid] = (int(fields[11]) + int(fields[12])) / _TICKS
+            return sum(self._last.values())
 
 
 class Metrics:
@@ -54,7 +90,23 @@ class Metrics:
             registry=r,
         )
         self.ws_clients = Gauge("edgeqi_ws_clients", "Connected WebSocket clients", registry=r)
+        self.ws_slow_dropped = Counter(
+            "edgeqi_ws_slow_clients_dropped",
+            "WebSocket clients disconnected for falling a full queue behind",
+            registry=r,
+        )
         self.alerts = Counter("edgeqi_alerts_total", "Alerts fired", ["severity"], registry=r)
+        self.ingest_threads = ThreadCpu()
+        self.ingest_cpu = Gauge(
+            "edgeqi_ingest_cpu_seconds",
+            "CPU seconds of the ingest threads (MQTT network, validation, flushing, live push)",
+            registry=r,
+        )
+        self.ingest_cpu.set_function(self.ingest_threads.seconds)
+        self.process_cpu = Gauge(
+            "edgeqi_process_cpu_seconds", "CPU seconds of this whole process", registry=r
+        )
+        self.process_cpu.set_function(time.process_time)
         self.mqtt_connected = Gauge(
             "edgeqi_mqtt_connected", "1 while the MQTT source is connected", registry=r
         )

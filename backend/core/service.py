@@ -95,7 +95,7 @@ class Runtime:
         if self.cache is not None:
             self.hub.relay = self.cache.relay
             if self.settings.role != "ingest":  # an ingest worker has no clients to push to
-                self.cache.listen(lambda topic, data: self.hub.publish(topic, data, relay=False))
+                self.cache.listen(lambda events: self.hub.publish_many(events, relay=False))
         self._stop.clear()
         if not self.ingests:
             return
@@ -148,38 +148,41 @@ class Runtime:
 
     def _after_flush(self, result: WriteResult) -> None:
         """Push what a flush stored to live clients, the cache and webhooks."""
-        hub = self.hub
+        events: list[tuple[str, dict[str, Any]]] = []
         touched: dict[str, dict[str, Any]] = {}
         for item in result.new:
             m = item.message
             touched[m.node_id] = {"node_id": m.node_id, "last_seen_ms": item.received_ms}
             if isinstance(m, DetectionBatch):
-                hub.publish(
-                    "detections",
-                    {
-                        "node_id": m.node_id,
-                        "seq": m.seq,
-                        "intersection": m.intersection,
-                        "frame_ts": m.frame_ts,
-                        "count": len(m.detections),
-                        "classes": sorted({d.cls for d in m.detections}),
-                    },
+                events.append(
+                    (
+                        "detections",
+                        {
+                            "node_id": m.node_id,
+                            "seq": m.seq,
+                            "intersection": m.intersection,
+                            "frame_ts": m.frame_ts,
+                            "count": len(m.detections),
+                            "classes": sorted({d.cls for d in m.detections}),
+                        },
+                    )
                 )
             elif isinstance(m, ConsensusMessage):
-                hub.publish("consensus", m.model_dump(exclude={"body", "signature"}))
+                events.append(("consensus", m.model_dump(exclude={"body", "signature"})))
             elif isinstance(m, LogRecord):
-                hub.publish("logs", m.model_dump())
+                events.append(("logs", m.model_dump()))
             elif m.kind in ("heartbeat", "queue", "anomaly"):
-                hub.publish("nodes", m.model_dump(mode="json"))
+                events.append(("nodes", m.model_dump(mode="json")))
         for loss in result.nodes:
             touched.setdefault(loss.node_id, {"node_id": loss.node_id})
             touched[loss.node_id].update({"received": loss.received, "lost": loss.lost})
         if self.cache is not None:
             self.cache.set_nodes(touched)
-        for alert in result.alerts:
-            hub.publish(
-                "alerts", {k: v for k, v in alert.items() if k not in ("webhook_url", "action")}
-            )
+        events.extend(
+            ("alerts", {k: v for k, v in alert.items() if k not in ("webhook_url", "action")})
+            for alert in result.alerts
+        )
+        self.hub.publish_many(events)
         webhooks = [a for a in result.alerts if a.get("action") == "webhook"]
         if webhooks:
             threading.Thread(

@@ -179,6 +179,7 @@ class Ingestor:
         self.flush()
 
     def _run(self) -> None:
+        self.metrics.ingest_threads.join()
         while True:
             with self._cond:
                 deadline = time.monotonic() + self.flush_interval_s

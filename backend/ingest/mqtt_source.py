@@ -186,6 +186,7 @@ class MqttSource:
         reason: ReasonCode,
         _props: Properties | None,
     ) -> None:
+        self.metrics.ingest_threads.join()  # paho's network thread
         if reason.is_failure:
             log.warning("MQTT connect refused: %s", reason)
             return
@@ -228,6 +229,7 @@ class MqttSource:
     # -- worker ----------------------------------------------------------------------
 
     def _drain(self) -> None:
+        self.metrics.ingest_threads.join()
         while True:
             item = self._queue.get()
             if item is None:

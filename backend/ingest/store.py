@@ -31,6 +31,7 @@ from backend.core.orm import (
     RollupLevelRow,
     RollupRow,
 )
+from backend.ingest import pg_copy
 from edgeqi.protocol import (
     AnomalyReport,
     BatchSummary,
@@ -111,6 +112,9 @@ class Store:
         self.engine = engine
         self.keep = quarantine_keep_bytes
         self.dialect = engine.dialect.name
+        self.copy = self.dialect == "postgresql"
+        self._statements: dict[tuple[str, tuple[str, ...]], Any] = {}
+        """PostgreSQL: ledger and detections through ``COPY`` (:mod:`backend.ingest.pg_copy`)."""
         self._insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
         self._least: Callable[..., ColumnElement[Any]] = (
             func.least if self.dialect == "postgresql" else func.min
@@ -178,23 +182,27 @@ class Store:
         if not first:
             return [], dups
         rows = [
-            {
-                "node_id": m.message.node_id,
-                "seq": m.message.seq,
-                "kind": m.message.kind,
-                "ts_ms": _ms(m.message.ts),
-                "received_ms": m.received_ms,
-                "size_bytes": len(m.payload),
-                "payload": m.payload.decode() if m.message.kind in TELEMETRY_KINDS else None,
-            }
+            (
+                m.message.node_id,
+                m.message.seq,
+                m.message.kind,
+                _ms(m.message.ts),
+                m.received_ms,
+                len(m.payload),
+                m.payload.decode() if m.message.kind in TELEMETRY_KINDS else None,
+            )
             for m in first.values()
         ]
-        stmt = (
-            self._insert(MessageRow)
-            .on_conflict_do_nothing(index_elements=["node_id", "seq"])
-            .returning(MessageRow.node_id, MessageRow.seq)
-        )
-        inserted = {(r[0], r[1]) for r in conn.execute(stmt, rows)}
+        if self.copy:
+            inserted = pg_copy.merge_ledger(conn, rows)
+        else:
+            stmt = (
+                self._insert(MessageRow)
+                .on_conflict_do_nothing(index_elements=["node_id", "seq"])
+                .returning(MessageRow.node_id, MessageRow.seq)
+            )
+            params = [dict(zip(pg_copy.LEDGER_COLUMNS, row, strict=True)) for row in rows]
+            inserted = {(r[0], r[1]) for r in conn.execute(stmt, params)}
         new = [m for k, m in first.items() if k in inserted]
         dups.extend(m for k, m in first.items() if k not in inserted)
         return new, dups
@@ -224,28 +232,18 @@ class Store:
 
     def _derived(self, conn: Connection, new: list[Accepted]) -> None:
         per_table: dict[type[Base], list[dict[str, Any]]] = defaultdict(list)
+        detections: list[tuple[Any, ...]] = []
         for item in new:
             m, rec = item.message, item.received_ms
             base = {"node_id": m.node_id, "seq": m.seq, "ts_ms": _ms(m.ts), "received_ms": rec}
             if isinstance(m, DetectionBatch):
                 frame_ms = _ms(m.frame_ts)
-                for idx, d in enumerate(m.detections):
-                    x, y, w, h = d.box
-                    per_table[DetectionRow].append(
-                        base
-                        | {
-                            "idx": idx,
-                            "ts_ms": frame_ms,
-                            "intersection": m.intersection,
-                            "cls": d.cls,
-                            "conf": d.conf,
-                            "x": x,
-                            "y": y,
-                            "w": w,
-                            "h": h,
-                            "track": d.track,
-                        }
-                    )
+                where = (m.node_id, m.seq)
+                place = (frame_ms, rec, m.intersection)
+                detections.extend(
+                    (*where, idx, *place, d.cls, d.conf, *d.box, d.track)
+                    for idx, d in enumerate(m.detections)
+                )
             elif isinstance(m, AnomalyReport):
                 per_table[AnomalyRow].append(
                     base
@@ -289,6 +287,11 @@ class Store:
                 per_table[LogRow].append(
                     base | {"level": m.level.value, "logger": m.logger, "message": m.message}
                 )
+        if detections and self.copy:
+            pg_copy.copy_rows(conn, "detections", pg_copy.DETECTION_COLUMNS, detections)
+        elif detections:
+            cols = pg_copy.DETECTION_COLUMNS
+            per_table[DetectionRow] = [dict(zip(cols, row, strict=True)) for row in detections]
         for model, rows in per_table.items():
             conn.execute(insert(model), rows)
 
@@ -332,37 +335,58 @@ class Store:
             }
             for k, v in sorted(agg.items())
         ]
-        ins = self._insert(RollupRow)
-        ex = ins.excluded
-        stmt = ins.on_conflict_do_update(
-            index_elements=["node_id", "minute_ms", "cls", "approach"],
-            set_={
-                "n": RollupRow.n + ex.n,
-                "total": RollupRow.total + ex.total,
-                "max": self._greatest(RollupRow.max, ex.max),
-            },
-        )
-        conn.execute(stmt, rows)
-        lins = self._insert(RollupLevelRow)
-        lex = lins.excluded
-        conn.execute(
-            lins.on_conflict_do_update(
-                index_elements=[
-                    "level",
-                    "node_id",
-                    "bucket_ms",
-                    "cls",
-                    "intersection",
-                    "approach",
-                ],
-                set_={
-                    "n": RollupLevelRow.n + lex.n,
-                    "total": RollupLevelRow.total + lex.total,
-                    "max": self._greatest(RollupLevelRow.max, lex.max),
-                },
+        self._upsert(
+            conn,
+            RollupRow,
+            rows,
+            lambda ins: ins.on_conflict_do_update(
+                index_elements=["node_id", "minute_ms", "cls", "approach"],
+                set_=self._increments(RollupRow, ins),
             ),
-            rollups.fold(rows),
         )
+        self._upsert(
+            conn,
+            RollupLevelRow,
+            rollups.fold(rows),
+            lambda ins: ins.on_conflict_do_update(
+                index_elements=["level", "node_id", "bucket_ms", "cls", "intersection", "approach"],
+                set_=self._increments(RollupLevelRow, ins),
+            ),
+        )
+
+    def _increments(self, model: Any, ins: Any) -> dict[str, Any]:
+        """Add ``n`` and ``total``, keep the greater ``max``: a rollup row's merge."""
+        ex = ins.excluded
+        return {
+            "n": model.n + ex.n,
+            "total": model.total + ex.total,
+            "max": self._greatest(model.max, ex.max),
+        }
+
+    def _upsert(
+        self,
+        conn: Connection,
+        model: type[Base],
+        rows: list[dict[str, Any]],
+        finish: Callable[[Any], Any],
+    ) -> None:
+        """One flush's rows into ``model`` with the conflict clause ``finish`` adds: staged
+        through COPY and merged by one statement on PostgreSQL, executemany on SQLite."""
+        if not rows:
+            return
+        table: Any = model.__table__
+        key = (table.name, tuple(rows[0]))
+        stmt = self._statements.get(key)
+        if stmt is None:  # built once: building the clause costs more than running it
+            stmt = self._statements[key] = (
+                pg_copy.upsert_statement(table, key[1], finish)
+                if self.copy
+                else finish(self._insert(model))
+            )
+        if self.copy:
+            pg_copy.upsert_from_stage(conn, table, rows, stmt)
+        else:
+            conn.execute(stmt, rows)
 
     def _nodes(self, conn: Connection, new: list[Accepted]) -> dict[str, NodeLoss]:
         per: dict[str, dict[str, Any]] = {}
@@ -416,10 +440,24 @@ class Store:
                 }
             )
             rows.append(row)
-        ins = self._insert(Node)
+        self._upsert(conn, Node, rows, self._node_merge)
+        got = conn.execute(
+            select(Node.node_id, Node.min_seq, Node.max_seq, Node.received).where(
+                Node.node_id.in_(sorted(per))
+            )
+        )
+        out: dict[str, NodeLoss] = {}
+        for node_id, lo, hi, received in got:
+            lost = (hi - lo + 1 - received) if lo is not None and hi is not None else 0
+            out[node_id] = NodeLoss(node_id, received, max(lost, 0))
+        return out
+
+    def _node_merge(self, ins: Any) -> Any:
+        """Counters add up, first/last seen and the seq range widen, the newest
+        heartbeat's state wins."""
         ex = ins.excluded
         co = func.coalesce
-        stmt = ins.on_conflict_do_update(
+        return ins.on_conflict_do_update(
             index_elements=["node_id"],
             set_={
                 "intersection": co(ex.intersection, Node.intersection),
@@ -447,14 +485,3 @@ class Store:
                 },
             },
         )
-        conn.execute(stmt, rows)
-        got = conn.execute(
-            select(Node.node_id, Node.min_seq, Node.max_seq, Node.received).where(
-                Node.node_id.in_(sorted(per))
-            )
-        )
-        out: dict[str, NodeLoss] = {}
-        for node_id, lo, hi, received in got:
-            lost = (hi - lo + 1 - received) if lo is not None and hi is not None else 0
-            out[node_id] = NodeLoss(node_id, received, max(lost, 0))
-        return out

@@ -58,15 +58,18 @@ class Cache:
         value = json.loads(raw)
         return value if isinstance(value, dict) else None
 
-    def relay(self, topic: str, data: dict[str, Any]) -> None:
-        """Publish an event for the other replicas."""
-        body = json.dumps({"origin": self.origin, "topic": topic, "data": data}, default=str)
+    def relay(self, events: list[tuple[str, dict[str, Any]]]) -> None:
+        """Publish events for the other replicas: one Redis message per flush, not per event."""
+        body = json.dumps(
+            {"origin": self.origin, "events": [[topic, data] for topic, data in events]},
+            default=str,
+        )
         try:
             self.client.publish(self.channel, body)
         except redis.RedisError as exc:
             log.warning("redis publish failed: %s", exc)
 
-    def listen(self, deliver: Callable[[str, dict[str, Any]], None]) -> None:
+    def listen(self, deliver: Callable[[list[tuple[str, dict[str, Any]]]], None]) -> None:
         """Deliver events relayed by other replicas, in a background thread."""
 
         def run() -> None:
@@ -80,9 +83,9 @@ class Cache:
                             continue
                         event = json.loads(msg["data"])
                         if event.get("origin") != self.origin:
-                            deliver(str(event["topic"]), dict(event["data"]))
+                            deliver([(str(t), dict(d)) for t, d in event["events"]])
                     pubsub.close()
-                except (redis.RedisError, ValueError, KeyError) as exc:
+                except (redis.RedisError, ValueError, KeyError, TypeError) as exc:
                     log.warning("redis listener restarting: %s", exc)
                     self._stop.wait(1.0)
 

@@ -132,12 +132,15 @@ def backend_ingest(broker: Mosquitto, url: str, items: list[tuple[str, bytes]]) 
     source.start()
     source.wait_connected(10)
     time.sleep(0.3)
+    threads = ingestor.metrics.ingest_threads
+    cpu0 = threads.seconds()
     started = time.perf_counter()
     publish_s = publish(broker.port, items)
     deadline = time.monotonic() + 600
     while ingestor.stored < len(items) and time.monotonic() < deadline:
         time.sleep(0.02)
     elapsed = time.perf_counter() - started
+    cpu_s = threads.seconds() - cpu0  # read while the ingest threads are alive
     source.stop()
     ingestor.stop()
     with engine.connect() as conn:
@@ -151,6 +154,7 @@ def backend_ingest(broker: Mosquitto, url: str, items: list[tuple[str, bytes]]) 
         "lost": int(lost) + len(items) - int(messages),
         "seconds": elapsed,
         "publish_s": publish_s,
+        "cpu_ms_per_message": cpu_s * 1000 / max(int(messages), 1),
     }
 
 
@@ -192,16 +196,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(
         "| path | messages received | lost | seconds | messages/s | detections/min | "
-        "vs raw broker |"
+        "vs raw broker | ingest CPU ms/message |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     ref_rate = rows[0][1]["received"] / rows[0][1]["seconds"]
     for name, r in rows:
         rate = r["received"] / r["seconds"]
         lost = r.get("lost", len(items) - r["received"])
         print(
             f"| {name} | {r['received']} | {lost} | {r['seconds']:.2f} | {rate:,.0f} | "
-            f"{rate * args.detections * 60:,.0f} | {rate / ref_rate:.2f} |"
+            f"{rate * args.detections * 60:,.0f} | {rate / ref_rate:.2f} | "
+            + (f"{r['cpu_ms_per_message']:.3f} |" if "cpu_ms_per_message" in r else "- |")
         )
     return 0
 

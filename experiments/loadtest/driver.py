@@ -15,6 +15,7 @@ import asyncio
 import json
 import logging
 import multiprocessing
+import os
 import sys
 import threading
 import time
@@ -29,6 +30,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from rich.console import Console
 
 from experiments.benchmarks.bench_api import ApiSample, endpoints, load, server_side
+from experiments.loadtest import cpu_meter, sweep
 from experiments.loadtest import slo_report as rep
 from experiments.loadtest.loadtest_config import LoadConfig, LoadtestConfig, load_config
 from experiments.loadtest.probes import DbLedger, PublishLedger, ResourceSampler, ws_subscriber
@@ -75,12 +77,24 @@ def _live_load(
     result.write_text(json.dumps({"api": api_samples, "ws": ws_events, "state": ws_state}))
 
 
-def _backend_counters(stack: Stack) -> dict[str, Any]:
-    """The backend's own view: share of fast requests and the redeliveries it absorbed."""
+def _exposition(stack: Stack) -> str:
+    """The backend's ``/metrics`` text ("" if it does not answer)."""
     headers = {"Authorization": f"Bearer {stack.token}"}
     try:
-        text = httpx.get(f"{stack.api_base}/metrics", headers=headers, timeout=30).text
+        return httpx.get(f"{stack.api_base}/metrics", headers=headers, timeout=30).text
     except httpx.HTTPError:
+        return ""
+
+
+def _cpu_snapshot(stack: Stack, generator: list[int]) -> cpu_meter.Snapshot:
+    api = [p for p in stack.backend_pids if p not in stack.worker_pids]
+    return cpu_meter.snapshot(api, stack.worker_pids, generator, _exposition(stack))
+
+
+def _backend_counters(stack: Stack) -> dict[str, Any]:
+    """The backend's own view: share of fast requests and the redeliveries it absorbed."""
+    text = _exposition(stack)
+    if not text:
         return {}
     out: dict[str, Any] = {"api_server_side": server_side(text)}
     for family in text_string_to_metric_families(text):
@@ -147,8 +161,16 @@ def run_loadtest(
             f"{cfg.load.users} API users, {cfg.load.ws_subscribers} WebSocket clients"
         )
         live.start()
+        generator = [os.getpid(), live.pid or 0]
+        cores: dict[str, Any] = {"pinned": stack.cores is not None}
+        if stack.cores is not None:
+            gen_cpus, backend_cpus = stack.cores
+            cpu_meter.pin(os.getpid(), gen_cpus, descendants=False)  # not the services
+            cpu_meter.pin(live.pid or 0, gen_cpus)
+            cores |= {"generator": gen_cpus, "backend": backend_cpus, "unpinned": "broker, db"}
         if fault.kind != "none":
             faulting.start()
+        cpu_start = _cpu_snapshot(stack, generator)
         t0 = time.time()
         lag_error = None
         try:
@@ -157,6 +179,7 @@ def run_loadtest(
             lag_error = str(exc)
             console.print(f"[bold red]{exc}")
         t1 = time.time()
+        cpu_end = _cpu_snapshot(stack, generator)
         if fault.kind != "none":
             faulting.join()
         delivered = nodes.flush(cfg.load.drain_timeout_s)
@@ -208,6 +231,13 @@ def run_loadtest(
         "api": rep.api(raw),
         "db_query_ms": rep.pct(db.query_ms) | {"errors": db.errors},
         "resources": rep.resources(raw),
+        "cpu": cpu_meter.per_unit(
+            cpu_start,
+            cpu_end,
+            sum(1 for at, _ in db.seen.values() if cpu_start.at <= at <= cpu_end.at),
+            split=cfg.services.ingest_workers > 0,
+            cores=cores,
+        ),
         "transport": transport,
         "websocket": ws_state | {"events": len(ws_events)},
         "backend": backend,
@@ -234,6 +264,17 @@ def hydra_main(cfg: DictConfig) -> None:
         Console(stderr=True).print(f"[bold red]edgeqi loadtest:[/] {exc}", highlight=False)
         sys.exit(2)
     out = Path(HydraConfig.get().runtime.output_dir)
+    if lt.sweep.enabled:
+        sw = lt.sweep
+
+        def probe(n: int, where: Path) -> dict[str, Any]:
+            console.print(f"sweep: {n} nodes")
+            scn_n, lt_n = load_config({str(k): v for k, v in raw.items()} | {"nodes": n})
+            return run_loadtest(scn_n, lt_n, where, console)
+
+        result = sweep.largest_passing(probe, sw.min_nodes, sw.max_nodes, sw.resolution, out)
+        console.print(sweep.markdown(result), highlight=False)
+        return
     report = run_loadtest(scn, lt, out, console)
     console.print(rep.markdown(report), highlight=False)
     console.print(f"report: {out / 'loadtest.json'}")

@@ -85,10 +85,30 @@ class LoadConfig(_Strict):
     compared with. 0 skips it."""
     raw_reference_detections: Annotated[int, Field(ge=0)] = 3
     """Detections per reference message (about the scenario's mean, for a like payload)."""
+    pin_cores: bool = True
+    """With more than one core: the generator's processes on one half of the CPUs, the
+    backend's on the other (experiments/loadtest/cpu_meter.py); reported either way."""
+
+
+class SweepConfig(_Strict):
+    """``enabled``: search the largest node count meeting every objective
+    (experiments/loadtest/sweep.py) instead of one run at ``nodes``."""
+
+    enabled: bool = False
+    min_nodes: Annotated[int, Field(ge=1)] = 10
+    max_nodes: Annotated[int, Field(ge=1)] = 400
+    resolution: Annotated[int, Field(ge=1)] = 10
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SweepConfig:
+        if self.min_nodes >= self.max_nodes:
+            raise ValueError("sweep.min_nodes must be below sweep.max_nodes")
+        return self
 
 
 class LoadtestConfig(_Strict):
     services: ServicesConfig = Field(default_factory=ServicesConfig)
+    sweep: SweepConfig = Field(default_factory=SweepConfig)
     load: LoadConfig = Field(default_factory=LoadConfig)
     slo: SloConfig
     fault: FaultConfig = Field(default_factory=FaultConfig)

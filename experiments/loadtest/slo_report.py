@@ -238,6 +238,20 @@ def markdown(report: dict[str, Any]) -> str:
         f"{r['cpu_percent_mean']}% (max {r['cpu_percent_max']}%) of one core, RSS max "
         f"{r['rss_mb_max']} MiB.",
     ]
+    cpu = report.get("cpu")
+    if cpu:
+        where = (
+            f"generator on CPUs {cpu['cores']['generator']}, backend on {cpu['cores']['backend']}"
+            if cpu["cores"].get("pinned")
+            else "not pinned"
+        )
+        lines.append(
+            f"CPU ({where}): backend {cpu['backend_percent_of_core']}% of a core, "
+            f"{cpu['cpu_ms_per_message']} ms per ingested message, {cpu['cpu_ms_per_request']} "
+            f"ms per API request (live push included); load generator "
+            f"{cpu['generator_percent_of_core']}% of a core, its real-time lag max "
+            f"{report.get('realtime', {}).get('max_lag_s')} s."
+        )
     if t.get("raw_broker"):
         lines.append(
             f"Ingest {t['messages_per_s_persisted']:,} messages/s against a raw broker rate of "

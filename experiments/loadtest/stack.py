@@ -21,6 +21,7 @@ import httpx
 from backend.ingest.mqtt_source import BrokerAddress
 from experiments.benchmarks.bench_api import start_ingest_worker, start_server, wait_ingesting
 from experiments.benchmarks.bench_ingest import payloads, raw_broker
+from experiments.loadtest.cpu_meter import pin, split_cores
 from experiments.loadtest.linkcut import LinkForwarder
 from experiments.loadtest.loadtest_config import FaultConfig, LoadtestConfig
 from experiments.services import Mosquitto, Postgres, Redis, free_port, mosquitto_with_logins
@@ -53,6 +54,8 @@ class Stack:
         self._api_port = 0
         self.probes = 0
         self.raw_reference: dict[str, float] | None = None
+        self.cores = split_cores() if cfg.load.pin_cores else None
+        """(generator CPUs, backend CPUs), or ``None``: one core, or pinning is off."""
 
     # -- start / stop -----------------------------------------------------------------
 
@@ -169,6 +172,9 @@ class Stack:
             start_ingest_worker(self._backend_env, self.work / f"ingest-{stamp}-{i}.log")
             for i in range(n)
         ]
+        if self.cores is not None:  # before they start their threads, which inherit it
+            for pid in self.backend_pids:
+                pin(pid, self.cores[1])
 
     def stop_backend(self, kill: bool = False) -> None:
         """SIGKILL (no flush, no acknowledgements) or SIGTERM every backend process."""
@@ -184,6 +190,11 @@ class Stack:
                 proc.wait()
         self.server = None
         self.workers = []
+
+    @property
+    def worker_pids(self) -> list[int]:
+        """The ingest workers (split layout), whose CPU is all ingest."""
+        return [w.pid for w in self.workers]
 
     @property
     def backend_pids(self) -> list[int]:

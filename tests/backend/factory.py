@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from backend.ingest.store import Accepted
 from edgeqi.protocol import (
     AnomalyReport,
     AnomalyType,
@@ -105,3 +106,9 @@ def consensus(node: str, seq: int, ts: float = T0, phase: str = "prepare") -> Co
 def wire(message: Message) -> tuple[str, bytes]:
     """The (topic, payload) a node would publish."""
     return topic_for(message), encode(message)
+
+
+def accepted(message: Message, received_ms: int = int(T0 * 1000)) -> Accepted:
+    """The message as the ingestor hands it to the store after validation."""
+    topic, payload = wire(message)
+    return Accepted(topic, payload, received_ms, message)

@@ -222,3 +222,31 @@ def test_alert_rules_fire_on_ingest_with_cooldown(engine: Engine, ingestor: Inge
         alerts = session.scalars(select(AlertRow).order_by(AlertRow.id)).all()
     assert [a.severity for a in alerts] == ["critical", "critical"]  # the 2nd is in cooldown
     assert alerts[0].value == pytest.approx(0.1)
+
+
+def test_replayed_batch_merges_once_through_copy(engine: Engine) -> None:
+    """A batch redelivered whole (a crash between commit and PUBACK), then one half old
+    and half new: every message and detection is stored once, counters and rollups too."""
+    store = Store(engine)
+    assert store.copy == (engine.dialect.name == "postgresql")
+    batch = [f.accepted(f.detections("cam-9", seq, n=3)) for seq in range(20)]
+    first = store.write(batch, [])
+    replay = store.write(batch, [])
+    mixed = store.write(
+        batch[10:] + [f.accepted(f.detections("cam-9", seq, n=3)) for seq in range(20, 30)], []
+    )
+    assert (len(first.new), first.duplicates) == (20, 0)
+    assert (len(replay.new), replay.duplicates) == (0, 20)
+    assert (len(mixed.new), mixed.duplicates) == (10, 10)
+    assert [a.message.seq for a in mixed.new] == list(range(20, 30))
+    assert count(engine, MessageRow) == 30
+    assert count(engine, DetectionRow) == 90
+    with engine.connect() as conn:
+        assert conn.scalar(select(func.sum(RollupRow.n))) == 90
+        assert conn.scalar(select(Node.received)) == 30
+        assert conn.scalar(select(Node.max_seq)) == 29
+        idx = conn.execute(
+            select(DetectionRow.idx).where(DetectionRow.seq == 25).order_by(DetectionRow.idx)
+        ).scalars()
+        assert list(idx) == [0, 1, 2]
+    assert reasons(engine) == ["duplicate"] * 30
