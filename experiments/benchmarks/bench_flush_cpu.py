@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from backend.analytics.alerts import AlertEvaluator
+from backend.analytics.alert_rules import AlertEvaluator
 from backend.core.db import make_engine, migrate
 from backend.ingest.ingestor import Ingestor
 from backend.ingest.store import Store
