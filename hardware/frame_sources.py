@@ -130,7 +130,9 @@ class Camera:
 
     # -- capture thread ---------------------------------------------------------------
 
-    def _run(self, cap: cv2.VideoCapture) -> None:
+    # The capture thread's loop: pacing a file at its native rate, reconnecting a stream,
+    # ending or looping a file; its cases share the capture's state, kept in one loop.
+    def _run(self, cap: cv2.VideoCapture) -> None:  # noqa: C901, PLR0912, PLR0915
         is_file = self.spec.kind == "file"
         native = cap.get(cv2.CAP_PROP_FPS) if is_file else 0.0
         frame_s = 1.0 / native if native and native > 0 else 0.0

@@ -107,7 +107,9 @@ class NetworkLoop:
                 log.exception("MQTT network loop turn failed")
                 time.sleep(self.tick_s)
 
-    def _turn(self) -> None:
+    # One turn of the event loop over every connection (leave, connect, pump, select, read,
+    # write, keep alive): the steps share the loop's state and must run in this order.
+    def _turn(self) -> None:  # noqa: C901, PLR0912
         """One pass: leave, (re)connect, pump, select, read/write, keep alive."""
         now = time.monotonic()
         with self._lock:

@@ -103,7 +103,9 @@ def _backend_counters(stack: Stack) -> dict[str, Any]:
     return out
 
 
-def run_loadtest(
+# The load test's phases (services, nodes, probes, faults, report) in the order they
+# run; each phase is a call, the statements are their wiring.
+def run_loadtest(  # noqa: PLR0915
     scn: ScenarioConfig, cfg: LoadtestConfig, out: Path, console: Console
 ) -> dict[str, Any]:
     node_ids = [node_name(k) for k in range(scn.node_count)]
