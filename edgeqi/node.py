@@ -32,12 +32,12 @@ from edgeqi.protocol import (
 )
 from edgeqi.scheduling import (
     Constraints,
-    Decision,
     Outcome,
     Priority,
     Scheduler,
     SchedulerConfig,
     Task,
+    TaskDecision,
 )
 from edgeqi.streaming import StreamingConfig, TierSelector
 from edgeqi.transmission import Action, AnomalyTransmitter, CycleMax, TransmissionConfig
@@ -153,7 +153,7 @@ class NodeOutputs:
     video: list[VideoSegment] = field(default_factory=list)
     compute_full_s: float = 0.0
     compute_reduced_s: float = 0.0
-    decisions: list[Decision] = field(default_factory=list)
+    decisions: list[TaskDecision] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -324,7 +324,7 @@ class EdgeNode:
 
     # -- decisions --------------------------------------------------------------------
 
-    def _apply(self, d: Decision, inputs: NodeInputs, out: NodeOutputs) -> None:
+    def _apply(self, d: TaskDecision, inputs: NodeInputs, out: NodeOutputs) -> None:
         if d.task.name == "batch" and d.outcome in (Outcome.RUN, Outcome.DROPPED):
             self._batch_pending = False
         if d.outcome not in (Outcome.RUN, Outcome.RUN_REDUCED):
@@ -343,7 +343,7 @@ class EdgeNode:
             if message is not None:
                 out.messages.append(Outgoing(d.finish, message, d.task.payload.event_at))
 
-    def _after_detection(self, d: Decision, reduced: bool, out: NodeOutputs) -> None:
+    def _after_detection(self, d: TaskDecision, reduced: bool, out: NodeOutputs) -> None:
         """Algorithm 2 (or the baseline's rule) on what the detector saw."""
         policy = self.config.policy
         t_obs = d.finish

@@ -72,7 +72,7 @@ class SchedulerConfig:
     sent at once. Set True for the letter of the paper's Algorithm 1."""
 
 
-class Decision(NamedTuple):
+class TaskDecision(NamedTuple):
     task: Task
     outcome: Outcome
     start: float
@@ -137,8 +137,8 @@ class Scheduler:
             return (int(task.priority), task.deadline, n, task)
         return (0, 0.0, n, task)  # FIFO: arrival order only
 
-    def step(self, now: float, constraints: Constraints) -> list[Decision]:
-        out: list[Decision] = []
+    def step(self, now: float, constraints: Constraints) -> list[TaskDecision]:
+        out: list[TaskDecision] = []
         if not (self._ready or self._energy_q or self._network_q):
             return out  # nothing to readmit, expire or run: a node's usual last round
         cfg = self.config
@@ -176,7 +176,7 @@ class Scheduler:
 
     # -- internals ----------------------------------------------------------------------
 
-    def _execute(self, task: Task, now: float, reduced: bool) -> Decision:
+    def _execute(self, task: Task, now: float, reduced: bool) -> TaskDecision:
         s = self.stats
         start = max(now, self.busy_until)
         if reduced and task.reduced_duration_s is not None:
@@ -194,10 +194,15 @@ class Scheduler:
             s.deadline_missed += 1
             s.missed_by_priority[task.priority] += 1
         s.energy_j += energy
-        return Decision(task, outcome, start, finish, energy, missed)
+        return TaskDecision(task, outcome, start, finish, energy, missed)
 
     def _defer(
-        self, queue: list[_Entry], entry: _Entry, outcome: Outcome, now: float, out: list[Decision]
+        self,
+        queue: list[_Entry],
+        entry: _Entry,
+        outcome: Outcome,
+        now: float,
+        out: list[TaskDecision],
     ) -> None:
         s = self.stats
         if outcome is Outcome.DEFER_ENERGY:
@@ -205,7 +210,7 @@ class Scheduler:
         else:
             s.deferred_network += 1
         heapq.heappush(queue, entry)
-        out.append(Decision(entry[3], outcome, now, now, 0.0, False))
+        out.append(TaskDecision(entry[3], outcome, now, now, 0.0, False))
         if len(queue) > self.config.max_deferred:
             # Evict the least urgent: the largest key.
             worst = max(range(len(queue)), key=lambda i: queue[i][:3])
@@ -213,11 +218,11 @@ class Scheduler:
             heapq.heapify(queue)
             self._drop(victim[3], now, out)
 
-    def _drop(self, task: Task, now: float, out: list[Decision]) -> None:
+    def _drop(self, task: Task, now: float, out: list[TaskDecision]) -> None:
         s = self.stats
         s.dropped += 1
         s.dropped_by_priority[task.priority] += 1
-        out.append(Decision(task, Outcome.DROPPED, now, now, 0.0, True))
+        out.append(TaskDecision(task, Outcome.DROPPED, now, now, 0.0, True))
 
     def _readmit(self, now: float, c: Constraints) -> None:
         cfg = self.config
@@ -231,7 +236,7 @@ class Scheduler:
             self.stats.readmitted += 1
             heapq.heappush(self._ready, heapq.heappop(queue))
 
-    def _expire(self, now: float, out: list[Decision]) -> None:
+    def _expire(self, now: float, out: list[TaskDecision]) -> None:
         for queue in (self._energy_q, self._network_q):
             if not queue:
                 continue
