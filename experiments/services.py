@@ -84,6 +84,9 @@ class BrokerTls:
 class Mosquitto:
     """One broker process; :meth:`restart` keeps its port (and its persistence file).
 
+    Its settings are those the project ships (``broker_conf_text``): with ``durable``
+    (the default) what it acknowledged survives :meth:`kill`.
+
     With ``tls`` it also listens with TLS on :attr:`tls_port` (``mqtts://``), as a field
     deployment's broker does; the plain listener stays for the backend's own clients.
     """
@@ -94,7 +97,10 @@ class Mosquitto:
         extra_conf: str = "",
         allow_anonymous: bool = True,
         tls: BrokerTls | None = None,
+        durable: bool = True,
     ) -> None:
+        from backend.ingest.broker_acl import broker_conf_text
+
         self.binary = mosquitto_binary()
         self.workdir = workdir
         self.port = free_port()
@@ -112,7 +118,7 @@ class Mosquitto:
             f"listener {self.port} 127.0.0.1\n"
             f"{tls_conf}"
             f"allow_anonymous {'true' if allow_anonymous else 'false'}\n"
-            f"persistence true\npersistence_location {workdir}/\n"
+            f"{broker_conf_text(durable=durable)}persistence_location {workdir}/\n"
             "max_queued_messages 200000\n"
             f"{'user root' if os.geteuid() == 0 else ''}\n"
             f"{extra_conf}"
@@ -147,6 +153,13 @@ class Mosquitto:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        self.proc = None
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash or power loss would end it: no shutdown save."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
         self.proc = None
 
     def restart(self) -> None:

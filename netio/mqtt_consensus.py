@@ -1,8 +1,9 @@
 """A PBFT replica over MQTT (paho-mqtt 2): the real transport beside the simulator's.
 
 The replica stays a pure state machine; this adapter owns the socket and the clock.
-Broadcasts go to ``edgeqi/v1/consensus/{cluster}/{phase}``; a message for one
-member (catch-up help) goes to ``.../{phase}/{member}`` and other members ignore it.
+Broadcasts go to ``edgeqi/v1/consensus/{cluster}/{sender}/{phase}`` (the broker lets
+each login publish only under its own sender level); a message for one member
+(catch-up help) goes to ``.../{phase}/{member}`` and other members ignore it.
 Messages arrive on paho's network thread and wait in a bounded queue until
 :meth:`MqttReplica.step` feeds them to the replica from the caller's thread, so the
 replica is never touched by two threads at once.
@@ -106,7 +107,7 @@ class MqttReplica:
     def _on_connect(
         self, client: mqtt.Client, _u: object, _f: object, rc: object, _p: object
     ) -> None:
-        client.subscribe(consensus_topic(self.cluster, "#"), qos=self.qos)
+        client.subscribe(consensus_topic(self.cluster, "+", "#"), qos=self.qos)
 
     def _on_subscribe(self, *_args: object) -> None:
         self._subscribed.set()
@@ -130,7 +131,8 @@ class MqttReplica:
 
     def send(self, m: ConsensusMessage, to: str | None = None) -> ConsensusMessage:
         """Publish one message to the cluster (or to one member); returns it as sent."""
-        topic = consensus_topic(self.cluster, m.phase if to is None else f"{m.phase}/{to}")
+        phase = m.phase if to is None else f"{m.phase}/{to}"
+        topic = consensus_topic(self.cluster, m.node_id, phase)
         if self.stamp is not None:
             m = self.stamp(m, topic)
         if to is None and self.forward is not None:
@@ -162,7 +164,7 @@ class MqttReplica:
 
     def _handle(self, topic: str, payload: bytes) -> None:
         parts = topic.split("/")
-        if len(parts) == 6 and parts[5] != self.replica.id:
+        if len(parts) == 7 and parts[6] != self.replica.id:
             return  # addressed to another member
         try:
             m = decode(payload)
