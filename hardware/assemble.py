@@ -1,7 +1,7 @@
 """Turns a validated ``node.yaml`` into the node's parts: profile, detectors, zones, policy.
 
-Everything read from disk is read here (model files from the cache, the energy
-profile from ``scenarios/energy``), so the node core gets bytes and values only. The
+Everything read from disk is read here (model files from the cache), so the node core
+gets bytes and values only. The
 detectors run on the best execution provider this ONNX Runtime offers among those the
 config prefers (TensorRT, then CUDA, then CPU) and say which one they got.
 """
@@ -11,9 +11,6 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import yaml
-
-import scenarios
 from edgeqi.energy import DeviceProfile
 from edgeqi.node import POLICY_SHAPES, NodeConfig, NodePolicy
 from edgeqi.perception.card import ModelCard
@@ -27,16 +24,6 @@ log = logging.getLogger(__name__)
 
 WHOLE_FRAME = ((0.0, 0.0), (1e5, 0.0), (1e5, 1e5), (0.0, 1e5))
 """The zone of a node configured without zones: everything in the picture, one approach."""
-
-
-def energy_profile(name: str) -> DeviceProfile:
-    """The device profile of ``scenarios/energy/<name>.yaml`` (the simulator's, unchanged)."""
-    path = Path(scenarios.__file__).parent / "energy" / f"{name}.yaml"
-    if not path.is_file():
-        known = sorted(p.stem for p in path.parent.glob("*.yaml"))
-        raise ValueError(f"power.profile: unknown energy profile {name!r} (known: {known})")
-    device = yaml.safe_load(path.read_text())["device"]
-    return DeviceProfile(**device)
 
 
 def node_policy(name: str) -> NodePolicy:
@@ -74,7 +61,7 @@ def node_config(cfg: NodeRuntimeConfig, profile: DeviceProfile) -> NodeConfig:
 
 def _model_files(name_or_path: str) -> tuple[ModelCard, Path]:
     """A model from the cache by name, or a registered model's directory; never fetched."""
-    from experiments.tools.model_cache import read_card
+    from hardware.model_store import read_card
 
     path = Path(name_or_path)
     if path.suffix == ".onnx":

@@ -103,7 +103,7 @@ class NodeRuntime:
         self.stop = threading.Event()
         self.notifier = Notifier()
         self.recorder = Recorder(record)
-        profile = assemble.energy_profile(cfg.power.profile)
+        profile = cfg.power.device
         full = assemble.detector(cfg.model.full, cfg.model)
         reduced = assemble.detector(cfg.model.reduced, cfg.model) if cfg.model.reduced else None
         self.provider = full.providers[0]
@@ -143,7 +143,7 @@ class NodeRuntime:
     # -- set-up -------------------------------------------------------------------------
 
     def _cluster(self) -> CameraCluster:
-        from experiments.tools.keys import load_directory, load_keypair
+        from hardware.key_files import load_directory, load_keypair
 
         cc = self.cfg.consensus
         assert cc is not None

@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from edgeqi.energy import DeviceProfile
 from edgeqi.protocol import NODE_ID_PATTERN
 
 
@@ -153,8 +154,11 @@ class PowerConfig(_Strict):
     kind: PowerKind = PowerKind.NONE
     options: dict[str, int | float | str] = Field(default_factory=dict)
     replay: Path | None = None
-    profile: str = "jetson_nano_10w"
-    """Energy profile (``scenarios/energy``) for what the sensor cannot say (battery size)."""
+    device: DeviceProfile
+    """The board's power and latency figures (the simulator's ``device`` of the same
+    profile: ``edgeqi provision --profile NAME`` copies it from ``scenarios/energy``), so
+    the node's energy meter charges what the simulation that validated it charges, and
+    the device needs no lab files."""
 
 
 class WatchdogConfig(_Strict):
@@ -187,7 +191,7 @@ class NodeRuntimeConfig(_Strict):
     broker: BrokerConfig
     queue: QueueConfig
     consensus: ConsensusConfig | None = None
-    power: PowerConfig = Field(default_factory=PowerConfig)
+    power: PowerConfig
     watchdog: WatchdogConfig = Field(default_factory=WatchdogConfig)
     zones: list[ZoneConfig] = Field(default_factory=list)
     policy: Literal[

@@ -22,7 +22,7 @@ import time
 import psutil
 
 from experiments.benchmarks.node_harness import NodeProcess, NodeSpec
-from experiments.tools.model_cache import read_card
+from hardware.model_store import read_card
 
 MIB = 2**20
 TARGET_MIB = 300.0

@@ -28,14 +28,8 @@ import numpy as np
 
 from edgeqi.perception.boxes import Agreement, iou_matrix, match
 from edgeqi.perception.detector import Detections, SsdDetector, YoloDetector, decode_yolo
-from experiments.tools.model_cache import (
-    SSD_INT8_NAME,
-    SSD_NAME,
-    load_detector,
-    machine_name,
-    media_path,
-    video_frames,
-)
+from experiments.tools.model_cache import SSD_INT8_NAME, SSD_NAME, machine_name, video_frames
+from hardware.model_store import load_detector, media_path
 
 
 def ms(samples: list[float]) -> dict[str, float]:

@@ -36,11 +36,10 @@ from experiments.tools.model_cache import (
     calibration_frames,
     cv2_resize_rgb,
     machine_name,
-    media_path,
-    read_card,
     video_frames,
 )
 from experiments.tools.quantize import CHOSEN, EARLY_BLOCKS, M, Recipe, quantize_int8
+from hardware.model_store import media_path, read_card
 
 HEAD_INPUTS = (f"{M}expanded_conv_13/expand/", f"{M}Conv_1/", f"{M}layer_19_2_Conv2d_")
 """Layers whose outputs feed the detection head (19x19 to 1x1 maps: cheap in fp32)."""

@@ -23,9 +23,10 @@ import yaml
 
 from experiments.services import Mosquitto
 from experiments.tools.keys import generate
-from experiments.tools.model_cache import media_path
+from experiments.tools.provision import device_section
+from hardware.model_store import media_path
 
-RECORDED = Path(__file__).resolve().parent.parent / "tests" / "hardware" / "recorded"
+RECORDED = Path(__file__).resolve().parents[2] / "tests" / "hardware" / "recorded"
 POWER_RECORDINGS: dict[str, tuple[str, str, int]] = {
     "tegrastats": ("tegrastats_nano.log", "jetson_nano_10w", 700),
     "ina219": ("ina219_pi4.log", "rpi4", 500),
@@ -85,7 +86,7 @@ class NodeProcess:
                 "kind": s.power,
                 "replay": str(RECORDED / fixture),
                 "options": {"interval_ms": interval},
-                "profile": profile,
+                "device": device_section(profile),
             },
             "policy": s.policy,
             "heartbeat_s": s.heartbeat_s,

@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from experiments.tools.model_cache import SSD_NAME, cv2_resize_rgb, read_card, sample_frames
+from experiments.tools.model_cache import SSD_NAME, cv2_resize_rgb, sample_frames
+from hardware.model_store import read_card
 
 
 def profile(name: str, frames: list[np.ndarray], warmup: int) -> tuple[float, dict[str, float]]:

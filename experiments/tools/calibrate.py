@@ -32,7 +32,8 @@ from rich.console import Console
 
 from edgeqi.perception.boxes import Agreement, match
 from edgeqi.perception.detector import Detections, SsdDetector, YoloDetector
-from experiments.tools.model_cache import load_detector, machine_name, read_card, sample_frames
+from experiments.tools.model_cache import machine_name, sample_frames
+from hardware.model_store import load_detector, read_card
 from sim.scenario_config import DetectorConfig, EnergyConfig
 
 

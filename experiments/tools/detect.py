@@ -25,7 +25,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from edgeqi.perception.detector import Detections, ModelError
 from edgeqi.perception.frame_checks import FrameValidator
 from edgeqi.perception.tracking import IouTracker, Track
-from experiments.tools.model_cache import load_detector
+from hardware.model_store import load_detector
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 

@@ -23,17 +23,11 @@ from cryptography.hazmat.primitives.serialization import (
     NoEncryption,
     PrivateFormat,
     PublicFormat,
-    load_pem_private_key,
 )
 
-from edgeqi.consensus import KeyPair, Verifier, derive_seed
+from edgeqi.consensus import derive_seed
 from edgeqi.protocol import NODE_ID_PATTERN
-
-DIRECTORY = "directory.json"
-
-
-def _raw_private(key: Ed25519PrivateKey) -> bytes:
-    return key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+from hardware.key_files import DIRECTORY, load_directory, load_keypair, load_verifier
 
 
 def generate(out: Path, nodes: list[str], secret: str | None = None) -> dict[str, str]:
@@ -63,24 +57,6 @@ def generate(out: Path, nodes: list[str], secret: str | None = None) -> dict[str
         json.dumps({n: p.hex() for n, p in sorted(merged.items())}, indent=2) + "\n"
     )
     return directory
-
-
-def load_keypair(path: Path, node_id: str | None = None) -> KeyPair:
-    """A node's signing key from its ``NODE.key`` file."""
-    key = load_pem_private_key(path.read_bytes(), password=None)
-    if not isinstance(key, Ed25519PrivateKey):
-        raise ValueError(f"{path} is not an Ed25519 key")
-    return KeyPair(node_id or path.stem, _raw_private(key))
-
-
-def load_directory(path: Path) -> dict[str, bytes]:
-    """Node -> raw public key, from ``directory.json``."""
-    data = json.loads(path.read_text())
-    return {str(n): bytes.fromhex(str(p)) for n, p in data.items()}
-
-
-def load_verifier(path: Path) -> Verifier:
-    return Verifier(load_directory(path))
 
 
 def main(argv: list[str]) -> int:

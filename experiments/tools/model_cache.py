@@ -39,11 +39,15 @@ from edgeqi.perception.card import Measured, ModelCard, Provenance
 from edgeqi.perception.detector import (
     Detections,
     ModelError,
-    SsdDetector,
-    YoloDetector,
     make_detector,
 )
 from experiments.tools.quantize import CHOSEN, quantize_int8
+from hardware.model_store import (
+    cache_root,
+    media_path,
+    model_dir,
+    read_card,
+)
 
 SSD_NAME = "ssdlite-person"
 SSD_INT8_NAME = "ssdlite-person-int8"
@@ -83,52 +87,12 @@ AGREEMENT_EVERY = 3
 from between them, so never on a frame it is scored on."""
 
 
-def cache_root() -> Path:
-    return Path(os.environ.get("EDGEQI_CACHE") or Path.home() / ".cache" / "edgeqi")
-
-
-def media_path(name: str) -> Path:
-    """A prepared sample: ``street.mp4``, ``bus.jpg`` or ``zidane.jpg``."""
-    return cache_root() / "media" / name
-
-
-def model_dir(name: str) -> Path:
-    return cache_root() / "models" / name
-
-
 def sha256(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
-
-
-def read_card(name_or_dir: str | Path) -> tuple[ModelCard, Path]:
-    """A model's card and the path of its ONNX file; a clear error naming what is missing."""
-    d = Path(name_or_dir)
-    if not d.is_dir():
-        d = model_dir(str(name_or_dir))
-    card_file = d / "card.json"
-    if not card_file.is_file():
-        raise ModelError(
-            f"no model card at {card_file}: run `edgeqi models prepare` "
-            "(or `edgeqi models register PATH`)"
-        )
-    card = ModelCard.model_validate_json(card_file.read_text())
-    return card, d / card.file
-
-
-def load_model_bytes(path: Path) -> bytes:
-    if not path.is_file():
-        raise ModelError(f"model file not found: {path}")
-    return path.read_bytes()
-
-
-def load_detector(name_or_dir: str | Path, **kw: Any) -> SsdDetector | YoloDetector:
-    """Detector for a cached or registered model (the file read here, not in the core)."""
-    card, path = read_card(name_or_dir)
-    return make_detector(load_model_bytes(path), card, source=str(path), **kw)
 
 
 def list_cards() -> list[ModelCard]:

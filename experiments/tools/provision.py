@@ -34,10 +34,14 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
+import scenarios
 from backend.ingest.broker_acl import CONSENSUS_ACL, mosquitto_hash, node_acl
 from edgeqi.protocol import NODE_ID_PATTERN
-from experiments.tools.keys import DIRECTORY, generate, load_directory
+from experiments.tools.keys import generate
 from hardware import node_config as nc
+from hardware.key_files import DIRECTORY, load_directory
 
 
 class ProvisionError(RuntimeError):
@@ -48,6 +52,20 @@ class ProvisionError(RuntimeError):
 class Credentials:
     username: str
     password: str
+
+
+def device_section(profile: str) -> dict[str, object]:
+    """The ``device`` block of ``scenarios/energy/<profile>.yaml``: what a node.yaml carries.
+
+    The simulator and the field node then charge energy from the same cited figures, and
+    the device itself never needs the scenario tree.
+    """
+    path = Path(scenarios.__file__).parent / "energy" / f"{profile}.yaml"
+    if not path.is_file():
+        known = sorted(q.stem for q in path.parent.glob("*.yaml"))
+        raise ProvisionError(f"--profile: unknown energy profile {profile!r} (known: {known})")
+    device: dict[str, object] = yaml.safe_load(path.read_text())["device"]
+    return device
 
 
 def register(
@@ -186,7 +204,11 @@ def provision(args: argparse.Namespace) -> nc.NodeRuntimeConfig:
             "directory_file": keys_dir / DIRECTORY,
             "peers": peers,
         },
-        "power": {"kind": args.power, "options": dict(args.power_option), "profile": args.profile},
+        "power": {
+            "kind": args.power,
+            "options": dict(args.power_option),
+            "device": device_section(args.profile),
+        },
         "backend_url": args.backend_url,
     }
     try:
@@ -237,7 +259,11 @@ def parser() -> argparse.ArgumentParser:
         default=[],
         help="KEY=VALUE for the sensor (bus=1, address=0x40, shunt_ohms=0.1, interval_ms=1000)",
     )
-    p.add_argument("--profile", default="jetson_nano_10w", help="scenarios/energy profile")
+    p.add_argument(
+        "--profile",
+        default="jetson_nano_10w",
+        help="copy the device's power figures from scenarios/energy/NAME.yaml (%(default)s)",
+    )
     p.add_argument("--queue-path", type=Path, help="queue file (default OUT/queue.sqlite)")
     p.add_argument("--rotate", action="store_true", help="replace existing key and password")
     p.add_argument("--timeout", type=float, default=10.0)

@@ -31,7 +31,7 @@ TOKEN = "provision-token-for-tests"
 def backend(tmp_path: Path) -> Iterator[tuple[str, str]]:
     """``edgeqi serve`` as an operator runs it: (its URL, its database URL)."""
     port = free_port()
-    db = f"sqlite:///{tmp_path / 'backend.core.db'}"
+    db = f"sqlite:///{tmp_path / 'backend.db'}"
     env = {"EDGEQI_DATABASE_URL": db, "EDGEQI_PROVISIONING_TOKEN": TOKEN, "PATH": "/usr/bin:/bin"}
     code = "import sys; from experiments.cli import main; sys.exit(main(['serve', *sys.argv[1:]]))"
     proc = subprocess.Popen(

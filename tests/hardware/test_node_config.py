@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from experiments.tools.provision import device_section
 from hardware.node_config import ConfigError, PowerKind, dump, load
 
 MINIMAL = {
@@ -26,7 +27,11 @@ MINIMAL = {
         "directory_file": "keys/directory.json",
         "peers": ["cam-001", "cam-002"],
     },
-    "power": {"kind": "ina219", "options": {"bus": 1, "address": 64, "shunt_ohms": 0.1}},
+    "power": {
+        "kind": "ina219",
+        "options": {"bus": 1, "address": 64, "shunt_ohms": 0.1},
+        "device": device_section("jetson_nano_5w"),
+    },
 }
 
 

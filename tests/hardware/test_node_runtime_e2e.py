@@ -32,10 +32,12 @@ from backend.core.orm import ConsensusRow, MessageRow
 from backend.ingest.ingestor import Ingestor
 from backend.ingest.mqtt_source import MqttSource
 from backend.ingest.store import Store
-from experiments.tools.keys import generate, load_directory, load_keypair
-from experiments.tools.model_cache import media_path
+from experiments.tools.keys import generate
+from experiments.tools.provision import device_section
 from hardware import tegrastats
 from hardware.cluster import CameraCluster
+from hardware.key_files import load_directory, load_keypair
+from hardware.model_store import media_path
 from tests.backend.services import Mosquitto
 
 pytestmark = pytest.mark.integration
@@ -123,7 +125,7 @@ def backend(tmp_path: Path) -> Iterator[tuple[Any, Mosquitto]]:
     (tmp_path / "broker").mkdir()
     broker = Mosquitto(tmp_path / "broker")
     broker.start()
-    url = f"sqlite:///{tmp_path / 'backend.core.db'}"
+    url = f"sqlite:///{tmp_path / 'backend.db'}"
     migrate(url)
     engine = make_engine(url)
     ingestor = Ingestor(Store(engine), batch_size=200, flush_interval_s=0.05)
@@ -162,7 +164,7 @@ def node_yaml(tmp_path: Path, port: int) -> Path:
             "kind": "tegrastats",
             "replay": str(RECORDED / "tegrastats_nano.log"),
             "options": {"interval_ms": 700},
-            "profile": "jetson_nano_10w",
+            "device": device_section("jetson_nano_10w"),
         },
         # Algorithm 1 with every observation sent, so that queue reports and detections
         # flow every step (Algorithm 2 may rightly stay silent for a minute of street video).

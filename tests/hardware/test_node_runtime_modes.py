@@ -6,8 +6,9 @@ import json
 import time
 from pathlib import Path
 
-from experiments.tools.model_cache import media_path
+from experiments.tools.provision import device_section
 from hardware.field_node import NodeRuntime
+from hardware.model_store import media_path
 from hardware.node_config import parse
 
 
@@ -36,7 +37,7 @@ def test_a_low_battery_switches_detection_to_the_int8_model(
             # Never started: messages wait in the queue, which is all this test needs.
             "broker": {"url": "mqtt://127.0.0.1:9"},
             "queue": {"path": "queue.db"},
-            "power": {"kind": "sysfs", "replay": "board", "profile": "rpi4"},
+            "power": {"kind": "sysfs", "replay": "board", "device": device_section("rpi4")},
             "heartbeat_s": 1.0,
             "observe_period_s": 1.0,
         },

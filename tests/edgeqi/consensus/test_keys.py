@@ -6,7 +6,7 @@ import stat
 from pathlib import Path
 
 from experiments.cli import main
-from experiments.tools.keys import load_directory, load_keypair, load_verifier
+from hardware.key_files import load_directory, load_keypair, load_verifier
 
 
 def test_generate_writes_loadable_keys(tmp_path: Path) -> None:

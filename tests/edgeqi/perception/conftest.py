@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from experiments.tools.model_cache import cache_root, complete
+from experiments.tools.model_cache import complete
+from hardware.model_store import cache_root
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,8 @@ from edgeqi.perception.camera import CameraPerception, FrameWindow
 from edgeqi.perception.frame_checks import FrameSpec
 from edgeqi.perception.queues import QueueZone
 from edgeqi.perception.tracking import TrackerConfig
-from experiments.tools.model_cache import load_detector, media_path, video_frames
+from experiments.tools.model_cache import video_frames
+from hardware.model_store import load_detector, media_path
 
 
 @pytest.mark.usefixtures("prepared")

@@ -14,7 +14,7 @@ from rich.console import Console
 from experiments.cli import main as cli
 from experiments.runs.compose import compose_scenario
 from experiments.tools.calibrate import calibrate
-from experiments.tools.model_cache import media_path
+from hardware.model_store import media_path
 
 pytestmark = pytest.mark.usefixtures("prepared")
 

@@ -23,7 +23,7 @@ from edgeqi.perception.detector import (
     decode_yolo,
     select_providers,
 )
-from experiments.tools.model_cache import load_detector, media_path, read_card
+from hardware.model_store import load_detector, media_path, read_card
 
 FIXTURE = json.loads(
     Path(__file__).with_name("fixtures").joinpath("tf_ssdlite_boxes.json").read_text()
@@ -165,7 +165,8 @@ def test_providers_best_first_and_cpu_always_last() -> None:
 def test_register_a_yolo_export_with_its_own_class_names(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from experiments.tools.model_cache import cache_root, register
+    from experiments.tools.model_cache import register
+    from hardware.model_store import cache_root
 
     (tmp_path / "cache").mkdir()
     (tmp_path / "cache" / "media").symlink_to(cache_root() / "media")

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from edgeqi.perception.frame_checks import FrameSpec, FrameValidator
-from experiments.tools.model_cache import media_path, video_frames
+from experiments.tools.model_cache import video_frames
+from hardware.model_store import media_path
 
 
 @pytest.fixture

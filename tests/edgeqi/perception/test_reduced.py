@@ -5,13 +5,9 @@ from __future__ import annotations
 import onnx
 import pytest
 
-from experiments.tools.model_cache import (
-    AGREEMENT_EVERY,
-    SSD_NAME,
-    frame_indices,
-    read_card,
-)
+from experiments.tools.model_cache import AGREEMENT_EVERY, SSD_NAME, frame_indices
 from experiments.tools.quantize import CHOSEN, Recipe, fp32_nodes
+from hardware.model_store import read_card
 
 
 def test_calibration_frames_are_never_agreement_frames() -> None:

@@ -8,7 +8,8 @@ import pytest
 from edgeqi.perception.detector import Detections, detections_from_protocol
 from edgeqi.perception.queues import QueueEstimator, QueueZone
 from edgeqi.perception.tracking import IouTracker, TrackerConfig
-from experiments.tools.model_cache import load_detector, media_path, video_frames
+from experiments.tools.model_cache import video_frames
+from hardware.model_store import load_detector, media_path
 from sim.synthetic_camera import synthetic_boxes
 
 
