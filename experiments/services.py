@@ -65,6 +65,11 @@ def mosquitto_binary() -> str:
     return need_binary(shutil.which("mosquitto") or "/usr/sbin/mosquitto", "mosquitto")
 
 
+def mosquitto_client(name: str) -> str:
+    """``mosquitto_pub`` / ``mosquitto_sub`` (Debian ``mosquitto-clients``)."""
+    return need_binary(shutil.which(name) or f"/usr/bin/{name}", name)
+
+
 def postgres_bindir() -> str:
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
     return os.path.dirname(need_binary(found[-1] if found else None, "postgresql"))
