@@ -89,8 +89,12 @@ class BrokerTls:
 class Mosquitto:
     """One broker process; :meth:`restart` keeps its port (and its persistence file).
 
-    Its settings are those the project ships (``broker_conf_text``): with ``durable``
-    (the default) what it acknowledged survives :meth:`kill`.
+    Its settings are those the project ships (``broker_conf_text``). ``durable`` (save
+    after every change, so what it acknowledged survives :meth:`kill`) is what
+    ``edgeqi mqtt-acl`` ships for deployment, but off here by default: it costs most of
+    the broker's throughput (BENCHMARKS.md, "Broker durability") and Mosquitto 2.0.11
+    then redelivers acknowledged messages to a resumed session, which the throughput
+    and session tests would count as duplicates.
 
     With ``tls`` it also listens with TLS on :attr:`tls_port` (``mqtts://``), as a field
     deployment's broker does; the plain listener stays for the backend's own clients.
@@ -102,7 +106,7 @@ class Mosquitto:
         extra_conf: str = "",
         allow_anonymous: bool = True,
         tls: BrokerTls | None = None,
-        durable: bool = True,
+        durable: bool = False,
     ) -> None:
         from backend.ingest.broker_acl import broker_conf_text
 
@@ -179,6 +183,7 @@ def mosquitto_with_logins(
     nodes: Sequence[str],
     tls: BrokerTls | None = None,
     extra_conf: str = "",
+    durable: bool = False,
 ) -> Mosquitto:
     """A broker (not started yet) where each user logs in with its password and gets the ACL
     of its role: ``backends`` read every node's topics, each of ``nodes`` writes only its own."""
@@ -194,6 +199,7 @@ def mosquitto_with_logins(
         extra_conf=f"password_file {passwd}\nacl_file {acl}\n{extra_conf}",
         allow_anonymous=False,
         tls=tls,
+        durable=durable,
     )
 
 

@@ -9,7 +9,17 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from backend.api.deps import DB, NOT_FOUND, Admin, Id, RuntimeDep, Viewer, throttle
+from backend.api.deps import (
+    CONFLICT,
+    DB,
+    NOT_FOUND,
+    THROTTLED,
+    Admin,
+    Id,
+    RuntimeDep,
+    Viewer,
+    throttle,
+)
 from backend.core.auth import Role, TokenError, dummy_verify, hash_password, verify_password
 from backend.core.db import now_ms
 from backend.core.orm import User
@@ -46,7 +56,7 @@ class UserOut(BaseModel):
     disabled: bool
 
 
-@router.post("/auth/login", response_model=TokenPair)
+@router.post("/auth/login", response_model=TokenPair, responses=THROTTLED)
 def login(body: LoginBody, request: Request, rt: RuntimeDep, db: DB) -> dict[str, Any]:
     """Exchange a password for tokens; failures are throttled per client+user, per user
     across clients and per client across users."""
@@ -88,7 +98,9 @@ def list_users(_: Admin, db: DB) -> list[User]:
     return list(db.scalars(select(User).order_by(User.id)))
 
 
-@router.post("/users", response_model=UserOut, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/users", response_model=UserOut, status_code=status.HTTP_201_CREATED, responses=CONFLICT
+)
 def create_user(body: UserBody, _: Admin, db: DB) -> User:
     user = User(
         username=body.username,

@@ -111,5 +111,15 @@ class Problem(BaseModel):
     detail: str
 
 
-NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": Problem}}
+Responses = dict[int | str, dict[str, Any]]
+
+NOT_FOUND: Responses = {404: {"model": Problem, "description": "No such item"}}
 """``responses=`` entry of routes that answer 404 for an unknown id."""
+CONFLICT: Responses = {409: {"model": Problem, "description": "Already exists"}}
+THROTTLED: Responses = {429: {"model": Problem, "description": "Too many failed attempts"}}
+TOKEN_ERRORS: Responses = {
+    401: {"model": Problem, "description": "Missing, invalid or revoked token"},
+    403: {"model": Problem, "description": "Role too low"},
+}
+"""Declared on every router whose routes need a token, so the OpenAPI document lists
+what the API answers to a caller without one."""

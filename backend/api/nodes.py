@@ -11,7 +11,7 @@ from fastapi import APIRouter, Header, HTTPException, Query, Request, status
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
-from backend.api.deps import DB, RuntimeDep, Viewer, throttle
+from backend.api.deps import CONFLICT, DB, NOT_FOUND, THROTTLED, RuntimeDep, Viewer, throttle
 from backend.core.db import now_ms
 from backend.core.orm import AnomalyRow, LogRow, MessageRow, Node, RollupRow
 from backend.ingest.broker_acl import mosquitto_hash
@@ -123,7 +123,12 @@ def list_nodes(
     )
 
 
-@router.post("/register", response_model=Registered, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/register",
+    response_model=Registered,
+    status_code=status.HTTP_201_CREATED,
+    responses=CONFLICT | THROTTLED,
+)
 def register(
     body: RegisterBody,
     db: DB,
@@ -168,7 +173,7 @@ def register(
     )
 
 
-@router.get("/{node_id}")
+@router.get("/{node_id}", responses=NOT_FOUND)
 def node_detail(
     node_id: str,
     db: DB,

@@ -113,9 +113,9 @@ def publish(
 
 @pytest.fixture
 def broker(tmp_path: Path) -> Iterator[Mosquitto]:
-    """The project's broker settings, logins and ACL."""
+    """The broker settings, logins and ACL that ``edgeqi mqtt-acl`` ships."""
     (tmp_path / "broker").mkdir()
-    b = mosquitto_with_logins(tmp_path / "broker", PASSWORDS, ["ingest"], NODES)
+    b = mosquitto_with_logins(tmp_path / "broker", PASSWORDS, ["ingest"], NODES, durable=True)
     b.start()
     try:
         yield b
