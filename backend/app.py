@@ -27,7 +27,7 @@ from backend.api import (
     views,
     ws,
 )
-from backend.api.deps import Viewer
+from backend.api.deps import TOKEN_ERRORS, Viewer
 from backend.core.auth import check_production_secret
 from backend.core.service import Runtime
 from backend.core.settings import Settings
@@ -95,8 +95,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """Prometheus exposition (needs a token like every endpoint but /health)."""
         return Response(generate_latest(rt.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    for module in (auth_routes, system, nodes, data, alerts, export, ws, dashboard, views):
-        app.include_router(module.router)
+    for module in (auth_routes, system, nodes, data, alerts, export, dashboard, views):
+        app.include_router(module.router, responses=TOKEN_ERRORS)
+    app.include_router(ws.router)
     # Last: the dashboard's catch-all must not shadow any route above.
     app.include_router(static.router_for(settings.dashboard_dist))
     return app

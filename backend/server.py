@@ -10,12 +10,54 @@ to them, which is race-free; 65 s outlasts the common 60 s load-balancer idle ti
 from __future__ import annotations
 
 import argparse
+import ipaddress
+import logging
 import os
+from typing import Any
 
 import uvicorn
 
 from backend.app import create_app
-from backend.core.settings import Settings
+from backend.core.settings import DEFAULT_SECRET, Settings
+
+log = logging.getLogger(__name__)
+
+
+def loopback(host: str) -> bool:
+    """Whether ``host`` is reachable only from this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_exposed_secret(settings: Settings, host: str) -> None:
+    """Refuse to listen beyond loopback with the public default JWT secret, in any mode.
+
+    Anyone who has read this repository can sign an admin token with that secret, so
+    it is only tolerable where nobody else can connect; even there it is logged.
+    """
+    if settings.secret_key != DEFAULT_SECRET:
+        return
+    if not loopback(host):
+        raise RuntimeError(
+            f"refusing to listen on {host} with the public default EDGEQI_SECRET_KEY: "
+            "set it to a random value of at least 32 characters"
+        )
+    log.warning("EDGEQI_SECRET_KEY is the public default: fine on loopback, nowhere else")
+
+
+def proxy_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's forwarded-header handling: off unless trusted proxies are configured.
+
+    uvicorn believes ``X-Forwarded-For`` from 127.0.0.1 by default, which lets any local
+    client choose the address its failed logins are counted against.
+    """
+    if not settings.trusted_proxies:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": settings.trusted_proxies}
 
 
 def serve(argv: list[str]) -> int:
@@ -48,6 +90,11 @@ def serve(argv: list[str]) -> int:
         value = getattr(args, name)
         if value:
             os.environ[f"EDGEQI_{name.upper()}"] = value
+    settings = Settings()
+    try:
+        check_exposed_secret(settings, args.host)
+    except RuntimeError as exc:
+        parser.exit(2, f"edgeqi serve: {exc}\n")
     if args.reload or args.workers > 1:
         # uvicorn needs an import string to reload or fork; settings come from the env.
         uvicorn.run(
@@ -59,10 +106,11 @@ def serve(argv: list[str]) -> int:
             workers=None if args.reload else args.workers,
             log_level=args.log_level,
             timeout_keep_alive=args.keep_alive_s,
+            **proxy_options(settings),
         )
         return 0
     try:
-        app = create_app(Settings())
+        app = create_app(settings)
     except RuntimeError as exc:
         parser.exit(2, f"edgeqi serve: {exc}\n")
     uvicorn.run(
@@ -71,5 +119,6 @@ def serve(argv: list[str]) -> int:
         port=args.port,
         log_level=args.log_level,
         timeout_keep_alive=args.keep_alive_s,
+        **proxy_options(settings),
     )
     return 0

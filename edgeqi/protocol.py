@@ -269,9 +269,14 @@ def node_topic(node_id: str, kind: Kind | str) -> str:
     return f"{TOPIC_ROOT}/nodes/{node_id}/{Kind(kind).value}"
 
 
-def consensus_topic(cluster: str, phase: str) -> str:
-    """Consensus traffic of one cluster: ``edgeqi/v1/consensus/{cluster}/{phase}``."""
-    return f"{TOPIC_ROOT}/consensus/{cluster}/{phase}"
+def consensus_topic(cluster: str, sender: str, phase: str) -> str:
+    """Consensus traffic of one cluster: ``edgeqi/v1/consensus/{cluster}/{sender}/{phase}``.
+
+    The sender's own level is what lets the broker tie a consensus message to the login
+    that published it (ACL ``pattern write edgeqi/v1/consensus/+/%u/#``), as the node
+    subtree does for telemetry: no node can publish consensus traffic as another.
+    """
+    return f"{TOPIC_ROOT}/consensus/{cluster}/{sender}/{phase}"
 
 
 def command_topic(node_id: str) -> str:
@@ -282,14 +287,15 @@ def command_topic(node_id: str) -> str:
 def topic_for(message: Message) -> str:
     """The topic a message is published on."""
     if isinstance(message, ConsensusMessage):
-        return consensus_topic(message.cluster, message.phase)
+        return consensus_topic(message.cluster, message.node_id, message.phase)
     if isinstance(message, Command):
         return command_topic(message.target)
     return node_topic(message.node_id, message.kind)
 
 
-NODE_SUBSCRIPTION = f"{TOPIC_ROOT}/nodes/+/+"
-"""What an ingest service subscribes to for node telemetry."""
+NODE_SUBSCRIPTION = f"{TOPIC_ROOT}/nodes/#"
+"""What an ingest service subscribes to for node telemetry: the whole subtree, so that
+a topic of the wrong depth reaches validation and is quarantined, not silently missed."""
 
 CONSENSUS_SUBSCRIPTION = f"{TOPIC_ROOT}/consensus/#"
 

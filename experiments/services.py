@@ -65,6 +65,11 @@ def mosquitto_binary() -> str:
     return need_binary(shutil.which("mosquitto") or "/usr/sbin/mosquitto", "mosquitto")
 
 
+def mosquitto_client(name: str) -> str:
+    """``mosquitto_pub`` / ``mosquitto_sub`` (Debian ``mosquitto-clients``)."""
+    return need_binary(shutil.which(name) or f"/usr/bin/{name}", name)
+
+
 def postgres_bindir() -> str:
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
     return os.path.dirname(need_binary(found[-1] if found else None, "postgresql"))
@@ -84,6 +89,13 @@ class BrokerTls:
 class Mosquitto:
     """One broker process; :meth:`restart` keeps its port (and its persistence file).
 
+    Its settings are those the project ships (``broker_conf_text``). ``durable`` (save
+    after every change, so what it acknowledged survives :meth:`kill`) is what
+    ``edgeqi mqtt-acl`` ships for deployment, but off here by default: it costs most of
+    the broker's throughput (BENCHMARKS.md, "Broker durability") and Mosquitto 2.0.11
+    then redelivers acknowledged messages to a resumed session, which the throughput
+    and session tests would count as duplicates.
+
     With ``tls`` it also listens with TLS on :attr:`tls_port` (``mqtts://``), as a field
     deployment's broker does; the plain listener stays for the backend's own clients.
     """
@@ -94,7 +106,10 @@ class Mosquitto:
         extra_conf: str = "",
         allow_anonymous: bool = True,
         tls: BrokerTls | None = None,
+        durable: bool = False,
     ) -> None:
+        from backend.ingest.broker_acl import broker_conf_text
+
         self.binary = mosquitto_binary()
         self.workdir = workdir
         self.port = free_port()
@@ -112,7 +127,7 @@ class Mosquitto:
             f"listener {self.port} 127.0.0.1\n"
             f"{tls_conf}"
             f"allow_anonymous {'true' if allow_anonymous else 'false'}\n"
-            f"persistence true\npersistence_location {workdir}/\n"
+            f"{broker_conf_text(durable=durable)}persistence_location {workdir}/\n"
             "max_queued_messages 200000\n"
             f"{'user root' if os.geteuid() == 0 else ''}\n"
             f"{extra_conf}"
@@ -149,6 +164,13 @@ class Mosquitto:
                 self.proc.wait()
         self.proc = None
 
+    def kill(self) -> None:
+        """SIGKILL, as a crash or power loss would end it: no shutdown save."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+
     def restart(self) -> None:
         self.stop()
         self.start()
@@ -161,6 +183,7 @@ def mosquitto_with_logins(
     nodes: Sequence[str],
     tls: BrokerTls | None = None,
     extra_conf: str = "",
+    durable: bool = False,
 ) -> Mosquitto:
     """A broker (not started yet) where each user logs in with its password and gets the ACL
     of its role: ``backends`` read every node's topics, each of ``nodes`` writes only its own."""
@@ -176,6 +199,7 @@ def mosquitto_with_logins(
         extra_conf=f"password_file {passwd}\nacl_file {acl}\n{extra_conf}",
         allow_anonymous=False,
         tls=tls,
+        durable=durable,
     )
 
 

@@ -3,10 +3,11 @@
 The replica (a bare :class:`~edgeqi.consensus.Replica`, or a field camera's
 :class:`~edgeqi.consensus.cycle.CycleReplica` around one) stays a pure state machine;
 this adapter owns the socket and the clock. Broadcasts go to
-``edgeqi/v1/consensus/{cluster}/{phase}``; a message for one member (catch-up help)
-goes to ``.../{phase}/{member}`` and other members ignore it. Messages arrive on paho's
-network thread and wait in a bounded queue until :meth:`MqttReplica.step` feeds them to
-the state machine from the caller's thread, so it is never touched by two threads at once.
+``edgeqi/v1/consensus/{cluster}/{sender}/{phase}`` (the broker lets each login publish
+only under its own sender level); a message for one member (catch-up help) goes to
+``.../{phase}/{member}`` and other members ignore it. Messages arrive on paho's network
+thread and wait in a bounded queue until :meth:`MqttReplica.step` feeds them to the state
+machine from the caller's thread, so it is never touched by two threads at once.
 """
 
 from __future__ import annotations
@@ -105,7 +106,7 @@ class MqttReplica(Generic[Out]):
     def _on_connect(
         self, client: mqtt.Client, _u: object, _f: object, rc: object, _p: object
     ) -> None:
-        client.subscribe(consensus_topic(self.cluster, "#"), qos=self.qos)
+        client.subscribe(consensus_topic(self.cluster, "+", "#"), qos=self.qos)
 
     def _on_subscribe(self, *_args: object) -> None:
         self._subscribed.set()
@@ -128,7 +129,8 @@ class MqttReplica(Generic[Out]):
 
     def send(self, m: ConsensusMessage, to: str | None = None) -> ConsensusMessage:
         """Publish one message to the cluster (or to one member); returns it as sent."""
-        topic = consensus_topic(self.cluster, m.phase if to is None else f"{m.phase}/{to}")
+        phase = m.phase if to is None else f"{m.phase}/{to}"
+        topic = consensus_topic(self.cluster, m.node_id, phase)
         if self.stamp is not None:
             m = self.stamp(m, topic)
         if to is None and self.forward is not None:
@@ -161,7 +163,7 @@ class MqttReplica(Generic[Out]):
 
     def _decode(self, topic: str, payload: bytes) -> ConsensusMessage | None:
         parts = topic.split("/")
-        if len(parts) == 6 and parts[5] != self.replica.id:
+        if len(parts) == 7 and parts[6] != self.replica.id:
             return None  # addressed to another member
         try:
             m = decode(payload)

@@ -4,6 +4,8 @@
 set -euo pipefail
 need=()
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
+# The adversarial tests publish with a client the project did not write.
+command -v mosquitto_pub >/dev/null 2>&1 || need+=(mosquitto-clients)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 # The dashboard's end-to-end tests drive Debian's Chromium (Playwright's download is unreachable).

@@ -416,7 +416,7 @@ class ConsensusLayer:
         if self.relay is not None:
             self.relay(k, m)
         payload = len(encode(m))
-        size = payload + mqtt_publish_overhead(consensus_topic(m.cluster, m.phase))
+        size = payload + mqtt_publish_overhead(consensus_topic(m.cluster, m.node_id, m.phase))
         d = self.network.send(k, t, size)
         self.stats.messages[g.level] += 1
         self.stats.bytes[g.level] += d.wire_bytes

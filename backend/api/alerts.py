@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, status
-from pydantic import AnyHttpUrl, BaseModel, Field, model_validator
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, JsonValue, model_validator
 from sqlalchemy import select
 
 from backend.analytics.alert_rules import METRICS, OPS
-from backend.api.deps import DB, Id, Operator, RuntimeDep, Seconds, Viewer, ms
+from backend.api.deps import DB, NOT_FOUND, Id, Operator, RuntimeDep, Seconds, Viewer, ms
 from backend.core.db import now_ms
 from backend.core.orm import AlertRow, AlertRule
 from edgeqi.protocol import NODE_ID_PATTERN
@@ -19,20 +20,39 @@ router = APIRouter(prefix="/api/alerts", tags=["alerts"])
 Severity = Literal["info", "warning", "critical"]
 
 
+def _enum(names: Iterable[str]) -> list[JsonValue]:
+    """A JSON Schema ``enum`` of names a validator checks."""
+    return [str(n) for n in sorted(names)]
+
+
 class RuleBody(BaseModel):
     """A condition ``metric op threshold``.
 
     ``metric`` is one of ``backend.analytics.alert_rules.METRICS``.
     """
 
+    # The cross-field rule of ``_check``, stated in the schema (JSON Schema if/then).
+    model_config = ConfigDict(
+        json_schema_extra={
+            "if": {"properties": {"action": {"const": "webhook"}}, "required": ["action"]},
+            "then": {
+                "properties": {"webhook_url": {"type": "string"}},
+                "required": ["webhook_url"],
+            },
+        }
+    )
+
     name: str = Field(min_length=1, max_length=128)
-    metric: str
-    op: str = ">"
+    # Declared as enums so the OpenAPI document states what the validator enforces.
+    metric: str = Field(json_schema_extra={"enum": _enum(METRICS)})
+    op: str = Field(default=">", json_schema_extra={"enum": _enum(OPS)})
     threshold: float = Field(allow_inf_nan=False)
     node_id: str | None = Field(default=None, pattern=NODE_ID_PATTERN)
     severity: Severity = "warning"
     action: Literal["notify", "webhook"] = "notify"
-    webhook_url: AnyHttpUrl | None = None
+    webhook_url: AnyHttpUrl | None = Field(
+        default=None, json_schema_extra={"pattern": "^https?://[^/?#\\s]+"}
+    )
     cooldown_s: float = Field(default=300.0, ge=0, le=86_400 * 30)
     enabled: bool = True
 
@@ -82,7 +102,7 @@ def create_rule(body: RuleBody, db: DB, rt: RuntimeDep, _: Operator) -> AlertRul
     return rule
 
 
-@router.put("/rules/{rule_id}", response_model=RuleOut)
+@router.put("/rules/{rule_id}", response_model=RuleOut, responses=NOT_FOUND)
 def update_rule(rule_id: Id, body: RuleBody, db: DB, rt: RuntimeDep, _: Operator) -> AlertRule:
     rule = db.get(AlertRule, rule_id)
     if rule is None:
@@ -93,7 +113,7 @@ def update_rule(rule_id: Id, body: RuleBody, db: DB, rt: RuntimeDep, _: Operator
     return rule
 
 
-@router.delete("/rules/{rule_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/rules/{rule_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)
 def delete_rule(rule_id: Id, db: DB, rt: RuntimeDep, _: Operator) -> None:
     rule = db.get(AlertRule, rule_id)
     if rule is None:
@@ -127,7 +147,7 @@ def list_alerts(
     return {"items": [{c.key: getattr(r, c.key) for c in AlertRow.__table__.columns} for r in rows]}
 
 
-@router.post("/{alert_id}/ack")
+@router.post("/{alert_id}/ack", responses=NOT_FOUND)
 def acknowledge(alert_id: Id, db: DB, _: Operator) -> dict[str, Any]:
     alert = db.get(AlertRow, alert_id)
     if alert is None:

@@ -9,7 +9,17 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from backend.api.deps import DB, Admin, RuntimeDep, Viewer
+from backend.api.deps import (
+    CONFLICT,
+    DB,
+    NOT_FOUND,
+    THROTTLED,
+    Admin,
+    Id,
+    RuntimeDep,
+    Viewer,
+    throttle,
+)
 from backend.core.auth import Role, TokenError, dummy_verify, hash_password, verify_password
 from backend.core.db import now_ms
 from backend.core.orm import User
@@ -46,17 +56,12 @@ class UserOut(BaseModel):
     disabled: bool
 
 
-@router.post("/auth/login", response_model=TokenPair)
+@router.post("/auth/login", response_model=TokenPair, responses=THROTTLED)
 def login(body: LoginBody, request: Request, rt: RuntimeDep, db: DB) -> dict[str, Any]:
-    """Exchange a password for tokens; repeated failures are throttled per client+user."""
+    """Exchange a password for tokens; failures are throttled per client+user, per user
+    across clients and per client across users."""
     client = request.client.host if request.client else "?"
-    wait = rt.limiter.retry_after(client, body.username)
-    if wait > 0:
-        raise HTTPException(
-            status.HTTP_429_TOO_MANY_REQUESTS,
-            "too many failed logins",
-            headers={"Retry-After": str(int(wait) + 1)},
-        )
+    throttle(rt.limiter, client, body.username)
     user = db.scalar(select(User).where(User.username == body.username))
     if user is None:
         dummy_verify(body.password)
@@ -93,7 +98,9 @@ def list_users(_: Admin, db: DB) -> list[User]:
     return list(db.scalars(select(User).order_by(User.id)))
 
 
-@router.post("/users", response_model=UserOut, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/users", response_model=UserOut, status_code=status.HTTP_201_CREATED, responses=CONFLICT
+)
 def create_user(body: UserBody, _: Admin, db: DB) -> User:
     user = User(
         username=body.username,
@@ -108,3 +115,37 @@ def create_user(body: UserBody, _: Admin, db: DB) -> User:
     except IntegrityError:
         raise HTTPException(status.HTTP_409_CONFLICT, "username taken") from None
     return user
+
+
+class UserPatch(BaseModel):
+    role: Role | None = None
+    disabled: bool | None = None
+
+
+def _user(db: DB, user_id: int) -> User:
+    user = db.get(User, user_id)
+    if user is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such user")
+    return user
+
+
+@router.patch("/users/{user_id}", response_model=UserOut, responses=NOT_FOUND)
+def update_user(user_id: Id, body: UserPatch, _: Admin, db: DB, rt: RuntimeDep) -> User:
+    """Change a user's role or disable it; its tokens follow at the next request."""
+    user = _user(db, user_id)
+    if body.role is not None:
+        user.role = body.role.value
+    if body.disabled is not None:
+        user.disabled = body.disabled
+    db.commit()
+    rt.users.forget(user.username)
+    return user
+
+
+@router.delete("/users/{user_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)
+def delete_user(user_id: Id, _: Admin, db: DB, rt: RuntimeDep) -> None:
+    """Remove a user; every token issued to it stops working."""
+    user = _user(db, user_id)
+    db.delete(user)
+    db.commit()
+    rt.users.forget(user.username)

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from backend.analytics import queries as analytics
-from backend.api.deps import DB, Id, Seconds, Viewer, ms
+from backend.api.deps import DB, NOT_FOUND, Id, Seconds, Viewer, ms
 from backend.core.orm import ConsensusRow, DetectionRow, LogRow
 
 router = APIRouter(prefix="/api", tags=["data"])
@@ -213,7 +213,7 @@ def consensus_rounds(
     }
 
 
-@router.get("/consensus/rounds/{cluster}/{view}/{number}")
+@router.get("/consensus/rounds/{cluster}/{view}/{number}", responses=NOT_FOUND)
 def consensus_round(cluster: str, view: Id, number: Id, db: DB, _: Viewer) -> dict[str, Any]:
     """Every message of one round, in arrival order."""
     rows = db.scalars(

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Path, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from backend.core.auth import Principal, Role, TokenError
+from backend.core.auth import LoginLimiter, Principal, Role, TokenError
 from backend.core.service import Runtime
 
 bearer = HTTPBearer(auto_error=False, description="Access token from /api/auth/login")
@@ -49,13 +50,32 @@ async def principal(
             headers={"WWW-Authenticate": "Bearer"},
         )
     try:
-        return rt.tokens.check(creds.credentials, "access")
+        who = rt.tokens.check(creds.credentials, "access")
     except TokenError as exc:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             f"invalid token: {exc}",
             headers={"WWW-Authenticate": "Bearer"},
         ) from None
+    role = rt.users.role(who.username)  # deleted or disabled users lose their tokens
+    if role is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "user no longer active",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return Principal(who.username, role)
+
+
+def throttle(limiter: LoginLimiter, client: str, name: str) -> None:
+    """429 with ``Retry-After`` while ``limiter`` holds (client, name) back."""
+    wait = limiter.retry_after(client, name)
+    if wait > 0:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            "too many failed attempts",
+            headers={"Retry-After": str(int(wait) + 1)},
+        )
 
 
 def require(role: Role) -> Callable[[Principal], Awaitable[Principal]]:
@@ -83,3 +103,23 @@ Seconds = Annotated[float | None, Query(ge=0, le=1e11, description="epoch second
 """A time bound in epoch seconds; bounded so that milliseconds fit a 64-bit column."""
 Id = Annotated[int, Path(ge=0, le=2**63 - 1)]
 """A row id or counter in a path; bounded to what a 64-bit column holds."""
+
+
+class Problem(BaseModel):
+    """The body of every error response: FastAPI's ``{"detail": ...}``."""
+
+    detail: str
+
+
+Responses = dict[int | str, dict[str, Any]]
+
+NOT_FOUND: Responses = {404: {"model": Problem, "description": "No such item"}}
+"""``responses=`` entry of routes that answer 404 for an unknown id."""
+CONFLICT: Responses = {409: {"model": Problem, "description": "Already exists"}}
+THROTTLED: Responses = {429: {"model": Problem, "description": "Too many failed attempts"}}
+TOKEN_ERRORS: Responses = {
+    401: {"model": Problem, "description": "Missing, invalid or revoked token"},
+    403: {"model": Problem, "description": "Role too low"},
+}
+"""Declared on every router whose routes need a token, so the OpenAPI document lists
+what the API answers to a caller without one."""

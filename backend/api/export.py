@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from openpyxl import Workbook
 from sqlalchemy import Engine, Select, select
 
@@ -117,7 +117,13 @@ def _xlsx(dataset: str, header: list[str], rows: Iterator[tuple[Any, ...]]) -> I
             yield chunk
 
 
-@router.get("/export")
+@router.get(
+    "/export",
+    response_class=Response,
+    responses={
+        200: {"content": {media: {} for media in MEDIA.values()}, "description": "The file"}
+    },
+)
 def export(
     rt: RuntimeDep,
     _: Viewer,

@@ -7,15 +7,18 @@ import json
 import secrets
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, HTTPException, Query, status
+from fastapi import APIRouter, Header, HTTPException, Query, Request, status
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
-from backend.api.deps import DB, RuntimeDep, Viewer
+from backend.api.deps import CONFLICT, DB, NOT_FOUND, THROTTLED, RuntimeDep, Viewer, throttle
 from backend.core.db import now_ms
 from backend.core.orm import AnomalyRow, LogRow, MessageRow, Node, RollupRow
 from backend.ingest.broker_acl import mosquitto_hash
 from edgeqi.protocol import NODE_ID_PATTERN, TOPIC_ROOT
+
+PROVISIONING = "provisioning"
+"""The name wrong provisioning tokens are counted under, per client address."""
 
 router = APIRouter(prefix="/api/nodes", tags=["nodes"])
 
@@ -120,11 +123,17 @@ def list_nodes(
     )
 
 
-@router.post("/register", response_model=Registered, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/register",
+    response_model=Registered,
+    status_code=status.HTTP_201_CREATED,
+    responses=CONFLICT | THROTTLED,
+)
 def register(
     body: RegisterBody,
     db: DB,
     rt: RuntimeDep,
+    request: Request,
     x_provisioning_token: Annotated[str | None, Header()] = None,
 ) -> Registered:
     """Create a node's MQTT credentials; needs the provisioning token.
@@ -132,6 +141,8 @@ def register(
     The password is returned once; only its Mosquitto hash is stored, from which
     ``backend.ingest.broker_acl`` writes the broker's password and ACL files.
     """
+    client = request.client.host if request.client else "?"
+    throttle(rt.provision_limiter, client, PROVISIONING)
     expected = rt.settings.provisioning_token
     allowed = bool(
         expected
@@ -139,6 +150,7 @@ def register(
         and hmac.compare_digest(expected.encode(), x_provisioning_token.encode())
     )
     if not allowed:
+        rt.provision_limiter.failed(client, PROVISIONING)
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "valid X-Provisioning-Token required")
     node = db.get(Node, body.node_id)
     if node is not None and node.registered_ms is not None and not body.rotate:
@@ -161,7 +173,7 @@ def register(
     )
 
 
-@router.get("/{node_id}")
+@router.get("/{node_id}", responses=NOT_FOUND)
 def node_detail(
     node_id: str,
     db: DB,

@@ -6,7 +6,7 @@ import secrets
 import threading
 import time
 import uuid
-from collections import deque
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -111,37 +111,70 @@ class Tokens:
             raise TokenError("unknown role") from None
 
 
-class LoginLimiter:
-    """Sliding-window count of failed logins per (client, username)."""
+_MAX_KEYS = 100_000
+"""Keys a limiter tracks at once; past it the least recently failed one is forgotten
+(never everything at once, so flooding keys cannot reset a lockout in progress)."""
 
-    def __init__(self, max_failures: int, window_s: float) -> None:
-        self.max_failures = max_failures
+
+class LoginLimiter:
+    """Sliding-window counts of failures per (client, name), per name and per client.
+
+    The pair limit is the ordinary lockout; the per-name limit (across every address)
+    stops guessing one account from many addresses, and the per-client limit (across
+    every name) stops spraying many names from one address. ``client`` must be the
+    peer address, or the forwarded one only behind a configured trusted proxy.
+    """
+
+    def __init__(
+        self,
+        max_failures: int,
+        window_s: float,
+        per_name_max: int | None = None,
+        per_client_max: int | None = None,
+    ) -> None:
         self.window_s = window_s
-        self._failures: dict[tuple[str, str], deque[float]] = {}
+        self._limits = {"pair": max_failures, "name": per_name_max, "client": per_client_max}
+        self._failures: OrderedDict[tuple[str, ...], deque[float]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def retry_after(self, client: str, username: str) -> float:
+    def _keys(self, client: str, name: str) -> list[tuple[tuple[str, ...], int]]:
+        keys = {
+            "pair": ("pair", client, name),
+            "name": ("name", name),
+            "client": ("client", client),
+        }
+        return [(keys[kind], limit) for kind, limit in self._limits.items() if limit is not None]
+
+    def retry_after(self, client: str, name: str) -> float:
         """Seconds until another attempt is allowed; 0 when allowed now."""
         now = time.monotonic()
+        wait = 0.0
         with self._lock:
-            q = self._failures.get((client, username))
-            if q is None:
-                return 0.0
-            while q and now - q[0] > self.window_s:
-                q.popleft()
-            if len(q) < self.max_failures:
-                return 0.0
-            return self.window_s - (now - q[0])
+            for key, limit in self._keys(client, name):
+                q = self._failures.get(key)
+                if q is None:
+                    continue
+                while q and now - q[0] > self.window_s:
+                    q.popleft()
+                if len(q) >= limit:
+                    wait = max(wait, self.window_s - (now - q[-limit]))
+        return wait
 
-    def failed(self, client: str, username: str) -> None:
+    def failed(self, client: str, name: str) -> None:
+        now = time.monotonic()
         with self._lock:
-            self._failures.setdefault((client, username), deque()).append(time.monotonic())
-            if len(self._failures) > 100_000:
-                self._failures.clear()
+            for key, _ in self._keys(client, name):
+                q = self._failures.pop(key, None) or deque()
+                q.append(now)
+                self._failures[key] = q  # most recently failed last
+            while len(self._failures) > _MAX_KEYS:
+                self._failures.popitem(last=False)
 
-    def succeeded(self, client: str, username: str) -> None:
+    def succeeded(self, client: str, name: str) -> None:
+        """A success clears only its own pair: failures against the name from elsewhere
+        still count."""
         with self._lock:
-            self._failures.pop((client, username), None)
+            self._failures.pop(("pair", client, name), None)
 
 
 def check_production_secret(settings: Settings) -> None:

@@ -61,6 +61,18 @@ class Metrics:
         self.quarantined = Counter(
             "edgeqi_quarantine_total", "Payloads quarantined, by reason", ["reason"], registry=r
         )
+        self.quarantine_dropped = Counter(
+            "edgeqi_quarantine_dropped_total",
+            "Refused payloads not kept because their publisher's quarantine quota was spent",
+            ["reason"],
+            registry=r,
+        )
+        self.flagged = Counter(
+            "edgeqi_ingest_flagged_total",
+            "Messages stored but flagged: unregistered sender, seq below the node's highest",
+            ["reason"],
+            registry=r,
+        )
         self.batch_size = Histogram(
             "edgeqi_ingest_batch_size",
             "Messages per database flush",

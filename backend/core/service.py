@@ -20,9 +20,12 @@ from backend.core.db import make_engine, migrate, now_ms, session_factory
 from backend.core.orm import User
 from backend.core.prometheus import Metrics
 from backend.core.settings import Settings
+from backend.core.users import ActiveUsers
 from backend.ingest.bus import LocalBus
+from backend.ingest.identity import Registry
 from backend.ingest.ingestor import Ingestor
 from backend.ingest.mqtt_source import MqttSource
+from backend.ingest.quota import QuarantineQuota
 from backend.ingest.store import Store, WriteResult
 from backend.live.push import Hub
 from backend.live.redis_cache import Cache
@@ -47,7 +50,20 @@ class Runtime:
         self.engine = make_engine(settings.database_url)
         self.sessions = session_factory(self.engine)
         self.tokens = Tokens(settings)
-        self.limiter = LoginLimiter(settings.login_max_failures, settings.login_window_s)
+        self.limiter = LoginLimiter(
+            settings.login_max_failures,
+            settings.login_window_s,
+            per_name_max=settings.login_name_max_failures,
+            per_client_max=settings.login_client_max_failures,
+        )
+        # Keyed (address, "provisioning"): per address, and across all addresses at 20x,
+        # so guessing the token from many addresses is bounded too.
+        self.provision_limiter = LoginLimiter(
+            settings.provisioning_max_failures,
+            settings.login_window_s,
+            per_name_max=20 * settings.provisioning_max_failures,
+        )
+        self.users = ActiveUsers(self.sessions)
         self.evaluator = AlertEvaluator(self.engine)
         self.ingestor = Ingestor(
             Store(self.engine, settings.quarantine_keep_bytes),
@@ -56,6 +72,13 @@ class Runtime:
             flush_interval_s=settings.ingest_flush_interval_s,
             max_pending=settings.ingest_max_pending,
             alert_hook=self.evaluator,
+            quota=QuarantineQuota(
+                settings.quarantine_quota_rows,
+                settings.quarantine_quota_bytes,
+                settings.quarantine_quota_window_s,
+            ),
+            registry=Registry(self.engine),
+            require_registration=settings.require_registration,
         )
         self.ingests = settings.role != "api"
         self.bus = LocalBus()

@@ -52,13 +52,33 @@ class Settings(BaseSettings):
     admin_password: str | None = None
     provisioning_token: str | None = None
     login_max_failures: int = Field(default=5, ge=1)
+    """Failed logins per (address, username) in ``login_window_s`` before 429."""
+    login_name_max_failures: int = Field(default=20, ge=1)
+    """Failed logins per username from all addresses together (guessing from many)."""
+    login_client_max_failures: int = Field(default=30, ge=1)
+    """Failed logins per address for all usernames together (spraying many names)."""
     login_window_s: float = Field(default=60.0, gt=0)
+    provisioning_max_failures: int = Field(default=5, ge=1)
+    """Wrong provisioning tokens per address in ``login_window_s`` before 429."""
+    trusted_proxies: str | None = None
+    """Addresses (comma-separated, or ``*``) of reverse proxies whose ``X-Forwarded-For``
+    is believed. Unset: the header is ignored and the peer address is the client, so a
+    client cannot pick the address its failed logins are counted against."""
 
     ingest_batch_size: int = Field(default=500, ge=1)
     ingest_flush_interval_s: float = Field(default=0.2, gt=0)
     ingest_max_pending: int = Field(default=50_000, ge=1)
     quarantine_keep_bytes: int = Field(default=64 * 1024, ge=0)
     """Raw bytes kept per quarantined payload; the full size is recorded beside them."""
+    quarantine_quota_rows: int = Field(default=1000, ge=1)
+    quarantine_quota_bytes: int = Field(default=4 * 1024 * 1024, ge=0)
+    quarantine_quota_window_s: float = Field(default=3600.0, gt=0)
+    """Per publisher, at most ``quarantine_quota_rows`` rows and ``quarantine_quota_bytes``
+    kept bytes in any ``quarantine_quota_window_s``; the rest is counted, not kept."""
+    require_registration: bool = False
+    """Quarantine (``unregistered``) messages of nodes never registered through
+    ``/api/nodes/register``. Off by default because simulated and load-test nodes are
+    not registered; either way such messages are counted."""
 
     active_node_window_s: float = Field(default=60.0, gt=0)
     retention_detections_days: float = Field(default=30.0, gt=0)

@@ -20,6 +20,8 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from backend.core.prometheus import Metrics
+from backend.ingest.identity import Registry, SeqWatch
+from backend.ingest.quota import QuarantineQuota, publisher
 from backend.ingest.store import Accepted, AlertHook, Refused, Store, WriteResult
 from edgeqi.protocol import (
     CONSENSUS_SUBSCRIPTION,
@@ -42,15 +44,19 @@ _MEMBER = re.compile(NODE_ID_PATTERN)
 def validate(topic: str, payload: bytes) -> Message:
     """Check the topic and the payload against each other; raise ProtocolError with a reason."""
     if topic.startswith(_CONSENSUS_PREFIX):
-        # ``.../{cluster}/{phase}`` is a broadcast; a sixth part names the one member a
-        # message is for (catch-up help), which the backend records like any other.
+        # ``.../{cluster}/{sender}/{phase}`` is a broadcast; a seventh part names the one
+        # member a message is for (catch-up help), which the backend records like any
+        # other. The broker lets a login publish only under its own sender level, so a
+        # message whose node_id is not that level speaks for another node.
         parts = topic.split("/")
-        if len(parts) not in (5, 6) or (len(parts) == 6 and not _MEMBER.match(parts[5])):
+        if len(parts) not in (6, 7) or (len(parts) == 7 and not _MEMBER.match(parts[6])):
             raise ProtocolError("bad_topic", topic[:200])
         message = decode(payload)
         if not isinstance(message, ConsensusMessage):
             raise ProtocolError("kind_mismatch", f"{message.kind} on a consensus topic")
-        if (message.cluster, message.phase) != (parts[3], parts[4]):
+        if message.node_id != parts[4]:
+            raise ProtocolError("node_mismatch", f"{message.node_id} on the topic of {parts[4]}")
+        if (message.cluster, message.phase) != (parts[3], parts[5]):
             raise ProtocolError("topic_mismatch", "cluster/phase differ from the topic")
         check_ranges(message)
         return message
@@ -96,8 +102,15 @@ class Ingestor:
         flush_interval_s: float = 0.2,
         max_pending: int = 50_000,
         alert_hook: AlertHook | None = None,
+        quota: QuarantineQuota | None = None,
+        registry: Registry | None = None,
+        require_registration: bool = False,
     ) -> None:
         self.store = store
+        self.quota = quota
+        self.registry = registry
+        self.require_registration = require_registration
+        self._seqs = SeqWatch()
         self.metrics = metrics or Metrics()
         self.batch_size = batch_size
         self.flush_interval_s = flush_interval_s
@@ -133,6 +146,7 @@ class Ingestor:
             return
         try:
             message = validate(topic, raw)
+            self._check_registered(message.node_id)
             item: Accepted | Refused = Accepted(topic, raw, received_ms, message, ack)
         except ProtocolError as exc:
             item = Refused(topic, raw, received_ms, exc.reason, exc.detail, ack)
@@ -140,7 +154,30 @@ class Ingestor:
             item = Refused(str(topic), raw, received_ms, "internal", repr(exc)[:500], ack)
         self._enqueue(item)
 
+    def _check_registered(self, node_id: str) -> None:
+        """Count (or, with ``require_registration``, refuse) a sender never registered."""
+        if self.registry is None or self.registry.registered(node_id):
+            return
+        if self.require_registration:
+            raise ProtocolError("unregistered", f"{node_id} is not a registered node")
+        self.metrics.flagged.labels("unregistered").inc()
+
+    def _over_quota(self, item: Refused) -> bool:
+        """Whether the publisher's quarantine budget is spent (then the item is counted,
+        acknowledged and not kept)."""
+        if self.quota is None:
+            return False
+        kept = min(len(item.payload), self.store.keep)
+        if self.quota.charge(publisher(item.topic), kept):
+            return False
+        self.metrics.quarantine_dropped.labels(item.reason).inc()
+        if item.ack is not None:
+            item.ack()
+        return True
+
     def _enqueue(self, item: Accepted | Refused) -> None:
+        if isinstance(item, Refused) and self._over_quota(item):
+            return
         with self._cond:
             while self._pending() >= self.max_pending and self._running():
                 self._cond.wait(0.5)
@@ -275,6 +312,8 @@ class Ingestor:
         now_ms = time.time() * 1000
         for item in result.new:
             m.ingested.labels(item.message.kind).inc()
+            if self._seqs.regressed(item.message.node_id, item.message.seq):
+                m.flagged.labels("seq_regression").inc()
             m.lag_seconds.observe(max(0.0, (now_ms - item.received_ms) / 1000))
             detections = getattr(item.message, "detections", None)
             if detections:

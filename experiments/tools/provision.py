@@ -37,7 +37,7 @@ from pathlib import Path
 import yaml
 
 import scenarios
-from backend.ingest.broker_acl import acl_text, mosquitto_hash
+from backend.ingest.broker_acl import CONSENSUS_ACL, mosquitto_hash, node_acl
 from edgeqi.protocol import NODE_ID_PATTERN
 from experiments.tools.keys import generate
 from hardware import node_config as nc
@@ -107,7 +107,7 @@ def add_to_mosquitto(directory: Path, node_id: str, password: str) -> None:
     os.chmod(passwd, 0o600)
     existing = acl.read_text() if acl.exists() else ""
     if f"user {node_id}\n" not in existing:
-        block = acl_text([], [node_id]).split("\n", 2)[2]  # without the header comment
+        block = node_acl(node_id) + ("" if CONSENSUS_ACL in existing else CONSENSUS_ACL)
         acl.write_text(
             existing + ("\n" if existing and not existing.endswith("\n") else "") + block
         )

@@ -145,4 +145,5 @@ def test_bench_login_is_merged_into_existing_mosquitto_files(tmp_path: Path) -> 
     assert set(passwd) == {"cam-001", "cam-002"}
     assert passwd["cam-001"].startswith("$7$") and passwd["cam-001"] not in first
     acl = (tmp_path / "acl").read_text()
-    assert acl.count("user cam-001\n") == 1 and "topic write edgeqi/v1/nodes/cam-002/#" in acl
+    assert acl.count("user cam-001\n") == 1 and "topic write edgeqi/v1/nodes/cam-002/queue" in acl
+    assert acl.count("pattern write edgeqi/v1/consensus/+/%u/#") == 1

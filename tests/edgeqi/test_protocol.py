@@ -95,7 +95,7 @@ def test_nan_is_refused() -> None:
 def test_topic_tree() -> None:
     assert node_topic("n1", "heartbeat") == "edgeqi/v1/nodes/n1/heartbeat"
     assert parse_node_topic("edgeqi/v1/nodes/n1/anomaly") == ("n1", "anomaly")
-    assert consensus_topic("i0007", "prepare") == "edgeqi/v1/consensus/i0007/prepare"
+    assert consensus_topic("i0007", "cam-2", "prepare") == "edgeqi/v1/consensus/i0007/cam-2/prepare"
     assert topic_for(anomaly("n2", 1)) == "edgeqi/v1/nodes/n2/anomaly"
     with pytest.raises(ProtocolError, match="bad_topic"):
         parse_node_topic("edgeqi/v1/nodes/n1")

@@ -55,9 +55,9 @@ def test_replicas_commit_over_mosquitto_and_reject_a_forgery(broker: Mosquitto) 
         raw = mqtt.Client(CallbackAPIVersion.VERSION2)
         raw.connect("127.0.0.1", broker.port)
         raw.loop_start()
-        raw.publish(consensus_topic("i0042", "preprepare"), encode(forged), qos=1).wait_for_publish(
-            5
-        )
+        raw.publish(
+            consensus_topic("i0042", "cam-0", "preprepare"), encode(forged), qos=1
+        ).wait_for_publish(5)
         raw.loop_stop()
         raw.disconnect()
         nodes[2].publish(replicas[2].request(time.time(), "cycle-1", "plan-A"))
