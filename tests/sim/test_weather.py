@@ -55,7 +55,7 @@ def test_an_overcast_week_harvests_less_and_a_clear_one_matches_no_weather() -> 
         scn = compose_scenario([*args, f"weather={weather}", "seed=1"])
         sim = PolicySimulation(scn, "edgeqi", record_queues=False)
         sim.run()
-        harvested[weather] = float(sim.fleet_energy.harvested_j.sum())
+        harvested[weather] = float(sim.energy.harvested_j.sum())
         if weather == "overcast_spells":
             assert sim.sky.overcast_days > 0
     assert harvested["overcast_spells"] < 0.8 * harvested["clear"]
