@@ -30,6 +30,14 @@ class EventConfirmer:
         self._history = [0] * approaches
         self._last_confirmed = [-1e18] * approaches
 
+    def update_all(self, flags: tuple[bool, ...], now: float) -> list[int]:
+        """Record one window of every approach; the approaches it confirms a new event on.
+
+        Most windows show nothing after windows that showed nothing: one check then."""
+        if not any(flags) and not any(self._history):
+            return []
+        return [i for i, seen in enumerate(flags) if self.update(i, seen, now)]
+
     def update(self, approach: int, seen: bool, now: float) -> bool:
         """Record one window of ``approach``; True when this window confirms a new event."""
         h = ((self._history[approach] << 1) | seen) & self._mask

@@ -440,24 +440,22 @@ class EdgeNode:
     def _event_reports(self, anomaly: AnomalyType, flags: tuple[bool, ...], t_obs: float) -> None:
         """Perception events (an emergency vehicle, a stalled vehicle) are critical in every
         policy: reported on the window that confirms them (M of the last N windows)."""
-        confirmer = self._confirm[anomaly]
-        for i, seen in enumerate(flags):
-            if confirmer.update(i, seen, t_obs):
-                self._submit_send(
-                    t_obs,
-                    Priority.CRITICAL,
-                    "anomaly",
-                    t_obs,
-                    {
-                        "approach": self.config.approaches[i],
-                        "anomaly": anomaly,
-                        "priority": ReportPriority.CRITICAL,
-                        "value": 1.0,
-                        "baseline": 0.0,
-                        "score": 0.0,
-                        "significance": 0.0,
-                    },
-                )
+        for i in self._confirm[anomaly].update_all(flags, t_obs):
+            self._submit_send(
+                t_obs,
+                Priority.CRITICAL,
+                "anomaly",
+                t_obs,
+                {
+                    "approach": self.config.approaches[i],
+                    "anomaly": anomaly,
+                    "priority": ReportPriority.CRITICAL,
+                    "value": 1.0,
+                    "baseline": 0.0,
+                    "score": 0.0,
+                    "significance": 0.0,
+                },
+            )
 
     def _build(self, send: _Send, at: float, inputs: NodeInputs) -> Message | None:
         cfg = self.config

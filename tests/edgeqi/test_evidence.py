@@ -39,3 +39,12 @@ def test_node_ignores_isolated_false_sightings_and_reports_sustained_ones() -> N
     reports = [m for m in messages(run(node, flicker + steady)) if isinstance(m, AnomalyReport)]
     assert [(r.anomaly, r.approach) for r in reports] == [(AnomalyType.EMERGENCY_VEHICLE, "E")]
     assert reports[0].observed_at >= 1_700_000_000.0 + 2.0 * 41, "confirmed on the 2nd window"
+
+
+def test_update_all_matches_one_approach_at_a_time() -> None:
+    one, every = EventConfirmer(2, 2, 3, 60.0), EventConfirmer(2, 2, 3, 60.0)
+    windows = [(False, False), (True, False), (False, False), (True, True), (False, True)]
+    for k, flags in enumerate(windows * 3):
+        t = 2.0 * k
+        expected = [i for i, seen in enumerate(flags) if one.update(i, seen, t)]
+        assert every.update_all(flags, t) == expected
