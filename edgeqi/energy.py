@@ -1,11 +1,11 @@
 """Energy: device power profiles, battery, solar harvesting, and a meter of joules by state.
 
 A node's energy is the integral of its board's power over the states it was in:
-idle, inference at full or reduced precision, radio transmitting, radio tail. Power
-per state comes from a :class:`DeviceProfile` whose figures are cited in the config
-that provides them; the uplink follows the LTE model of Huang et al. (MobiSys 2012):
-while sending, ``P = base + slope * throughput``, then a tail at lower power before
-the modem sleeps.
+idle, asleep between windows (where the device can), inference at full or reduced
+precision, radio transmitting, radio tail. Power per state comes from a
+:class:`DeviceProfile` whose figures are cited in the config that provides them; the
+uplink follows the LTE model of Huang et al. (MobiSys 2012): while sending,
+``P = base + slope * throughput``, then a tail at lower power before the modem sleeps.
 """
 
 from __future__ import annotations
@@ -30,10 +30,30 @@ class DeviceProfile:
     radio_tail_s: float
     radio_tail_w: float
     source: str = ""
+    per_object_s: float = 0.0
+    """Seconds per detected object and frame at full precision (tracking, crop classifier):
+    a crowded window costs more than an empty one."""
+    sleep_w: float | None = None
+    """Board power between windows where the device sleeps that briefly; ``None``: idle_w."""
+    wake_s: float = 0.0
+    """Seconds at idle power per window to wake and capture the window's frames."""
+
+    @property
+    def gap_w(self) -> float:
+        """What the board draws between windows when it has nothing to do."""
+        return self.idle_w if self.sleep_w is None else self.sleep_w
+
+    def detection_s(self, frames: int, objects: float, reduced: bool) -> float:
+        """Processor seconds to detect ``frames`` frames holding ``objects`` objects each."""
+        if reduced:
+            scale = self.reduced_latency_s / self.full_latency_s
+            return frames * (self.reduced_latency_s + self.per_object_s * scale * objects)
+        return frames * (self.full_latency_s + self.per_object_s * objects)
 
 
 class PowerState(StrEnum):
     IDLE = "idle"
+    SLEEP = "sleep"
     COMPUTE_FULL = "compute_full"
     COMPUTE_REDUCED = "compute_reduced"
     RADIO = "radio"

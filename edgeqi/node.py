@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any, NamedTuple
 
 from edgeqi.energy import DeviceProfile
+from edgeqi.evidence import EventConfirmer
 from edgeqi.network import LinkMonitor
 from edgeqi.perception import Perception, WindowObservation
 from edgeqi.protocol import (
@@ -45,8 +46,8 @@ from edgeqi.transmission import Action, AnomalyTransmitter, CycleMax, Transmissi
 ENCODE_S = 0.001
 """Processor time to build, encode and hand one message to the transport."""
 EVENT_CLEAR_S = 60.0
-"""A perception event (emergency, stalled vehicle) counts as new only after this long unseen,
-so a detector that flickers between windows does not repeat the same alert."""
+"""A perception event (emergency, stalled vehicle) counts as new only after this long
+unconfirmed, so a detector that flickers between windows does not repeat the same alert."""
 
 
 class TransmitMode(StrEnum):
@@ -87,6 +88,10 @@ class NodePolicy:
     clip_s: float = 10.0
     camera_fault_after: int = 3
     """Consecutive windows with no usable frame before the node reports its camera broken."""
+    emergency_confirm: tuple[int, int] = (2, 3)
+    """An emergency vehicle is reported once seen in M of the last N windows (edgeqi.evidence)."""
+    stalled_confirm: tuple[int, int] = (3, 5)
+    """Likewise a stalled vehicle: a slower event, so more windows of evidence."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,10 +188,14 @@ class EdgeNode:
         self.frames_rejected = 0
         self._bad_windows = 0
         self._camera_fault_reported = False
-        self._event_last_seen: dict[AnomalyType, list[float]] = {
-            AnomalyType.EMERGENCY_VEHICLE: [-1e18] * len(config.approaches),
-            AnomalyType.STALLED_VEHICLE: [-1e18] * len(config.approaches),
+        lanes = len(config.approaches)
+        emergency, stalled = policy.emergency_confirm, policy.stalled_confirm
+        self._confirm: dict[AnomalyType, EventConfirmer] = {
+            AnomalyType.EMERGENCY_VEHICLE: EventConfirmer(lanes, *emergency, EVENT_CLEAR_S),
+            AnomalyType.STALLED_VEHICLE: EventConfirmer(lanes, *stalled, EVENT_CLEAR_S),
         }
+        self._objects = 0.0
+        """Objects per frame in the last window detected: what the next one is budgeted for."""
         self._alerting = [False] * len(config.approaches)
         """Per approach: a critical alert (with its clip) was sent and the anomaly goes on."""
         self._next_heartbeat = started_at + config.heartbeat_period_s
@@ -282,17 +291,21 @@ class EdgeNode:
         self._camera_fault_reported = False
         frames = check.good
         prof = cfg.profile
+        # Budgeted by the last window's crowd: the next one is seldom very different.
+        full_s = prof.detection_s(frames, self._objects, reduced=False)
+        reduced_s = prof.detection_s(frames, self._objects, reduced=True)
         self.scheduler.submit(
             Task(
                 name="detect",
                 priority=Priority.CRITICAL,
                 created_at=now,
                 deadline=now + cfg.observe_period_s,
-                duration_s=frames * prof.full_latency_s,
-                energy_j=frames * prof.full_latency_s * prof.full_w,
-                reduced_duration_s=frames * prof.reduced_latency_s,
-                reduced_energy_j=frames * prof.reduced_latency_s * prof.reduced_w,
+                duration_s=full_s,
+                energy_j=full_s * prof.full_w,
+                reduced_duration_s=reduced_s,
+                reduced_energy_j=reduced_s * prof.reduced_w,
                 payload=inputs.window,
+                supersedable=True,
             )
         )
 
@@ -349,6 +362,7 @@ class EdgeNode:
         t_obs = d.finish
         want_detections = policy.transmit is not TransmitMode.ANOMALY
         obs = self.perception.observe(d.task.payload, reduced, want_detections)
+        self._objects = sum(obs.vehicles)
         self._event_reports(AnomalyType.EMERGENCY_VEHICLE, obs.emergency, t_obs)
         self._event_reports(AnomalyType.STALLED_VEHICLE, obs.stalled, t_obs)
         if policy.transmit is TransmitMode.ANOMALY:
@@ -397,9 +411,12 @@ class EdgeNode:
                     self._alerting[i] = False
             return
         if policy.transmit is TransmitMode.PERIODIC:
-            if t_obs < self._next_periodic:
+            # On the window clock, not the detector's finishing time, which varies with the
+            # crowd: the samples stay ``periodic_s`` apart instead of drifting a window late.
+            window_at = d.task.created_at
+            if window_at < self._next_periodic:
                 return
-            self._next_periodic = t_obs + policy.periodic_s
+            self._next_periodic = window_at + policy.periodic_s
         self._submit_observations(obs, t_obs)
 
     def _submit_observations(self, obs: WindowObservation, t_obs: float) -> None:
@@ -422,29 +439,23 @@ class EdgeNode:
 
     def _event_reports(self, anomaly: AnomalyType, flags: tuple[bool, ...], t_obs: float) -> None:
         """Perception events (an emergency vehicle, a stalled vehicle) are critical in every
-        policy: reported on the first window that shows them, again after one without."""
-        last_seen = self._event_last_seen[anomaly]
-        for i, seen in enumerate(flags):
-            if not seen:
-                continue
-            new = t_obs - last_seen[i] > EVENT_CLEAR_S
-            last_seen[i] = t_obs
-            if new:
-                self._submit_send(
-                    t_obs,
-                    Priority.CRITICAL,
-                    "anomaly",
-                    t_obs,
-                    {
-                        "approach": self.config.approaches[i],
-                        "anomaly": anomaly,
-                        "priority": ReportPriority.CRITICAL,
-                        "value": 1.0,
-                        "baseline": 0.0,
-                        "score": 0.0,
-                        "significance": 0.0,
-                    },
-                )
+        policy: reported on the window that confirms them (M of the last N windows)."""
+        for i in self._confirm[anomaly].update_all(flags, t_obs):
+            self._submit_send(
+                t_obs,
+                Priority.CRITICAL,
+                "anomaly",
+                t_obs,
+                {
+                    "approach": self.config.approaches[i],
+                    "anomaly": anomaly,
+                    "priority": ReportPriority.CRITICAL,
+                    "value": 1.0,
+                    "baseline": 0.0,
+                    "score": 0.0,
+                    "significance": 0.0,
+                },
+            )
 
     def _build(self, send: _Send, at: float, inputs: NodeInputs) -> Message | None:
         cfg = self.config

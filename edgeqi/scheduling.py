@@ -1,12 +1,14 @@
 """Algorithm 1: multi-constraint adaptive scheduling.
 
 Tasks carry a priority, a deadline, an energy cost and whether they need the
-network. The scheduler takes the most urgent ready task; under a low battery only
-CRITICAL work runs, in reduced mode (int8 model, smaller input), and the rest waits
-in a low-energy queue; when the link is slow or thin, network work waits in a network
-queue. Waiting work is re-admitted when its constraint clears and dropped, counted,
-when its deadline passes. Every submitted task ends exactly once: run, run reduced,
-or dropped; deferral is only an intermediate state.
+network. The scheduler takes the most urgent ready task; while the battery is below
+``battery_threshold`` only CRITICAL work runs, in reduced mode where the task has a
+reduced variant (detection: int8 model, smaller input; a message has none and is sent
+as it is), and everything else waits in a low-energy queue until the battery is back
+above the threshold; above it every task runs at full precision. When the link is slow
+or thin, network work waits in a network queue. Waiting work is re-admitted when its
+constraint clears and dropped, counted, when its deadline passes. Every submitted task
+ends exactly once: run, run reduced, or dropped; deferral is only an intermediate state.
 
 The FIFO baseline (``constraint_aware=False``) runs everything in arrival order at
 full precision, which is what a node without Algorithm 1 does.
@@ -42,6 +44,10 @@ class Task:
     """Reduced mode (int8, smaller input); ``None`` when the task has no reduced variant."""
     reduced_energy_j: float | None = None
     payload: object = None
+    supersedable: bool = False
+    """A newer task of its kind replaces it (the next window's detection): dropped, counted,
+    when the processor cannot start it before its deadline, instead of run late and
+    pushing every later task back."""
 
 
 class Outcome(StrEnum):
@@ -153,7 +159,9 @@ class Scheduler:
         while self._ready:
             entry = heapq.heappop(self._ready)
             task = entry[3]
-            if now > task.deadline:
+            if now > task.deadline or (
+                task.supersedable and max(now, self.busy_until) >= task.deadline
+            ):
                 self._drop(task, now, out)
                 continue
             if cfg.constraint_aware:

@@ -55,6 +55,25 @@ def _poisson_events(
     ]
 
 
+def _merge_camera_faults(events: list[FaultEvent]) -> list[FaultEvent]:
+    """One fault per broken spell of a camera: a camera that is already broken cannot
+    break again, so a fault starting inside another on the same node extends it (the node
+    reports its camera once per spell, and scoring must not expect a second report)."""
+    out: list[FaultEvent] = []
+    open_at: dict[int, int] = {}  # node -> index in ``out`` of its latest camera fault
+    for e in events:
+        k = open_at.get(e.node)
+        if e.kind == "camera_fault" and k is not None and e.at < out[k].at + out[k].duration_s:
+            first = out[k]
+            end = max(first.at + first.duration_s, e.at + e.duration_s)
+            out[k] = FaultEvent(first.at, first.kind, first.node, end - first.at, first.reason)
+            continue
+        if e.kind == "camera_fault":
+            open_at[e.node] = len(out)
+        out.append(e)
+    return out
+
+
 def plan_faults(
     scn: ScenarioConfig, node_intersection: np.ndarray, first_id: int, rng: np.random.Generator
 ) -> FaultPlan:
@@ -84,6 +103,7 @@ def plan_faults(
     for f in scn.faults.schedule:
         events.append(FaultEvent(f.at_s, f.kind, f.node, f.duration_s, FAULT_REASONS[0]))
     events.sort(key=lambda e: (e.at, e.kind, e.node))
+    events = _merge_camera_faults(events)
     camera = [
         Episode(
             id=first_id + k,

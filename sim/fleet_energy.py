@@ -1,8 +1,9 @@
 """Every node's battery, solar harvest and power draw, integrated together.
 
 Energy is the integral of the device profile's power over the states each node was
-actually in during the interval (computing at full or reduced precision, idle, radio
-on air, radio tail), never a per-event guess. The arithmetic is the same as
+actually in during the interval (computing at full or reduced precision, idle, asleep
+between windows where the profile can, radio on air, radio tail), never a per-event
+guess. The arithmetic is the same as
 :class:`edgeqi.energy.EnergyMeter`'s, done for all nodes at once with NumPy, and a
 test holds the two equal on the same timeline.
 """
@@ -24,6 +25,7 @@ STATES = (
     PowerState.COMPUTE_REDUCED,
     PowerState.RADIO,
     PowerState.RADIO_TAIL,
+    PowerState.SLEEP,
 )
 REVIVE_SOC = 0.1
 """A node that died of an empty battery boots again once solar brings it back to 10 %."""
@@ -42,6 +44,9 @@ def device_profile(cfg: DeviceConfig) -> DeviceProfile:
         radio_tail_s=cfg.radio_tail_s,
         radio_tail_w=cfg.radio_tail_w,
         source=cfg.source,
+        per_object_s=cfg.per_object_s,
+        sleep_w=cfg.sleep_w,
+        wake_s=cfg.wake_s,
     )
 
 
@@ -90,26 +95,36 @@ class EnergyModel:
         compute_full_s: FloatArray,
         compute_reduced_s: FloatArray,
         air_s: FloatArray,
+        busy_s: FloatArray | None = None,
     ) -> None:
         """Integrate power over ``[t0, t1]`` for every powered node, harvest, update batteries.
 
         ``air_s`` is the time each node's radio spent transmitting in the interval;
         ``last_air_end`` must already hold when each node's last transmission ended,
-        from which the radio's tail time in the interval follows.
+        from which the radio's tail time in the interval follows. ``busy_s`` is time the
+        board had to stay awake besides detection (encoding video); the rest of the
+        interval, less the profile's wake-up time, it sleeps at ``gap_w``.
         """
         dt = t1 - t0
         p = self.profile
         on = powered.astype(np.float64)
         cf = np.minimum(compute_full_s, dt) * on
         cr = np.minimum(compute_reduced_s, dt - cf) * on
-        idle = (dt - cf - cr) * on
+        if p.sleep_w is None:
+            sleep = np.zeros_like(cf)  # the board cannot sleep: the gaps are idle
+        else:
+            awake = p.wake_s if busy_s is None else p.wake_s + busy_s
+            sleep = np.clip(dt - cf - cr - awake, 0.0, None) * on
+        idle = (dt - cf - cr) * on - sleep
         air = np.minimum(air_s, dt) * on
         tail_start = np.maximum(self.last_air_end, t0)
         tail_end = np.minimum(self.last_air_end + p.radio_tail_s, t1)
         tail = np.clip(tail_end - tail_start, 0.0, dt) * on
         tail = np.maximum(0.0, tail - air)
-        seconds = np.stack([idle, cf, cr, air, tail], axis=1)
-        watts = np.array([p.idle_w, p.full_w, p.reduced_w, self.radio_air_w, p.radio_tail_w])
+        seconds = np.stack([idle, cf, cr, air, tail, sleep], axis=1)
+        watts = np.array(
+            [p.idle_w, p.full_w, p.reduced_w, self.radio_air_w, p.radio_tail_w, p.gap_w]
+        )
         joules = seconds * watts
         self.seconds += seconds
         self.joules += joules

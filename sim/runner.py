@@ -38,6 +38,7 @@ from edgeqi.protocol import (
     node_topic,
 )
 from sim import realtime
+from sim.camera_quality import CameraQuality
 from sim.collector import Collector
 from sim.consensus_driver import ConsensusLayer
 from sim.faults import FaultEvent, plan_faults
@@ -66,6 +67,7 @@ Progress = Callable[[float], None]
 _STREAM_WORLD, _STREAM_DETECTOR, _STREAM_NETWORK, _STREAM_ENERGY, _STREAM_FAULTS = range(5)
 _STREAM_CONSENSUS = 5
 _STREAM_WEATHER = 6
+_STREAM_CAMERA_QUALITY = 7
 
 
 @dataclass
@@ -134,10 +136,12 @@ class _TickAccounts:
     air_s: list[float]
     compute_full_s: list[float]
     compute_reduced_s: list[float]
+    video_s: list[float]
+    """Seconds of video encoded: the board stays awake for them."""
 
     @classmethod
     def zeros(cls, n: int) -> _TickAccounts:
-        return cls([0.0] * n, [0.0] * n, [0.0] * n)
+        return cls([0.0] * n, [0.0] * n, [0.0] * n, [0.0] * n)
 
 
 class PolicySimulation:
@@ -188,6 +192,9 @@ class PolicySimulation:
         )
         self.episodes: list[Episode] = self.world.episodes + self.faults.camera_episodes
         self.detector = DetectorModel(scn.workload.detector, _rng(scn, _STREAM_DETECTOR))
+        self.camera_quality = CameraQuality(
+            scn.workload.detector, n, _rng(scn, _STREAM_CAMERA_QUALITY), self.sky
+        )
         self.perception = SyntheticPerception()
         self.policy = node_policy(policy, scn.policy)
         self.oracle = (
@@ -346,7 +353,12 @@ class PolicySimulation:
             views = self.tape.ticks[self._tick_count]
         else:
             views = CameraViews.observe(
-                self.world, self.detector, self.coverage, self.node_intersection, now
+                self.world,
+                self.detector,
+                self.camera_quality,
+                self.coverage,
+                self.node_intersection,
+                now,
             )
             if self.tape is not None:
                 self.tape.ticks.append(views)
@@ -410,7 +422,13 @@ class PolicySimulation:
             self._consensus_costs()
         # The step at ``now`` decides the node's activity over the coming period.
         self.energy.account(
-            now, now + period, powered, st.compute_full_s, st.compute_reduced_s, st.air_s
+            now,
+            now + period,
+            powered,
+            st.compute_full_s,
+            st.compute_reduced_s,
+            st.air_s,
+            np.array(acc.video_s),
         )
 
     def _oracle_tick(self, until: float, acc: _TickAccounts) -> None:
@@ -490,6 +508,7 @@ class PolicySimulation:
             if self.policy.video is VideoMode.ON_CRITICAL:
                 self.collector.clips.append((k, v.at - t0, v.nbytes))
             acc.air_s[k] += air
+            acc.video_s[k] += v.seconds
             air_end[k] = max(air_end[k], v.at - t0 + air)
 
     def _restart(self, epoch_now: float, booting: np.ndarray) -> None:

@@ -105,9 +105,38 @@ class DetectorConfig(_Strict):
     false_positives_per_frame: NonNegative = 0.3
     count_noise_sd: NonNegative = 0.5
     emergency_recall: Fraction = 0.9
+    """Chance per window that a detected emergency vehicle is classified as one (lights,
+    livery); the window's evidence is this times the model's recall times the camera's
+    quality (below)."""
     stalled_recall: Fraction = 0.3
-    """Chance per window that the tracker flags a vehicle stopped in a lane during green."""
+    """Chance per window that the tracker flags a detected vehicle stopped in a lane during
+    green, likewise scaled by the model's recall and the camera's quality."""
     frames_per_observation: PositiveInt = 4
+    # -- Camera quality and false evidence (issue 16): errors correlated in time and per
+    # camera, and evidence the node has to accumulate (sim/camera_quality.py).
+    streak_enter_per_window: Fraction = 0.0
+    """Gilbert-Elliott chain per camera: chance per window of entering a miss streak."""
+    streak_mean_windows: Annotated[float, Field(ge=1.0, allow_inf_nan=False)] = 10.0
+    """Mean length of a miss streak, in windows (leaves it with probability 1 / this)."""
+    streak_recall_factor: Fraction = 0.1
+    """Recall multiplier while a camera is in a miss streak (glare, a bus in front)."""
+    occlusion_at_capacity: Fraction = 0.0
+    """Recall lost when the approach's queue fills its storage (linear in occupancy)."""
+    night_recall_factor: Fraction = 1.0
+    """Recall multiplier between dusk and dawn."""
+    dusk_h: Annotated[float, Field(ge=0.0, lt=24.0)] = 19.0
+    dawn_h: Annotated[float, Field(ge=0.0, lt=24.0)] = 6.0
+    overcast_recall_factor: Fraction = 1.0
+    """Recall multiplier on the overcast days of the sky model (rain, fog, low light)."""
+    drift_per_node_hour: NonNegative = 0.0
+    """Rate at which a camera starts to drift (dirt, misalignment); drawn once per run."""
+    drift_recall_loss_per_hour: NonNegative = 0.0
+    """Recall multiplier lost per hour once a camera drifts, down to ``drift_floor``."""
+    drift_floor: Fraction = 0.2
+    emergency_false_per_window: Fraction = 0.0
+    """Chance per approach and window of emergency evidence with no emergency vehicle."""
+    stalled_false_per_window: Fraction = 0.0
+    """Chance per approach and window of a stalled-vehicle flag with no incident."""
 
 
 class WorkloadConfig(_Strict):
@@ -169,11 +198,21 @@ class DeviceConfig(_Strict):
     radio_tail_s: NonNegative
     radio_tail_w: NonNegative
     source: str
+    # -- Work-proportional energy (issue 16): per-object cost, the state between windows.
+    per_object_s: NonNegative = 0.0
+    """Seconds per detected object and frame at full precision (tracking, the crop
+    classifier); reduced mode scales it by reduced_latency_s / full_latency_s."""
+    sleep_w: NonNegative | None = None
+    """Board power between windows where the device can sleep that briefly; none: idle_w."""
+    wake_s: NonNegative = 0.0
+    """Seconds at idle_w per window to come out of sleep and capture the frames."""
 
     @model_validator(mode="after")
     def _order(self) -> DeviceConfig:
         if self.reduced_latency_s > self.full_latency_s:
             raise ValueError("reduced_latency_s must not exceed full_latency_s")
+        if self.sleep_w is not None and self.sleep_w > self.idle_w:
+            raise ValueError("sleep_w must not exceed idle_w")
         return self
 
 

@@ -3,8 +3,9 @@
 The synthetic detector implements :class:`edgeqi.perception.Perception`, so the node
 core runs unchanged. Detections are drawn for every node at once per observation
 tick (both model variants, so that the node's own Algorithm-1 choice of full or
-reduced precision decides which one it gets) with the device profile's recall and
-a false-positive rate; a camera with a fault yields only rejected frames.
+reduced precision decides which one it gets) with the detector's recall scaled by each
+camera's quality (miss streaks, occlusion, night, weather, drift) and false evidence
+at configured rates; a camera with a fault yields only rejected frames.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy.typing as npt
 
 from edgeqi.perception import EMERGENCY_CLASS, FrameCheck, WindowObservation
 from edgeqi.protocol import Detection
+from sim.camera_quality import CameraQuality
 from sim.scenario_config import CityConfig, DetectorConfig
 from sim.traffic import TrafficWorld
 
@@ -116,36 +118,45 @@ def _lane_boxes(lane: int, vehicles: int, emergency: bool) -> tuple[Detection, .
 
 
 class DetectorModel:
-    """Draws what every camera sees this tick, for both model variants, in one go."""
+    """Draws what every camera sees this tick, for both model variants, in one go.
+
+    The frames of one window show the same scene half a second apart, so whether an
+    emergency vehicle or a stalled one is recognised is drawn once per window, not per
+    frame; the camera's quality (:mod:`sim.camera_quality`) scales every recall, and
+    false evidence appears at its configured rate whatever the truth, so that the node
+    has to accumulate evidence over windows before it reports.
+    """
 
     def __init__(self, cfg: DetectorConfig, rng: np.random.Generator) -> None:
         self.cfg = cfg
         self.rng = rng
 
     def draw(
-        self, true_queue: npt.NDArray[np.int64], true_emergency: BoolArray, true_stalled: BoolArray
+        self,
+        true_queue: npt.NDArray[np.int64],
+        true_emergency: BoolArray,
+        true_stalled: BoolArray,
+        quality: FloatArray,
     ) -> tuple[FloatArray, FloatArray, BoolArray, BoolArray, BoolArray, BoolArray]:
         """Per (node, watched approach), for full and reduced precision: mean vehicle count
-        over the window's frames, whether an emergency vehicle was seen in any frame, and
-        whether a stalled vehicle was flagged in the window."""
+        over the window's frames, and the window's emergency and stalled-vehicle evidence.
+        ``quality`` is each camera's recall multiplier for each approach this window."""
         cfg, rng = self.cfg, self.rng
         frames = cfg.frames_per_observation
+        shape = true_queue.shape
         seen_frames = true_queue * frames
-        fp = rng.poisson(cfg.false_positives_per_frame * frames, size=true_queue.shape)
-        noise = rng.normal(0.0, cfg.count_noise_sd, size=true_queue.shape)
-        full = (rng.binomial(seen_frames, cfg.recall_full) + fp) / frames + noise
-        reduced = (rng.binomial(seen_frames, cfg.recall_reduced) + fp) / frames + noise
-        miss_full = (1.0 - cfg.emergency_recall) ** frames
-        # Reduced precision misses more: scale the per-frame recall as the vehicle recall drops.
-        r_red = cfg.emergency_recall * cfg.recall_reduced / max(cfg.recall_full, 1e-9)
-        miss_reduced = (1.0 - r_red) ** frames
-        u = rng.random(size=true_queue.shape)
-        em_full = true_emergency & (u >= miss_full)
-        em_reduced = true_emergency & (u >= miss_reduced)
-        ratio = cfg.recall_reduced / max(cfg.recall_full, 1e-9)
-        v = rng.random(size=true_queue.shape)
-        st_full = true_stalled & (v < cfg.stalled_recall)
-        st_reduced = true_stalled & (v < cfg.stalled_recall * ratio)
+        fp = rng.poisson(cfg.false_positives_per_frame * frames, size=shape)
+        noise = rng.normal(0.0, cfg.count_noise_sd, size=shape)
+        r_full = np.clip(cfg.recall_full * quality, 0.0, 1.0)
+        r_reduced = np.clip(cfg.recall_reduced * quality, 0.0, 1.0)
+        full = (rng.binomial(seen_frames, r_full) + fp) / frames + noise
+        reduced = (rng.binomial(seen_frames, r_reduced) + fp) / frames + noise
+        em_full, em_reduced = self._evidence(
+            true_emergency, cfg.emergency_recall, cfg.emergency_false_per_window, r_full, r_reduced
+        )
+        st_full, st_reduced = self._evidence(
+            true_stalled, cfg.stalled_recall, cfg.stalled_false_per_window, r_full, r_reduced
+        )
         return (
             np.maximum(full, 0.0),
             np.maximum(reduced, 0.0),
@@ -154,6 +165,22 @@ class DetectorModel:
             st_full,
             st_reduced,
         )
+
+    def _evidence(
+        self,
+        truth: BoolArray,
+        class_recall: float,
+        false_rate: float,
+        r_full: FloatArray,
+        r_reduced: FloatArray,
+    ) -> tuple[BoolArray, BoolArray]:
+        """One window's flags in both modes, from common draws: what the reduced model
+        recognises the full one recognises too, and false evidence is shared."""
+        u = self.rng.random(size=truth.shape)
+        false = self.rng.random(size=truth.shape) < false_rate
+        full = (truth & (u < class_recall * r_full)) | false
+        reduced = (truth & (u < class_recall * r_reduced)) | false
+        return full, reduced
 
 
 @dataclass(slots=True)
@@ -176,15 +203,21 @@ class CameraViews:
         cls,
         world: TrafficWorld,
         detector: DetectorModel,
+        quality: CameraQuality,
         coverage: npt.NDArray[np.int64],
         node_intersection: npt.NDArray[np.int64],
         now: float,
     ) -> CameraViews:
         rows = node_intersection[:, None]
+        queue = world.queue[rows, coverage]
+        quality.advance()
+        camera = quality.factor(now, world.hour_of_day(now), world.start_epoch_s + now)
+        seen = camera[:, None] * quality.occlusion(queue / world.capacity_veh[rows, coverage])
         full, reduced, em_full, em_red, st_full, st_red = detector.draw(
-            world.queue[rows, coverage],
+            queue,
             world.emergency[rows, coverage],
             world.incident[rows, coverage],
+            seen,
         )
         m_per_vehicle = (world.city.vehicle_spacing_m / world.lanes)[rows, coverage]
         return cls(

@@ -105,7 +105,7 @@ def compare(sensor: str, record: Path) -> Comparison:
     uplink = float(yaml.safe_load((SCENARIOS / "network" / "lte.yaml").read_text())["uplink_kbps"])
     model, messages, nbytes = predicted(rows, profile, uplink)
     by_state = model.by_state_j()
-    board = by_state["idle"] + by_state["compute_full"] + by_state["compute_reduced"]
+    board = sum(by_state[s] for s in ("idle", "sleep", "compute_full", "compute_reduced"))
     return Comparison(
         sensor=sensor,
         profile=profile,

@@ -53,7 +53,9 @@ class ScriptedPerception:
         )
 
 
-def make(transmit: TransmitMode = TransmitMode.ANOMALY) -> tuple[EdgeNode, ScriptedPerception]:
+def make(
+    transmit: TransmitMode = TransmitMode.ANOMALY, profile: DeviceProfile = PROFILE
+) -> tuple[EdgeNode, ScriptedPerception]:
     policy = NodePolicy(
         name="t",
         scheduler=SchedulerConfig(),
@@ -65,7 +67,7 @@ def make(transmit: TransmitMode = TransmitMode.ANOMALY) -> tuple[EdgeNode, Scrip
         node_id="n00007",
         intersection="i0001",
         approaches=("N", "E"),
-        profile=PROFILE,
+        profile=profile,
         policy=policy,
         observe_period_s=2.0,
         heartbeat_period_s=30.0,

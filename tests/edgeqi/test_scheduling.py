@@ -174,3 +174,22 @@ def test_every_task_ends_exactly_once(
     assert all(ended.get(id(t)) == 1 for t in tasks)
     st_ = s.stats
     assert st_.run + st_.run_reduced + st_.dropped == st_.submitted == len(tasks)
+
+
+def test_supersedable_task_that_cannot_start_in_time_is_dropped_not_run_late() -> None:
+    s = Scheduler(SchedulerConfig())
+    ok = Constraints(0.9, 10.0, 5000.0)
+
+    def detect(at: float, late_ok: bool = False) -> Task:
+        return Task("detect", Priority.CRITICAL, at, at + 2.0, 3.0, 1.0, supersedable=not late_ok)
+
+    outcomes = []
+    for at in (0.0, 2.0, 4.0):
+        s.submit(detect(at))
+        outcomes += [(d.outcome, d.missed_deadline) for d in s.step(at, ok)]
+    # 0: runs to 3.0 (late); 2: starts at 3.0 < 4.0, runs to 6.0 (late); 4: cannot start
+    # before its deadline 6.0: dropped, and the processor's backlog stops growing.
+    assert outcomes == [(Outcome.RUN, True), (Outcome.RUN, True), (Outcome.DROPPED, True)]
+    assert s.busy_until == 6.0 and s.stats.critical_missed == 3
+    s.submit(detect(5.0, late_ok=True))
+    assert [d.outcome for d in s.step(5.0, ok)] == [Outcome.RUN], "other work still runs late"

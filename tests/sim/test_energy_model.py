@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
+from pydantic import ValidationError
 
 from edgeqi.energy import EnergyMeter, PowerState
 from sim.fleet_energy import STATES, EnergyModel
@@ -23,9 +25,9 @@ DEVICE = DeviceConfig(
 )
 
 
-def model(nodes: int = 3, solar: float = 0.0) -> EnergyModel:
+def model(nodes: int = 3, solar: float = 0.0, device: DeviceConfig = DEVICE) -> EnergyModel:
     cfg = EnergyConfig(
-        name="e", device=DEVICE, battery_wh=10.0, initial_soc=(0.5, 0.5), solar_peak_w=solar
+        name="e", device=device, battery_wh=10.0, initial_soc=(0.5, 0.5), solar_peak_w=solar
     )
     return EnergyModel(
         cfg, nodes, uplink_kbps=5000.0, start_epoch_s=0.0, rng=np.random.default_rng(0)
@@ -99,3 +101,36 @@ def test_solar_recharges_a_dead_node_by_day() -> None:
 
 def test_states_match_the_node_core() -> None:
     assert set(STATES) == set(PowerState)
+
+
+SLEEPER = DEVICE.model_copy(update={"sleep_w": 0.4, "wake_s": 0.1})
+"""A board that can sleep between 2-s windows (figures for the test, not a device)."""
+
+
+def test_work_on_a_sleeping_board_costs_energy_in_proportion() -> None:
+    m = model(nodes=4, device=SLEEPER)
+    work = np.array([0.0, 0.2, 0.4, 0.8])  # detection seconds in the window
+    m.account(0.0, 2.0, np.ones(4, dtype=bool), work, np.zeros(4), np.zeros(4))
+    floor = 0.1 * 2.0 + 1.9 * 0.4  # wake at idle, sleep the rest
+    assert np.isclose(m.joules[0].sum(), floor)
+    above = m.joules.sum(axis=1) - floor
+    assert np.allclose(above, work * (5.0 - 0.4)), "each second of work replaces one asleep"
+    assert np.allclose(above[1:] / above[1], [1.0, 2.0, 4.0])
+    idle_board = model(nodes=1)
+    idle_board.account(0.0, 2.0, np.ones(1, dtype=bool), np.zeros(1), np.zeros(1), np.zeros(1))
+    assert idle_board.joules.sum() == 2.0 * 2.0, "a board that cannot sleep idles between windows"
+    assert idle_board.by_state_j()["sleep"] == 0.0
+
+
+def test_video_encoding_keeps_a_sleeping_board_awake() -> None:
+    m = model(nodes=2, device=SLEEPER)
+    z = np.zeros(2)
+    m.account(0.0, 2.0, np.ones(2, dtype=bool), z, z, z, busy_s=np.array([0.0, 2.0]))
+    sleep_col = STATES.index(PowerState.SLEEP)
+    assert m.seconds[1, sleep_col] == 0.0 and np.isclose(m.joules[1].sum(), 2.0 * 2.0)
+    assert np.isclose(m.seconds[0, sleep_col], 1.9)
+
+
+def test_sleep_power_above_idle_is_refused() -> None:
+    with pytest.raises(ValidationError, match="sleep_w"):
+        DeviceConfig.model_validate({**DEVICE.model_dump(), "sleep_w": 3.0})

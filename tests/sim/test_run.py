@@ -160,7 +160,7 @@ def test_scripted_faults_leave_their_marks(scenario: Callable[..., ScenarioConfi
     assert (held["arrival"] >= 1440.0).all()
     # Node 2's camera fault is a ground-truth episode and is reported.
     eps = run.episodes
-    camera = eps[eps["kind"] == "camera_fault"]
+    camera = eps[(eps["kind"] == "camera_fault") & (eps["node"] == 2) & (eps["onset"] == 1500.0)]
     assert len(camera) == 1 and bool(camera["detected"].iloc[0])
     # Node 3's battery is emptied at 2400 s: morning sun cannot revive it within the run.
     assert sim.energy.depleted[3]
