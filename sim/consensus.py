@@ -46,8 +46,9 @@ from edgeqi.consensus.messages import Phase, b64, seal, signature_ok, unb64, val
 from edgeqi.protocol import ConsensusMessage, consensus_topic, encode, mqtt_publish_overhead
 from sim.scenario_config import ByzantineNode, ScenarioConfig
 from sim.scoring import intersection_name, node_name
-from sim.traffic import APPROACH_NAMES, TrafficWorld
+from sim.traffic import APPROACH_NAMES
 from sim.virtual_network import Network
+from sim.world import World
 
 _DELIVER, _TICK, _COLLECT, _CUT = 0, 1, 2, 3
 _LYING = ("inflate", "deflate")
@@ -100,7 +101,7 @@ class ConsensusLayer:
     def __init__(
         self,
         scn: ScenarioConfig,
-        world: TrafficWorld,
+        world: World,
         network: Network,
         coverage: np.ndarray,
         node_intersection: np.ndarray,

@@ -18,7 +18,7 @@ import numpy.typing as npt
 from edgeqi.perception import EMERGENCY_CLASS, FrameCheck, WindowObservation
 from edgeqi.protocol import Detection
 from sim.scenario_config import CityConfig, DetectorConfig
-from sim.traffic import TrafficWorld
+from sim.world import World
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -174,7 +174,7 @@ class CameraViews:
     @classmethod
     def observe(
         cls,
-        world: TrafficWorld,
+        world: World,
         detector: DetectorModel,
         coverage: npt.NDArray[np.int64],
         node_intersection: npt.NDArray[np.int64],

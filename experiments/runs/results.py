@@ -18,7 +18,12 @@ from sim.policies import DESCRIPTIONS
 from sim.runner import ScenarioRun
 
 BASELINE = "stream_all"
-WALL_CLOCK_KEYS = ("wall_seconds", "node_seconds_per_wall_second", "policy_wall_seconds")
+WALL_CLOCK_KEYS = (
+    "wall_seconds",
+    "node_seconds_per_wall_second",
+    "policy_wall_seconds",
+    "sumo_wall_seconds",
+)
 """The only keys of summary.json that depend on the machine rather than the seed."""
 
 
@@ -53,7 +58,7 @@ def summarise(run: ScenarioRun) -> dict[str, Any]:
     nodes = scn.node_count
     wall = run.wall_seconds
     node_seconds = nodes * sim_seconds * len(run.policies)
-    return {
+    summary: dict[str, Any] = {
         "scenario": {
             "city": scn.city.name,
             "network": scn.network.name,
@@ -78,6 +83,12 @@ def summarise(run: ScenarioRun) -> dict[str, Any]:
             "policy_wall_seconds": {n: round(r.wall_seconds, 3) for n, r in run.policies.items()},
         },
     }
+    if run.traffic is not None:  # world=sumo; a native run's summary is unchanged
+        summary["scenario"]["world"] = scn.world.name
+        traffic = dict(run.traffic)
+        summary["sim"]["sumo_wall_seconds"] = traffic.pop("sumo_wall_seconds")
+        summary["traffic"] = traffic
+    return summary
 
 
 def write_tables(run: ScenarioRun, out: Path) -> list[Path]:
