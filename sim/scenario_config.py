@@ -367,9 +367,7 @@ class WorldConfig(_Strict):
     demand_slice_s: Positive = 900.0
     """Demand is constant within a slice, at the diurnal level of the slice's middle."""
     time_to_teleport_s: Positive = 300.0
-    """A vehicle stuck this long is removed (counted as a teleport, reported)."""
-    incident_lane_speed_mps: NonNegative = 0.0
-    """Speed limit of the closed lane (the approach's rightmost) during an incident."""
+    """A vehicle stuck this long jumps ahead on its route (SUMO's teleport): counted, reported."""
 
     @model_validator(mode="after")
     def _mix(self) -> WorldConfig:

@@ -4,11 +4,12 @@ One SUMO step (1 s) per call of :meth:`SumoWorld.advance`, i.e. per simulator ti
 the world process. Each approach's view is its incoming lanes (``storage_m`` long, the
 camera's range): the queue is SUMO's halting vehicles on them, the wait their mean
 accumulated waiting time. The synthetic detector then applies its errors on top, as in
-the native world. Anomalies act in SUMO's terms: an incident closes the approach's
-rightmost lane (``lane.setMaxSpeed``), a surge injects extra vehicles on a route
+the native world. Anomalies act in SUMO's terms: an incident is a vehicle stopped on the
+approach's rightmost lane (``vehicle.setStop``), a surge injects extra vehicles on a route
 straight through, an emergency is a vehicle of class ``emergency``; ground truth ends
 when the queue the episode caused has drained. Agreed signal plans replace the junction's
-programme (``trafficlight.setProgramLogic``) at its next cycle start.
+programme (``trafficlight.setProgramLogic``) at its next cycle start, and agreed
+green-wave offsets shift that cycle's start (``setPhaseDuration``).
 
 libsumo runs one simulation per process, so a world that starts closes the one before
 (runs are sequential; a closed world keeps its figures).
@@ -39,8 +40,9 @@ from sim.traffic import (
 
 STEP_S = 1.0
 EMERGENCY_TYPE = "edgeqi_emergency"
-HALTING_SPEED_MPS = 0.1
-"""SUMO's own threshold for a halting vehicle."""
+STALL_BEFORE_STOP_LINE_M = 15.0
+LANE_CHANGE_DEFAULT = 0b011001010101
+"""SUMO's default lane-change mode (1621), restored when a stalled vehicle drives on."""
 _ACTIVE: list[SumoWorld] = []
 
 
@@ -114,6 +116,8 @@ class SumoWorld:
         self.emergency: npt.NDArray[np.bool_] = np.zeros(self.shape, dtype=np.bool_)
         self.incident: npt.NDArray[np.bool_] = np.zeros(self.shape, dtype=np.bool_)
         self.offset_s: npt.NDArray[np.float64] = np.zeros(n_i)
+        self._applied_offset = [0.0] * n_i
+        self.offsets_applied = 0
         self._wait: npt.NDArray[np.float64] = np.zeros(self.shape)
         self._pending = sorted(self.episodes, key=lambda e: e.onset)
         self._pending_idx = 0
@@ -122,6 +126,7 @@ class SumoWorld:
         self._onset_queue: dict[int, int] = {}
         self.recovered_at: dict[int, float] = {}
         self._emergency_vehicles: dict[str, tuple[int, int]] = {}
+        self._stalled: dict[int, tuple[str, str, float]] = {}
         self._injected = 0
         self._planned: dict[int, float] = {}
         self.plans_applied = 0
@@ -129,6 +134,8 @@ class SumoWorld:
         """Vehicles that left each junction's watched approaches (into the junction)."""
         self._on_approach: list[list[set[str]]] = [[set() for _ in range(4)] for _ in range(n_i)]
         self.teleported = 0
+        self._teleporting: set[str] = set()
+        """Off the network until SUMO puts them back further on (or their trip ends there)."""
         self.departed = 0
         self.arrived = 0
         self.collisions = 0
@@ -165,8 +172,6 @@ class SumoWorld:
                 str(self.scn.seed),
                 "--time-to-teleport",
                 str(w.time_to_teleport_s),
-                "--time-to-teleport.remove",
-                "true",
                 "--collision.action",
                 "warn",
                 "--ignore-route-errors",
@@ -193,7 +198,6 @@ class SumoWorld:
             prog.apply(self.traci, tls, 0.5)  # the fixed-time baseline: an even split
         self.traci.vehicletype.copy("DEFAULT_VEHTYPE", EMERGENCY_TYPE)
         self.traci.vehicletype.setVehicleClass(EMERGENCY_TYPE, "emergency")
-        self._closed_lane_speed: dict[str, float] = {}
         self._routes: set[str] = set()
 
     def _step(self) -> None:
@@ -204,7 +208,12 @@ class SumoWorld:
         sim = self.traci.simulation
         self.departed += sim.getDepartedNumber()
         self.arrived += sim.getArrivedNumber()
-        self.teleported += sim.getStartingTeleportNumber()
+        starting = sim.getStartingTeleportIDList()
+        self.teleported += len(starting)
+        if starting or self._teleporting:
+            self._teleporting.update(starting)
+            self._teleporting.difference_update(sim.getEndingTeleportIDList())
+            self._teleporting.difference_update(sim.getArrivedIDList())
         self.collisions += sim.getCollidingVehiclesNumber()
         self._adopt_plans()
         self.sumo_seconds += time.perf_counter() - started
@@ -214,11 +223,24 @@ class SumoWorld:
         tl = self.traci.trafficlight
         for i, tls in enumerate(self.net.tls):
             phase = tl.getPhase(tls)
-            if phase == 0 and self._last_phase[i] != 0 and i in self._planned:
-                self.programs[i].apply(self.traci, tls, self._planned.pop(i))
-                tl.setPhase(tls, 0)
-                self.plans_applied += 1
+            if phase == 0 and self._last_phase[i] != 0:
+                if i in self._planned:
+                    self.programs[i].apply(self.traci, tls, self._planned.pop(i))
+                    tl.setPhase(tls, 0)
+                    self.plans_applied += 1
+                self._shift_to_offset(i, tls)
             self._last_phase[i] = phase
+
+    def _shift_to_offset(self, i: int, tls: str) -> None:
+        """Move the cycle start to ``offset_s`` (the green wave) by lengthening this cycle's
+        first green once: cycle starts at ``t = -offset (mod cycle)``, as in the native world."""
+        cycle = self.workload.cycle_s
+        later = (self._applied_offset[i] - float(self.offset_s[i])) % cycle
+        if later >= STEP_S:
+            tl = self.traci.trafficlight
+            tl.setPhaseDuration(tls, tl.getPhaseDuration(tls) + later)
+            self.offsets_applied += 1
+        self._applied_offset[i] = float(self.offset_s[i])
 
     # -- the World interface -------------------------------------------------------------
 
@@ -292,28 +314,48 @@ class SumoWorld:
                 self._surge(e, t)
 
     def _begin(self, e: Episode) -> None:
-        ap = self.net.approaches[e.intersection][e.approach]
-        if e.kind is EpisodeKind.INCIDENT and ap.lanes:
-            closed = ap.lanes[0]
-            self._closed_lane_speed.setdefault(closed, self.traci.lane.getMaxSpeed(closed))
-            self.traci.lane.setMaxSpeed(closed, self.scn.world.incident_lane_speed_mps)
+        if e.kind is EpisodeKind.INCIDENT:
+            self._stall(e)
             self.incident[e.intersection, e.approach] = True
         elif e.kind is EpisodeKind.EMERGENCY:
             vid = self._inject(e, EMERGENCY_TYPE)
             if vid is not None:
                 self._emergency_vehicles[vid] = (e.intersection, e.approach)
 
-    def _end(self, e: Episode) -> None:
+    def _stall(self, e: Episode) -> None:
+        """A vehicle that stops on the approach's rightmost lane ``STALL_BEFORE_STOP_LINE_M``
+        before the stop line until the episode ends: the lane is blocked behind it."""
+        vid = self._inject(e, "DEFAULT_VEHTYPE", lane="0")
+        if vid is None:
+            return
         ap = self.net.approaches[e.intersection][e.approach]
-        if e.kind is EpisodeKind.INCIDENT and ap.lanes:
+        length = self.traci.lane.getLength(ap.lanes[0])
+        self.traci.vehicle.setLaneChangeMode(vid, 0)
+        stop = (ap.edge, max(1.0, length - STALL_BEFORE_STOP_LINE_M))
+        self.traci.vehicle.setStop(vid, *stop, laneIndex=0, duration=86400.0)
+        self._stalled[e.id] = (vid, *stop)
+
+    def _end(self, e: Episode) -> None:
+        if e.kind is EpisodeKind.INCIDENT:
+            if e.id in self._stalled:
+                self._release(*self._stalled.pop(e.id))
+            where = (e.intersection, e.approach)
             still = any(
-                o.kind is EpisodeKind.INCIDENT
-                and (o.intersection, o.approach) == (e.intersection, e.approach)
+                o.kind is EpisodeKind.INCIDENT and (o.intersection, o.approach) == where
                 for o in self._active
             )
-            if not still:
-                self.traci.lane.setMaxSpeed(ap.lanes[0], self._closed_lane_speed.pop(ap.lanes[0]))
-                self.incident[e.intersection, e.approach] = False
+            self.incident[where] = still
+
+    def _release(self, vid: str, edge: str, pos: float) -> None:
+        """The stalled vehicle drives on; a stop it has not reached yet is cancelled."""
+        veh = self.traci.vehicle
+        if vid not in veh.getIDList():
+            return
+        if veh.isStopped(vid):
+            veh.resume(vid)
+        else:
+            veh.setStop(vid, edge, pos, laneIndex=0, duration=0.0)
+        veh.setLaneChangeMode(vid, LANE_CHANGE_DEFAULT)
 
     def _surge(self, e: Episode, t: float) -> None:
         """Extra arrivals on the approach: (surge_factor - 1) x its base rate, Poisson."""
@@ -323,7 +365,7 @@ class SumoWorld:
         for _ in range(int(self.rng.poisson(extra * level / 3600.0 * STEP_S))):
             self._inject(e, "DEFAULT_VEHTYPE")
 
-    def _inject(self, e: Episode, vtype: str) -> str | None:
+    def _inject(self, e: Episode, vtype: str, lane: str = "best") -> str | None:
         ap = self.net.approaches[e.intersection][e.approach]
         if ap.through is None:
             return None
@@ -334,7 +376,7 @@ class SumoWorld:
         vid = f"edgeqi_{e.kind.value}_{e.id}_{self._injected}"
         self._injected += 1
         self.traci.vehicle.add(
-            vid, route, typeID=vtype, depart="now", departLane="best", departSpeed="max"
+            vid, route, typeID=vtype, depart="now", departLane=lane, departSpeed="max"
         )
         return vid
 
@@ -349,6 +391,9 @@ class SumoWorld:
         self._recovering = left
 
     # -- results ------------------------------------------------------------------------
+
+    def in_teleport(self) -> int:
+        return len(self._teleporting)
 
     def running(self) -> int:
         return int(self.traci.vehicle.getIDCount()) if self._figures is None else 0
@@ -383,8 +428,10 @@ class SumoWorld:
             "arrived": self.arrived,
             "running_at_end": running,
             "teleported": self.teleported,
+            "in_teleport_at_end": self.in_teleport(),
             "collisions": self.collisions,
             "plans_applied": self.plans_applied,
+            "offsets_applied": self.offsets_applied,
         }
 
 
