@@ -16,7 +16,7 @@ import pytest
 from experiments.runs.results import WALL_CLOCK_KEYS, summarise
 from sim.runner import run_scenario
 from sim.scenario_config import ConfigError, ScenarioConfig
-from sim.sumo_demand import trip_files
+from sim.sumo_demand import slice_rates_per_h, trip_files
 from sim.sumo_network import generate_grid, load_city
 from sim.sumo_world import SumoWorld
 from sim.synthetic_camera import CameraViews, DetectorModel, camera_coverage
@@ -177,3 +177,24 @@ def test_world_sumo_without_the_extra_names_it(
     with pytest.raises(ConfigError, match=r"\.\[sumo\]"):
         scenario("city=small", "world=sumo")
     assert scenario("city=small").world.name == "native"
+
+
+def test_a_user_network_needs_a_light_per_intersection(scenario: Make) -> None:
+    one_junction = generate_grid(scenario("city=small", "world=sumo"))
+    city = load_city(scenario("city=small", "world=sumo", f"world.net_file={one_junction}"))
+    assert city.tls == ("A0",) and city.sources == 4
+    too_many = scenario(
+        "city=small", "city.intersections=2", "world=sumo", f"world.net_file={one_junction}"
+    )
+    with pytest.raises(ValueError, match=r"world\.net_file: .* has 1 traffic-light junctions"):
+        load_city(too_many)
+
+
+def test_demand_follows_the_diurnal_profile(scenario: Make) -> None:
+    scn = scenario("city=small", "world=sumo", "world.demand_slice_s=3600")
+    city = load_city(scn)
+    day = slice_rates_per_h(scn, city, 0.0, 24 * 3600.0)  # from midnight, one rate an hour
+    assert len(day) == 24
+    assert day[8] > 2 * day[3] and day[17] > 2 * day[3]  # rush hours against the night
+    base = scn.workload.base_rate_veh_per_h * city.sources
+    assert min(day) < base < max(day)
