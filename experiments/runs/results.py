@@ -18,13 +18,10 @@ from sim.policies import DESCRIPTIONS
 from sim.runner import ScenarioRun
 
 BASELINE = "stream_all"
-WALL_CLOCK_KEYS = (
-    "wall_seconds",
-    "node_seconds_per_wall_second",
-    "policy_wall_seconds",
-    "sumo_wall_seconds",
-)
-"""The only keys of summary.json that depend on the machine rather than the seed."""
+WALL_CLOCK_KEYS = ("wall_seconds", "node_seconds_per_wall_second", "policy_wall_seconds")
+"""The only keys of summary.json that depend on the machine rather than the seed..."""
+SUMO_WALL_CLOCK_KEY = "sumo_wall_seconds"
+"""...and the one more that a world=sumo run adds under ``sim``."""
 
 
 def _fraction_saved(value: float, reference: float) -> float | None:
@@ -86,7 +83,7 @@ def summarise(run: ScenarioRun) -> dict[str, Any]:
     if run.traffic is not None:  # world=sumo; a native run's summary is unchanged
         summary["scenario"]["world"] = scn.world.name
         traffic = dict(run.traffic)
-        summary["sim"]["sumo_wall_seconds"] = traffic.pop("sumo_wall_seconds")
+        summary["sim"][SUMO_WALL_CLOCK_KEY] = traffic.pop(SUMO_WALL_CLOCK_KEY)
         summary["traffic"] = traffic
     return summary
 
