@@ -48,8 +48,9 @@ from edgeqi.consensus.pbft import StateMachine
 from edgeqi.protocol import ConsensusMessage, consensus_topic, encode, mqtt_publish_overhead
 from sim.scenario_config import ByzantineNode, ScenarioConfig
 from sim.scoring import intersection_name, node_name
-from sim.traffic import APPROACH_NAMES, TrafficWorld
+from sim.traffic import APPROACH_NAMES
 from sim.virtual_network import Network
+from sim.world import World
 
 _DELIVER, _TICK, _CUT = 0, 1, 2
 _LYING = ("inflate", "deflate")
@@ -100,7 +101,7 @@ class ConsensusStats:
     plan_errors: list[float] = field(default_factory=list)
 
 
-def cycle_params(scn: ScenarioConfig, world: TrafficWorld) -> CycleParams:
+def cycle_params(scn: ScenarioConfig, world: World) -> CycleParams:
     """The core's cycle rules from the scenario: the consensus settings of the same name
     (timings, redundancy, audits, suspect tolerance), the workload's signal timing and
     saturation flow, the city's lanes, and the two phases the simulated signal runs."""
@@ -125,7 +126,7 @@ class ConsensusLayer:
     def __init__(
         self,
         scn: ScenarioConfig,
-        world: TrafficWorld,
+        world: World,
         network: Network,
         coverage: np.ndarray,
         node_intersection: np.ndarray,

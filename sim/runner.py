@@ -54,9 +54,10 @@ from sim.synthetic_camera import (
     SyntheticPerception,
     camera_coverage,
 )
-from sim.traffic import APPROACH_NAMES, Episode, TrafficWorld
+from sim.traffic import APPROACH_NAMES, Episode
 from sim.virtual_network import Network
 from sim.weather import Sky
+from sim.world import World, build_world, traffic_section
 
 WORLD_DT_S = 1.0
 QUEUE_SAMPLE_S = 10.0
@@ -89,6 +90,8 @@ class ScenarioRun:
     policies: dict[str, PolicyRun]
     queues: pd.DataFrame
     wall_seconds: float = 0.0
+    traffic: dict[str, Any] | None = None
+    """world=sumo only: delay, stops, throughput, teleports per policy and fixed time."""
 
 
 def start_epoch(scn: ScenarioConfig) -> float:
@@ -125,7 +128,7 @@ class ViewTape:
     run's other policies to replay instead of re-simulating the same traffic and drawing
     the same detector noise again (about 10 kB a tick for 100 nodes)."""
 
-    world: TrafficWorld | None = None
+    world: World | None = None
     ticks: list[CameraViews] = field(default_factory=list)
 
 
@@ -166,9 +169,7 @@ class PolicySimulation:
         if tape is not None and tape.world is not None:
             self.world = tape.world
         else:
-            self.world = TrafficWorld(
-                city, scn.workload, n_i, self.t0, scn.duration_s, _rng(scn, _STREAM_WORLD)
-            )
+            self.world = build_world(scn, self.t0, _rng(scn, _STREAM_WORLD))
         if tape is not None:
             assert scn.consensus.enabled is False, "consensus acts on the world: nothing to share"
             tape.world = self.world
@@ -656,6 +657,7 @@ def _run_policies(
     started = time.perf_counter()
     names = list(dict.fromkeys(scn.policy.compare or [scn.policy.name]))
     runs: dict[str, PolicyRun] = {}
+    worlds: dict[str, World] = {}
     queues = pd.DataFrame()
     # Without consensus no policy acts on the traffic: the first policy records what the
     # cameras see and the others replay it (same world, same detector draws).
@@ -664,8 +666,10 @@ def _run_policies(
         sim = PolicySimulation(scn, name, record_queues=i == 0, tape=tape)
         report = None if progress is None else functools.partial(progress, name)
         runs[name] = sim.run(report)
+        worlds[name] = sim.world
         if i == 0:
             queues = pd.DataFrame(
                 sim.queue_rows, columns=["t", "intersection", "approach", "vehicles", "queue"]
             ).drop(columns=["queue"])
-    return ScenarioRun(scn, runs, queues, time.perf_counter() - started)
+    traffic = traffic_section(scn, worlds, lambda: _rng(scn, _STREAM_WORLD), start_epoch(scn))
+    return ScenarioRun(scn, runs, queues, time.perf_counter() - started, traffic)

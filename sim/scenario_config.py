@@ -21,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from sim import sumo_tools
 from sim.realtime import RealtimeConfig
 
 Positive = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
@@ -413,6 +414,41 @@ class ScoringConfig(_Strict):
     0: a report counts only while its episode is active."""
 
 
+VehicleClass = Literal["passenger", "bus", "truck", "bicycle"]
+DEFAULT_MIX: dict[VehicleClass, float] = {
+    "passenger": 0.9,
+    "truck": 0.05,
+    "bus": 0.03,
+    "bicycle": 0.02,
+}
+
+
+class WorldConfig(_Strict):
+    """Which traffic model the cameras watch: the native queue model or Eclipse SUMO.
+
+    ``sumo`` needs the ``.[sumo]`` extra; its network is a ``netgenerate --grid`` built
+    from the city (cached by digest under ``$EDGEQI_CACHE/sumo/``) unless ``net_file``
+    names a user network, whose traffic-light junctions (sorted by id) are the city's
+    intersections."""
+
+    name: Literal["native", "sumo"] = "native"
+    net_file: str | None = None
+    speed_mps: Positive = 13.89
+    """Speed limit of the generated grid's roads (50 km/h)."""
+    vehicle_mix: dict[VehicleClass, Fraction] = Field(default_factory=lambda: dict(DEFAULT_MIX))
+    """Share of the demand per SUMO vehicle class (randomTrips.py, one trip file each)."""
+    demand_slice_s: Positive = 900.0
+    """Demand is constant within a slice, at the diurnal level of the slice's middle."""
+    time_to_teleport_s: Positive = 300.0
+    """A vehicle stuck this long jumps ahead on its route (SUMO's teleport): counted, reported."""
+
+    @model_validator(mode="after")
+    def _mix(self) -> WorldConfig:
+        if sum(self.vehicle_mix.values()) <= 0.0:
+            raise ValueError("world.vehicle_mix must give some class a positive share")
+        return self
+
+
 class ScenarioConfig(_Strict):
     """The whole run: what ``edgeqi run`` validates before starting."""
 
@@ -424,6 +460,7 @@ class ScenarioConfig(_Strict):
     policy: PolicyConfig
     consensus: ConsensusConfig = Field(default_factory=ConsensusConfig)
     weather: WeatherConfig = Field(default_factory=WeatherConfig)
+    world: WorldConfig = Field(default_factory=WorldConfig)
     seed: Annotated[int, Field(ge=0)] = 0
     duration_s: Positive = 3600.0
     nodes: PositiveInt | None = None
@@ -477,6 +514,12 @@ class ScenarioConfig(_Strict):
                 raise ValueError(
                     f"consensus names node {node} but the city has {self.node_count} nodes"
                 )
+        if self.world.name == "sumo" and (missing := sumo_tools.missing_module()) is not None:
+            raise ValueError(f"world.name: {sumo_tools.INSTALL_HINT} (no module {missing!r})")
+        if self.world.name == "sumo" and self.city.approaches != 4:
+            raise ValueError(
+                f"world=sumo needs city.approaches=4 (N, E, S, W), got {self.city.approaches}"
+            )
         for fault in self.faults.schedule:
             if fault.node >= self.node_count:
                 raise ValueError(

@@ -20,7 +20,7 @@ from edgeqi.perception import EMERGENCY_CLASS, FrameCheck, WindowObservation
 from edgeqi.protocol import Detection
 from sim.camera_quality import CameraQuality
 from sim.scenario_config import CityConfig, DetectorConfig
-from sim.traffic import TrafficWorld
+from sim.world import World
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -201,7 +201,7 @@ class CameraViews:
     @classmethod
     def observe(
         cls,
-        world: TrafficWorld,
+        world: World,
         detector: DetectorModel,
         quality: CameraQuality,
         coverage: npt.NDArray[np.int64],

@@ -68,6 +68,47 @@ def diurnal_factor(hour_of_day: FloatArray | float, workload: WorkloadConfig) ->
     return np.asarray(level, dtype=np.float64)
 
 
+def draw_episodes(
+    workload: WorkloadConfig,
+    shape: tuple[int, int],
+    duration_s: float,
+    rng: np.random.Generator,
+) -> list[Episode]:
+    """The run's ground-truth episodes (Poisson per kind), in onset order: shared by every
+    world model, so that the native and the SUMO world face the same anomalies."""
+    rates = workload.anomalies
+    n_i, n_a = shape
+    last_onset = max(WARMUP_S, duration_s - COOLDOWN_S)
+    hours = (last_onset - WARMUP_S) / 3600.0
+    out: list[Episode] = []
+    kinds = (
+        (EpisodeKind.INCIDENT, rates.incident_per_hour, rates.incident_duration_s),
+        (EpisodeKind.SURGE, rates.surge_per_hour, rates.surge_duration_s),
+        (EpisodeKind.EMERGENCY, rates.emergency_per_hour, rates.emergency_duration_s),
+    )
+    for kind, rate, (d_lo, d_hi) in kinds:
+        count = int(rng.poisson(rate * n_i * hours))
+        onsets = rng.uniform(WARMUP_S, last_onset, size=count)
+        lengths = rng.uniform(d_lo, d_hi, size=count)
+        where_i = rng.integers(0, n_i, size=count)
+        where_a = rng.integers(0, n_a, size=count)
+        for k in range(count):
+            out.append(
+                Episode(
+                    id=0,
+                    kind=kind,
+                    intersection=int(where_i[k]),
+                    approach=int(where_a[k]),
+                    onset=float(onsets[k]),
+                    end=float(min(duration_s, onsets[k] + lengths[k])),
+                )
+            )
+    out.sort(key=lambda e: (e.onset, e.kind, e.intersection, e.approach))
+    return [
+        Episode(i, e.kind, e.intersection, e.approach, e.onset, e.end) for i, e in enumerate(out)
+    ]
+
+
 class TrafficWorld:
     """Queues at ``intersections x approaches`` stop lines under two-phase fixed-time signals."""
 
@@ -118,38 +159,7 @@ class TrafficWorld:
     # -- ground truth -----------------------------------------------------------------
 
     def _draw_episodes(self, duration_s: float) -> list[Episode]:
-        rates = self.workload.anomalies
-        n_i, n_a = self.shape
-        last_onset = max(WARMUP_S, duration_s - COOLDOWN_S)
-        hours = (last_onset - WARMUP_S) / 3600.0
-        out: list[Episode] = []
-        kinds = (
-            (EpisodeKind.INCIDENT, rates.incident_per_hour, rates.incident_duration_s),
-            (EpisodeKind.SURGE, rates.surge_per_hour, rates.surge_duration_s),
-            (EpisodeKind.EMERGENCY, rates.emergency_per_hour, rates.emergency_duration_s),
-        )
-        for kind, rate, (d_lo, d_hi) in kinds:
-            count = int(self.rng.poisson(rate * n_i * hours))
-            onsets = self.rng.uniform(WARMUP_S, last_onset, size=count)
-            lengths = self.rng.uniform(d_lo, d_hi, size=count)
-            where_i = self.rng.integers(0, n_i, size=count)
-            where_a = self.rng.integers(0, n_a, size=count)
-            for k in range(count):
-                out.append(
-                    Episode(
-                        id=0,
-                        kind=kind,
-                        intersection=int(where_i[k]),
-                        approach=int(where_a[k]),
-                        onset=float(onsets[k]),
-                        end=float(min(duration_s, onsets[k] + lengths[k])),
-                    )
-                )
-        out.sort(key=lambda e: (e.onset, e.kind, e.intersection, e.approach))
-        return [
-            Episode(i, e.kind, e.intersection, e.approach, e.onset, e.end)
-            for i, e in enumerate(out)
-        ]
+        return draw_episodes(self.workload, self.shape, duration_s, self.rng)
 
     def _apply_episodes(self, t: float) -> None:
         """Start and end episodes whose time has come, then rebuild the effect arrays."""

@@ -24,7 +24,9 @@ BASELINES = ("stream_all", "fifo", "periodic", "oracle")
 observation without video (the bandwidth reference), sampling, and the ground-truth floor."""
 QUALITY_KEYS = ("anomaly_recall", "anomaly_precision", "anomaly_f1", "detection_delay_s_p50")
 WALL_CLOCK_KEYS = ("wall_seconds", "node_seconds_per_wall_second", "policy_wall_seconds")
-"""The only keys of summary.json that depend on the machine rather than the seed."""
+"""The only keys of summary.json that depend on the machine rather than the seed..."""
+SUMO_WALL_CLOCK_KEY = "sumo_wall_seconds"
+"""...and the one more that a world=sumo run adds under ``sim``."""
 
 
 def _fraction_saved(value: float, reference: float) -> float | None:
@@ -91,7 +93,7 @@ def summarise(run: ScenarioRun) -> dict[str, Any]:
     nodes = scn.node_count
     wall = run.wall_seconds
     node_seconds = nodes * sim_seconds * len(run.policies)
-    return {
+    summary: dict[str, Any] = {
         "scenario": {
             "city": scn.city.name,
             "network": scn.network.name,
@@ -121,6 +123,12 @@ def summarise(run: ScenarioRun) -> dict[str, Any]:
             "policy_wall_seconds": {n: round(r.wall_seconds, 3) for n, r in run.policies.items()},
         },
     }
+    if run.traffic is not None:  # world=sumo; a native run's summary is unchanged
+        summary["scenario"]["world"] = scn.world.name
+        traffic = dict(run.traffic)
+        summary["sim"][SUMO_WALL_CLOCK_KEY] = traffic.pop(SUMO_WALL_CLOCK_KEY)
+        summary["traffic"] = traffic
+    return summary
 
 
 def write_tables(run: ScenarioRun, out: Path) -> list[Path]:
