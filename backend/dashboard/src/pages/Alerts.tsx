@@ -129,50 +129,54 @@ export default function Alerts() {
       ) : null}
       <h3>Rules</h3>
       {rules.data?.length ? (
-        <table className="table" data-testid="rules-table">
-          <thead><tr><th>name</th><th>condition</th><th>node</th><th>severity</th><th>action</th><th>cooldown</th><th>enabled</th><th /></tr></thead>
-          <tbody>
-            {rules.data.map((r) => (
-              <tr key={r.id}>
-                <td>{r.name}</td>
-                <td><code>{r.metric} {r.op} {r.threshold}</code></td>
-                <td>{r.node_id ?? "all"}</td>
-                <td>{r.severity}</td>
-                <td>{r.action}</td>
-                <td>{r.cooldown_s}s</td>
-                <td>{r.enabled ? "yes" : "no"}</td>
-                <td>
-                  {editable ? (
-                    <>
-                      <button onClick={() => setEditing({ ...r })}>Edit</button>
-                      <button onClick={() => void remove(r.id)}>Delete</button>
-                    </>
-                  ) : null}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <div className="table-wrap">
+          <table className="table" data-testid="rules-table">
+            <thead><tr><th>name</th><th>condition</th><th>node</th><th>severity</th><th>action</th><th>cooldown</th><th>enabled</th><th /></tr></thead>
+            <tbody>
+              {rules.data.map((r) => (
+                <tr key={r.id}>
+                  <td>{r.name}</td>
+                  <td><code>{r.metric} {r.op} {r.threshold}</code></td>
+                  <td>{r.node_id ?? "all"}</td>
+                  <td>{r.severity}</td>
+                  <td>{r.action}</td>
+                  <td>{r.cooldown_s}s</td>
+                  <td>{r.enabled ? "yes" : "no"}</td>
+                  <td>
+                    {editable ? (
+                      <>
+                        <button onClick={() => setEditing({ ...r })}>Edit</button>
+                        <button onClick={() => void remove(r.id)}>Delete</button>
+                      </>
+                    ) : null}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       ) : (
         <Empty>No rules yet.</Empty>
       )}
       <h3>History</h3>
       {history.data?.items.length ? (
-        <table className="table" data-testid="alert-history">
-          <thead><tr><th>time</th><th>severity</th><th>node</th><th>message</th><th>value</th><th /></tr></thead>
-          <tbody>
-            {history.data.items.map((a) => (
-              <tr key={a.id} className={`sev-${a.severity}`}>
-                <td>{new Date(a.created_ms).toLocaleString()}</td>
-                <td>{a.severity}</td>
-                <td>{a.node_id}</td>
-                <td>{a.message}</td>
-                <td>{a.value.toFixed(2)}</td>
-                <td>{a.acknowledged ? "acknowledged" : editable ? <button onClick={() => void ack(a.id)}>Acknowledge</button> : "open"}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <div className="table-wrap">
+          <table className="table" data-testid="alert-history">
+            <thead><tr><th>time</th><th>severity</th><th>node</th><th>message</th><th>value</th><th /></tr></thead>
+            <tbody>
+              {history.data.items.map((a) => (
+                <tr key={a.id} className={`sev-${a.severity}`}>
+                  <td>{new Date(a.created_ms).toLocaleString()}</td>
+                  <td>{a.severity}</td>
+                  <td>{a.node_id}</td>
+                  <td>{a.message}</td>
+                  <td>{a.value.toFixed(2)}</td>
+                  <td>{a.acknowledged ? "acknowledged" : editable ? <button onClick={() => void ack(a.id)}>Acknowledge</button> : "open"}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       ) : (
         <Empty>No alert has fired.</Empty>
       )}

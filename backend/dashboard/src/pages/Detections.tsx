@@ -143,18 +143,22 @@ export default function Detections() {
       </div>
       <LoadError error={error} />
       {!loading && !rows.length ? <Empty>No rows match these filters.</Empty> : null}
-      <div className="vhead">
-        {ds === "detections" ? (
-          <>
-            <span>time</span><span>node</span><span>intersection</span><span>class</span><span>conf</span><span>track</span>
-          </>
-        ) : (
-          <>
-            <span>time</span><span>node</span><span>level</span><span className="wide">message</span>
-          </>
-        )}
+      <div className="vtable">
+        <div className="vtable-inner">
+          <div className="vhead">
+            {ds === "detections" ? (
+              <>
+                <span>time</span><span>node</span><span>intersection</span><span>class</span><span>conf</span><span>track</span>
+              </>
+            ) : (
+              <>
+                <span>time</span><span>node</span><span>level</span><span className="wide">message</span>
+              </>
+            )}
+          </div>
+          <VirtualRows rows={rows} render={cells} />
+        </div>
       </div>
-      <VirtualRows rows={rows} render={cells} />
     </div>
   );
 }
