@@ -127,7 +127,11 @@ for (const [vp, size] of Object.entries(VIEWPORTS)) {
           await expectNoHorizontalOverflow(page);
           if (p.title === "Overview") await expectTilesFit(page);
           const file = p.title.toLowerCase().replace(/[^a-z]+/g, "-").replace(/-$/, "");
+          // The same chart before and after the screenshot: nothing re-mounts the widgets
+          // (a grid measured at 0 width once did, showing empty charts for a moment).
+          const chart = p.title === "Overview" ? await page.$("[data-testid=widget-chart-detections] .recharts-surface") : null;
           await page.screenshot({ path: `${SHOTS}/${file}-${size.width}-${scheme}.png`, fullPage: true });
+          if (chart) expect(await chart.evaluate((e) => e.isConnected), "overview widgets re-mounted").toBe(true);
         }
         expect(problems).toEqual([]);
       });

@@ -19,8 +19,10 @@ export function useWidth<T extends HTMLElement>(): [React.RefObject<T>, number] 
     const el = ref.current;
     if (!el) return;
     const measure = () => {
-      // A detached element measures 0: keep the last real width rather than collapse.
-      if (el.isConnected) setWidth(Math.floor(el.getBoundingClientRect().width));
+      // A detached (or momentarily unlaid-out) element measures 0: keep the last real
+      // width rather than collapse the grid, or unmount and remount every widget.
+      const w = Math.floor(el.getBoundingClientRect().width);
+      if (el.isConnected && w > 0) setWidth(w);
     };
     measure();
     if (typeof ResizeObserver === "undefined") {
