@@ -80,3 +80,13 @@ describe("intersection queues", () => {
     expect(["south", "north"].sort(byCompass)).toEqual(["north", "south"]);
   });
 });
+
+describe("durations", () => {
+  it("read in the unit that fits, never as five-digit milliseconds", async () => {
+    const { duration } = await import("../src/format");
+    expect(duration(41.6)).toBe("42 ms");
+    expect(duration(1320)).toBe("1.3 s");
+    expect(duration(89_305)).toBe("1.5 min");
+    expect(duration(null)).toBe("—");
+  });
+});

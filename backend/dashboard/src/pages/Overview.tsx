@@ -12,7 +12,7 @@ import { api } from "../api";
 import { Empty, Tile } from "../components/Bits";
 import { ErrorBoundary } from "../components/ErrorBoundary";
 import { stacked, useWidth } from "../layout";
-import { num, pct } from "../format";
+import { duration, num, pct } from "../format";
 import { useLive } from "../stores/live";
 import { defaultLayout, useSettings, WIDGETS } from "../stores/settings";
 import type { Alert, LayoutItem, SystemStatus } from "../types";
@@ -33,7 +33,7 @@ function Tiles({ id, s }: { id: string; s: SystemStatus | null }) {
     case "energy":
       return <Tile testId="tile-energy" label="Mean power of active nodes" value={`${num(s.power_w_mean_active, 2)} W`} sub={`mean battery ${pct(s.battery_soc_mean_active)}`} />;
     default:
-      return <Tile testId="tile-latency" label="Node → backend latency (mean, 1 min)" value={`${num(s.latency_ms_mean_last_min, 0)} ms`} sub={`${s.ingest_pending} pending in ingest`} />;
+      return <Tile testId="tile-latency" label="Node → backend latency (mean, 1 min)" value={duration(s.latency_ms_mean_last_min)} sub={`${s.ingest_pending} pending in ingest`} />;
   }
 }
 
