@@ -262,3 +262,31 @@ test.describe("theme, icon and phone menu", () => {
     expect(problems).toEqual([]);
   });
 });
+
+test.describe("global time range", () => {
+  test.use({ viewport: VIEWPORTS.desktop });
+
+  test("one range for every historical page, kept in the address across a reload", async ({ page }) => {
+    const problems = watchProblems(page);
+    await login(page, "viewer");
+    await openPage(page, "Detections & logs");
+    const range = page.getByRole("group", { name: "time range" });
+    await expect(range.getByRole("button", { name: "1h" })).toHaveAttribute("aria-pressed", "true"); // the site's default
+    const detections = page.waitForRequest((r) => r.url().includes("/api/detections?") && r.url().includes("since="));
+    await range.getByRole("button", { name: "15m" }).click();
+    const since = Number(new URL((await detections).url()).searchParams.get("since"));
+    expect(Math.abs(since - (Date.now() / 1000 - 900))).toBeLessThan(60);
+    await expect(page).toHaveURL(/[?&]range=15m/);
+    for (const title of ["Analytics", "Consensus", "Alerts"]) {
+      await openPage(page, title);
+      await expect(page).toHaveURL(/[?&]range=15m/);
+      await expect(page.getByRole("group", { name: "time range" }).getByRole("button", { name: "15m" })).toHaveAttribute("aria-pressed", "true");
+    }
+    await page.reload();
+    await expect(page.getByRole("group", { name: "time range" }).getByRole("button", { name: "15m" })).toHaveAttribute("aria-pressed", "true");
+    await page.getByRole("group", { name: "time range" }).getByRole("button", { name: "all" }).click();
+    await openPage(page, "Analytics");
+    await expect(page).toHaveURL(/[?&]range=all/);
+    expect(problems).toEqual([]);
+  });
+});

@@ -7,6 +7,7 @@ import { ThemeButton } from "./components/ThemeButton";
 import { Login } from "./pages/Login";
 import { useAuth } from "./stores/auth";
 import { LiveSocket, useLive } from "./stores/live";
+import { useRange, withRange } from "./stores/range";
 import { useSettings } from "./stores/settings";
 import type { SystemStatus } from "./types";
 
@@ -52,6 +53,10 @@ function Shell() {
     };
   }, [load]);
   useEffect(() => setMaxPoints(site.live_points), [site.live_points, setMaxPoints]);
+  useEffect(() => useRange.getState().setDefault(site.default_range_min), [site.default_range_min]);
+  const rangeSel = useRange((s) => s.sel);
+  const rangeChosen = useRange((s) => s.chosen);
+  const rangeSearch = rangeChosen ? withRange("", rangeSel) : "";
   // The socket pushes status every 2 s; while it is down, poll at the site's interval.
   useEffect(() => {
     if (connected) return;
@@ -77,7 +82,7 @@ function Shell() {
         </div>
         <div id="nav-links" className={menuOpen ? "nav-links open" : "nav-links"}>
           {PAGES.map((p) => (
-            <NavLink key={p.path} to={p.path} end={p.path === "/"} onClick={() => setMenuOpen(false)}>
+            <NavLink key={p.path} to={{ pathname: p.path, search: rangeSearch }} end={p.path === "/"} onClick={() => setMenuOpen(false)}>
               {p.title}
             </NavLink>
           ))}

@@ -1,10 +1,11 @@
 /** Alert rules (edited by operators and admins, evaluated by the server) and alert history. */
 import { useState, type FormEvent } from "react";
-import { api } from "../api";
-import { Empty, LoadError } from "../components/Bits";
+import { api, qs } from "../api";
+import { Empty, LoadError, TimeRange } from "../components/Bits";
 import { useLoad } from "../hooks";
 import { canEdit, useAuth } from "../stores/auth";
 import { useLive } from "../stores/live";
+import { resolve, useRange } from "../stores/range";
 import type { Alert, Rule } from "../types";
 
 type Draft = Omit<Rule, "id" | "created_ms">;
@@ -95,7 +96,12 @@ export default function Alerts() {
   const liveCount = useLive((s) => s.alerts.length);
   const meta = useLoad(() => api<{ metrics: string[]; ops: string[] }>("/api/alert-metrics"), []);
   const rules = useLoad(() => api<Rule[]>("/api/alerts/rules"), []);
-  const history = useLoad(() => api<{ items: Alert[] }>("/api/alerts?limit=500"), [liveCount]);
+  const sel = useRange((st) => st.sel);
+  const history = useLoad(async () => {
+    const { since, until } = resolve(sel);
+    const r = await api<{ items: Alert[] }>(`/api/alerts${qs({ limit: 500, since })}`);
+    return until === null ? r : { items: r.items.filter((a) => a.created_ms <= until * 1000) };
+  }, [liveCount, sel]);
   const [editing, setEditing] = useState<(Draft & { id?: number }) | null>(null);
 
   async function remove(id: number) {
@@ -158,7 +164,10 @@ export default function Alerts() {
       ) : (
         <Empty>No rules yet.</Empty>
       )}
-      <h3>History</h3>
+      <div className="toolbar">
+        <h3>History</h3>
+        <TimeRange />
+      </div>
       {history.data?.items.length ? (
         <div className="table-wrap">
           <table className="table" data-testid="alert-history">

@@ -1,9 +1,10 @@
 /** PBFT activity as stored by ingest: rounds, votes per phase, view changes, rejections, suspects. */
 import { useState } from "react";
-import { api } from "../api";
-import { Empty, LoadError } from "../components/Bits";
+import { api, qs } from "../api";
+import { Empty, LoadError, TimeRange } from "../components/Bits";
 import { time } from "../format";
 import { useLoad } from "../hooks";
+import { resolve, useRange } from "../stores/range";
 
 interface Summary {
   clusters: { cluster: string; rounds: number; views: number[]; view_changes: number }[];
@@ -37,8 +38,15 @@ export function viewsSeen(views: number[]): string {
 }
 
 export default function Consensus() {
-  const summary = useLoad(() => api<Summary>("/api/consensus/summary"), [], 5000);
-  const rounds = useLoad(() => api<{ items: RoundRow[] }>("/api/consensus/rounds?limit=200"), [], 5000);
+  const sel = useRange((st) => st.sel);
+  // Resolved at each poll: a preset slides with the clock. The API takes a start only;
+  // the rounds list is cut at the end here, the summary is not.
+  const summary = useLoad(() => api<Summary>(`/api/consensus/summary${qs({ since: resolve(sel).since })}`), [sel], 5000);
+  const rounds = useLoad(async () => {
+    const { since, until } = resolve(sel);
+    const r = await api<{ items: RoundRow[] }>(`/api/consensus/rounds${qs({ limit: 200, since })}`);
+    return until === null ? r : { items: r.items.filter((x) => x.first_ts <= until) };
+  }, [sel], 5000);
   const [open, setOpen] = useState<RoundRow | null>(null);
   const detail = useLoad(
     () => (open ? api<RoundDetail>(`/api/consensus/rounds/${encodeURIComponent(open.cluster)}/${open.view}/${open.number}`) : Promise.resolve(null)),
@@ -49,7 +57,11 @@ export default function Consensus() {
 
   return (
     <div>
-      <h2>Consensus</h2>
+      <div className="toolbar">
+        <h2>Consensus</h2>
+        <TimeRange />
+      </div>
+      {sel.until !== null ? <p className="note">The summary counts every round since the range's start; its end applies to the rounds listed.</p> : null}
       <LoadError error={summary.error ?? rounds.error} />
       {empty ? (
         <Empty>
