@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
+import itertools
 import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
@@ -150,7 +151,9 @@ class _TickAccounts:
 class PolicySimulation:
     """One policy on one world: build, run, measure."""
 
-    def __init__(
+    # Wires one run's parts (world, cameras, nodes, network, energy, consensus, collectors,
+    # the real-time sink) in the order they depend on each other: one statement a part.
+    def __init__(  # noqa: PLR0915
         self,
         scn: ScenarioConfig,
         policy: PolicyName,
@@ -209,7 +212,13 @@ class PolicySimulation:
         self.queue_rows: list[tuple[float, str, str, int, float]] = []
         self._overhead: dict[tuple[int, str], int] = {}
         self.sink: Callable[[int, Message], None] | None = None
-        """Where every sent message also goes (hardware-in-the-loop: the node's transport)."""
+        """Where every sent message also goes (hardware-in-the-loop: the node's transport),
+        at the simulated moment it is sent (its ``ts``), not at the tick that planned it."""
+        self._env: simpy.Environment | None = None
+        self._held: dict[int, tuple[int, Message]] = {}
+        self._waiting: dict[int, int] = {}
+        self._due: dict[int, float] = {}
+        self._held_order = itertools.count()
         self.hil_stats: dict[str, int] | None = None
         self.lag = realtime.LagReport()
         self.state = _State(
@@ -245,7 +254,7 @@ class PolicySimulation:
         """Over a broker, consensus traffic leaves through the node's transport as well,
         renumbered in the node's own sequence: the backend keeps one ledger per node."""
         if self.sink is not None:
-            self.sink(k, m.model_copy(update={"seq": self.state.nodes[k].next_seq()}))
+            self._to_sink(k, m.model_copy(update={"seq": self.state.nodes[k].next_seq()}))
 
     def _powered_at(self, k: int, t: float) -> bool:
         return bool(self.state.crashed_until[k] <= t and not self.energy.depleted[k])
@@ -462,6 +471,33 @@ class PolicySimulation:
         st.compute_reduced_s += cpu
         st.air_s += air
 
+    def _to_sink(self, k: int, message: Message, at: float | None = None) -> None:
+        """Hand ``message`` to the sink at simulated time ``at`` (``None``: now). A step
+        plans the coming period, and its messages carry the time their encoding finishes
+        (after detection): in real time they wait for it, and a node's later messages
+        wait behind them, so each node's sequence leaves in order; a time already past
+        goes at once (a backfill replays the past at full speed)."""
+        env = self._env
+        assert self.sink is not None
+        waiting = self._waiting.get(k, 0)
+        if env is None or ((at is None or at <= env.now) and not waiting):
+            self.sink(k, message)
+            return
+        due = max(env.now if at is None else at, self._due.get(k, env.now))
+        self._due[k] = due
+        self._waiting[k] = waiting + 1
+        key = next(self._held_order)
+        self._held[key] = (k, message)
+        env.timeout(due - env.now).callbacks.append(lambda _e: self._release(key))
+
+    def _release(self, key: int) -> None:
+        held = self._held.pop(key, None)
+        if held is None:
+            return
+        self._waiting[held[0]] -= 1
+        if self.sink is not None:
+            self.sink(*held)
+
     def _carry(self, k: int, out: NodeOutputs, acc: _TickAccounts) -> None:
         """Hand a node's outputs to the network and the collector."""
         st = self.state
@@ -472,7 +508,7 @@ class PolicySimulation:
         for o in out.messages:
             message = o.message
             if self.sink is not None:
-                self.sink(k, message)
+                self._to_sink(k, message, o.at - t0)
             payload = encode(message)
             key = (k, message.kind)
             overhead = self._overhead.get(key)
@@ -558,7 +594,13 @@ class PolicySimulation:
                     behind = max(behind, time.time() - self.t0)
                 env.process(realtime.watch_lag(env, rt, self.lag, behind_s=behind))
                 realtime.sync(env, behind)
-            env.run(until=self.scn.duration_s + 1e-6)
+            self._env = env
+            try:
+                env.run(until=self.scn.duration_s + 1e-6)
+            finally:
+                for key in sorted(self._held):  # due past the end of the run
+                    self._release(key)
+                self._env = None
         for node in self.state.nodes:
             self._retire(node)
         if self.policy.transmit.value != "anomaly":

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
 from backend.analytics import queries as analytics
@@ -173,7 +173,12 @@ def consensus_rounds(
     since: Seconds = None,
     limit: Limit = 100,
 ) -> dict[str, Any]:
-    """Consensus messages grouped by (cluster, view, sequence number), newest first."""
+    """Consensus messages grouped by (cluster, view, sequence number), newest first.
+
+    ``digests`` counts every distinct digest of the round, and a healthy round has
+    several (the reports' placeholder, the proposal, the checkpoint's state digest);
+    ``conflicts`` counts the phases in which nodes sent different digests, which is
+    what disagreement (or an equivocating primary) looks like."""
     q = select(
         ConsensusRow.cluster,
         ConsensusRow.view,
@@ -193,7 +198,21 @@ def consensus_rounds(
         q.group_by(ConsensusRow.cluster, ConsensusRow.view, ConsensusRow.number)
         .order_by(func.max(ConsensusRow.ts_ms).desc())
         .limit(limit)
+    ).all()
+    # Phases of the listed rounds in which nodes sent more than one digest.
+    key = (ConsensusRow.cluster, ConsensusRow.view, ConsensusRow.number)
+    split = (
+        select(*key)
+        .where(tuple_(*key).in_([(r[0], r[1], r[2]) for r in rows]))
+        .group_by(*key, ConsensusRow.phase)
+        .having(func.count(func.distinct(ConsensusRow.digest)) > 1)
+        .subquery()
     )
+    per_round = select(split.c.cluster, split.c.view, split.c.number, func.count())
+    conflicts: dict[tuple[str, int, int], int] = {}
+    if rows:
+        for c, v, n, k in db.execute(per_round.group_by(*split.c)):
+            conflicts[(c, int(v), int(n))] = int(k)
     return {
         "items": [
             {
@@ -204,6 +223,7 @@ def consensus_rounds(
                 "nodes": int(nodes),
                 "phases": int(phases),
                 "digests": int(digests),
+                "conflicts": conflicts.get((c, int(v), int(n)), 0),
                 "first_ts": int(t0) / 1000,
                 "last_ts": int(t1) / 1000,
                 "duration_ms": int(t1) - int(t0),

@@ -1,7 +1,7 @@
 """Run the backend with the dashboard, fed live by the simulator over a private broker.
 
-``python -m experiments.loadtest.dashboard_server --port 8765 --database sqlite:///x.db`` starts a
-private Mosquitto (:mod:`experiments.services`), the real service subscribed to it
+``python -m experiments.loadtest.dashboard_server --port 8765`` starts a private Mosquitto
+(:mod:`experiments.services`) in a temporary folder, the real service subscribed to it
 (migrations, MQTT ingest, alert rules, WebSocket push, static dashboard) with one user
 per role, and the simulator's hardware-in-the-loop mode (:mod:`experiments.loadtest.live_city`):
 a small city of unchanged ``EdgeNode`` objects, each publishing through its own MQTT
@@ -13,6 +13,11 @@ watch the dashboard without a separate simulator run.
 
 Over a broker rather than the backend's in-process bus, so that the end-to-end tests
 exercise the path field nodes use: paho clients at QoS 1, the backend's MQTT subscription.
+
+The database is a SQLite file in the same temporary folder unless ``--database`` names
+one to keep. SIGINT and SIGTERM both stop the city, the backend and the broker and remove
+the folder (uvicorn re-raises the signal it shut down on; unhandled, SIGTERM would end
+the process before any of that).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import signal
 import sys
 import tempfile
 import time
@@ -58,11 +64,19 @@ def ensure_users(rt: Runtime, password: str) -> None:
                 )
 
 
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    """SIGTERM as SystemExit, so that the ``finally`` blocks stop the broker and remove
+    the temporary folder (uvicorn restores this handler and re-raises the signal)."""
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m experiments.loadtest.dashboard_server")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--database", default="sqlite:///dashboard-demo.db")
+    parser.add_argument(
+        "--database", default=None, help="default: a SQLite file in the temporary folder"
+    )
     parser.add_argument("--password", default="edgeqi-demo-pass")
     parser.add_argument("--nodes", type=int, default=12, help="cameras, 4 per intersection")
     parser.add_argument("--backfill-min", type=float, default=10.0)
@@ -72,7 +86,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    with tempfile.TemporaryDirectory(prefix="edgeqi-dashboard-broker-") as work:
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    with tempfile.TemporaryDirectory(prefix="edgeqi-dashboard-") as work:
+        if args.database is None:
+            args.database = f"sqlite:///{Path(work) / 'dashboard.db'}"
         broker = Mosquitto(Path(work))
         broker.start()
         try:

@@ -20,13 +20,15 @@ Headers = dict[str, str]
 MakeUser = Callable[[str], Headers]
 
 
-def vote(node: str, seq: int, number: int, digest: str, view: int = 0) -> ConsensusMessage:
+def vote(
+    node: str, seq: int, number: int, digest: str, view: int = 0, phase: str = "commit"
+) -> ConsensusMessage:
     return ConsensusMessage(
         node_id=node,
         seq=seq,
         ts=f.T0 + number,
         cluster="int-1",
-        phase="commit",
+        phase=phase,
         view=view,
         number=number,
         digest=digest,
@@ -122,6 +124,23 @@ def test_consensus_summary_finds_view_changes_and_disagreeing_nodes(
     assert s["clusters"] == [{"cluster": "int-1", "rounds": 2, "views": [0, 1], "view_changes": 1}]
     assert s["suspected"] == [{"cluster": "int-1", "node_id": "d", "disagreements": 2}]
     assert sum(s["rejected"].values()) == 1
+
+
+def test_a_round_conflicts_only_where_one_phase_carries_two_digests(
+    client: TestClient, admin: Headers
+) -> None:
+    # A healthy round has several digests (the reports' placeholder, the proposal, the
+    # checkpoint's state), each phase one; round 2 has a node committing another value.
+    healthy = [vote(n, 1, 1, "report", phase="report") for n in "abcd"]
+    healthy += [vote(n, 2, 1, "v1", phase="prepare") for n in "abcd"]
+    healthy += [vote(n, 3, 1, "v1") for n in "abcd"]
+    healthy += [vote(n, 4, 1, "state1", phase="checkpoint") for n in "abcd"]
+    split = [vote(n, 5, 2, "v2") for n in "abc"] + [vote("d", 5, 2, "evil")]
+    ingest(client, *healthy, *split)
+    rounds = client.get("/api/consensus/rounds", headers=admin).json()["items"]
+    by_number = {r["number"]: r for r in rounds}
+    assert by_number[1]["digests"] == 3 and by_number[1]["conflicts"] == 0
+    assert by_number[2]["digests"] == 2 and by_number[2]["conflicts"] == 1
 
 
 def test_playback_frame_is_the_city_at_that_moment(client: TestClient, admin: Headers) -> None:

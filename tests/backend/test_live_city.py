@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import func, select
 
-from backend.core.orm import ConsensusRow, DetectionRow, Node, QuarantineRow
+from backend.core.orm import ConsensusRow, DetectionRow, MessageRow, Node, QuarantineRow
 from backend.core.service import Runtime
 from backend.core.settings import Settings
 from experiments.loadtest.live_city import LiveCity, city_scenario
@@ -60,5 +60,14 @@ def test_backfilled_city_is_stored_once_caught_up_then_keeps_publishing(
             time.sleep(0.2)
         assert started < newest / 1000 <= time.time() + 1
         assert city.running
+        # Received no earlier than sent: the dashboard's node -> backend latency.
+        with runtime.sessions() as db:
+            early = db.scalar(
+                select(func.min(MessageRow.received_ms - MessageRow.ts_ms)).where(
+                    MessageRow.ts_ms > started * 1000
+                )
+            )
+        assert early is not None
+        assert early >= 0, f"a live message arrived {-early} ms early"
     finally:
         city.stop()

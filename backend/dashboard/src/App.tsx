@@ -1,11 +1,13 @@
 /** Shell: sign-in gate, navigation, the live socket, and one error boundary per page. */
-import { lazy, Suspense, useEffect, type ReactNode } from "react";
-import { Navigate, NavLink, Route, Routes } from "react-router-dom";
+import { lazy, Suspense, useEffect, useState, type ReactNode } from "react";
+import { Navigate, NavLink, Route, Routes, useLocation } from "react-router-dom";
 import { api } from "./api";
 import { ErrorBoundary } from "./components/ErrorBoundary";
+import { ThemeButton } from "./components/ThemeButton";
 import { Login } from "./pages/Login";
 import { useAuth } from "./stores/auth";
 import { LiveSocket, useLive } from "./stores/live";
+import { useRange, withRange } from "./stores/range";
 import { useSettings } from "./stores/settings";
 import type { SystemStatus } from "./types";
 
@@ -37,6 +39,9 @@ function Shell() {
   const site = useSettings((s) => s.site);
   const load = useSettings((s) => s.load);
   const setMaxPoints = useLive((s) => s.setMaxPoints);
+  const [menuOpen, setMenuOpen] = useState(false);
+  const location = useLocation();
+  useEffect(() => setMenuOpen(false), [location.pathname]);
 
   useEffect(() => {
     load().catch((e: unknown) => console.error("settings", e));
@@ -48,6 +53,10 @@ function Shell() {
     };
   }, [load]);
   useEffect(() => setMaxPoints(site.live_points), [site.live_points, setMaxPoints]);
+  useEffect(() => useRange.getState().setDefault(site.default_range_min), [site.default_range_min]);
+  const rangeSel = useRange((s) => s.sel);
+  const rangeChosen = useRange((s) => s.chosen);
+  const rangeSearch = rangeChosen ? withRange("", rangeSel) : "";
   // The socket pushes status every 2 s; while it is down, poll at the site's interval.
   useEffect(() => {
     if (connected) return;
@@ -62,19 +71,27 @@ function Shell() {
 
   return (
     <div className="shell">
-      <nav className="nav">
+      <nav className="nav" aria-label="Main">
         <div className="brand">{site.site_name}</div>
-        {PAGES.map((p) => (
-          <NavLink key={p.path} to={p.path} end={p.path === "/"}>
-            {p.title}
-          </NavLink>
-        ))}
-        <div className="who">
+        <div className="bar-end">
           <span className={connected ? "dot ok" : "dot"} title={connected ? "live" : "offline"} />
-          <span data-testid="whoami">
-            {username} ({role})
-          </span>
-          <button onClick={logout}>Sign out</button>
+          <ThemeButton />
+          <button type="button" className="menu-button" aria-expanded={menuOpen} aria-controls="nav-links" onClick={() => setMenuOpen(!menuOpen)}>
+            Menu
+          </button>
+        </div>
+        <div id="nav-links" className={menuOpen ? "nav-links open" : "nav-links"}>
+          {PAGES.map((p) => (
+            <NavLink key={p.path} to={{ pathname: p.path, search: rangeSearch }} end={p.path === "/"} onClick={() => setMenuOpen(false)}>
+              {p.title}
+            </NavLink>
+          ))}
+          <div className="who">
+            <span data-testid="whoami">
+              {username} ({role})
+            </span>
+            <button onClick={logout}>Sign out</button>
+          </div>
         </div>
       </nav>
       <main className="main">

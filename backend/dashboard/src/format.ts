@@ -6,6 +6,17 @@ export function num(v: number | null | undefined, digits = 0): string {
   return v === null || v === undefined || Number.isNaN(v) ? dash : v.toFixed(digits);
 }
 
+/** A duration given in milliseconds, in the unit that reads best: "42 ms", "1.3 s",
+ * "1.5 min" (a backfill or a node's store-and-forward flush arrives minutes late). */
+export function duration(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined || Number.isNaN(ms)) return dash;
+  const a = Math.abs(ms);
+  if (a < 1000) return `${ms.toFixed(0)} ms`;
+  if (a < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  if (a < 3_600_000) return `${(ms / 60_000).toFixed(1)} min`;
+  return `${(ms / 3_600_000).toFixed(1)} h`;
+}
+
 export function pct(v: number | null | undefined, digits = 0): string {
   return v === null || v === undefined ? dash : `${(v * 100).toFixed(digits)}%`;
 }

@@ -1,6 +1,7 @@
-/** Small presentational pieces: tiles, empty states, time-range pickers, load errors. */
+/** Small presentational pieces: tiles, empty states, the time-range picker, load errors. */
 import type { ReactNode } from "react";
 import { fromLocalInput, toLocalInput } from "../format";
+import { ALL, presetLabel, PRESETS, resolve, useRange } from "../stores/range";
 
 export function Tile({ label, value, sub, testId }: { label: string; value: string; sub?: string; testId?: string }) {
   return (
@@ -20,22 +21,23 @@ export function LoadError({ error }: { error: string | null }) {
   return error ? <div className="error-box" role="alert">{error}</div> : null;
 }
 
-export interface Range {
-  since: number | null;
-  until: number | null;
-}
+export type { Range } from "../stores/range";
 
-/** Presets (last N minutes) plus explicit from/to inputs; null bounds mean open. */
-export function TimeRange({ value, onChange }: { value: Range; onChange: (r: Range) => void }) {
-  const preset = (min: number) => onChange({ since: Date.now() / 1000 - min * 60, until: null });
+/** The global time range (stores/range.ts): presets that slide with the clock, "all",
+ * and explicit from/to; the same selection on every page that shows one. */
+export function TimeRange() {
+  const sel = useRange((s) => s.sel);
+  const choose = useRange((s) => s.choose);
+  const shown = resolve(sel);
+  const isAll = sel.preset === null && sel.since === null && sel.until === null;
   return (
-    <span className="time-range">
-      {[15, 60, 360, 1440].map((m) => (
-        <button key={m} type="button" onClick={() => preset(m)}>
-          {m < 60 ? `${m}m` : `${m / 60}h`}
+    <span className="time-range" role="group" aria-label="time range">
+      {PRESETS.map((m) => (
+        <button key={m} type="button" aria-pressed={sel.preset === m} className={sel.preset === m ? "on" : ""} onClick={() => choose({ preset: m, since: null, until: null })}>
+          {presetLabel(m)}
         </button>
       ))}
-      <button type="button" onClick={() => onChange({ since: null, until: null })}>
+      <button type="button" aria-pressed={isAll} className={isAll ? "on" : ""} onClick={() => choose(ALL)}>
         all
       </button>
       <label>
@@ -43,8 +45,8 @@ export function TimeRange({ value, onChange }: { value: Range; onChange: (r: Ran
         <input
           type="datetime-local"
           aria-label="from"
-          value={value.since ? toLocalInput(value.since) : ""}
-          onChange={(e) => onChange({ ...value, since: fromLocalInput(e.target.value) })}
+          value={shown.since ? toLocalInput(shown.since) : ""}
+          onChange={(e) => choose({ preset: null, since: fromLocalInput(e.target.value), until: shown.until })}
         />
       </label>
       <label>
@@ -52,8 +54,8 @@ export function TimeRange({ value, onChange }: { value: Range; onChange: (r: Ran
         <input
           type="datetime-local"
           aria-label="to"
-          value={value.until ? toLocalInput(value.until) : ""}
-          onChange={(e) => onChange({ ...value, until: fromLocalInput(e.target.value) })}
+          value={shown.until ? toLocalInput(shown.until) : ""}
+          onChange={(e) => choose({ preset: null, since: shown.since, until: fromLocalInput(e.target.value) })}
         />
       </label>
     </span>

@@ -1,10 +1,11 @@
 /** Alert rules (edited by operators and admins, evaluated by the server) and alert history. */
 import { useState, type FormEvent } from "react";
-import { api } from "../api";
-import { Empty, LoadError } from "../components/Bits";
+import { api, qs } from "../api";
+import { Empty, LoadError, TimeRange } from "../components/Bits";
 import { useLoad } from "../hooks";
 import { canEdit, useAuth } from "../stores/auth";
 import { useLive } from "../stores/live";
+import { resolve, useRange } from "../stores/range";
 import type { Alert, Rule } from "../types";
 
 type Draft = Omit<Rule, "id" | "created_ms">;
@@ -95,7 +96,12 @@ export default function Alerts() {
   const liveCount = useLive((s) => s.alerts.length);
   const meta = useLoad(() => api<{ metrics: string[]; ops: string[] }>("/api/alert-metrics"), []);
   const rules = useLoad(() => api<Rule[]>("/api/alerts/rules"), []);
-  const history = useLoad(() => api<{ items: Alert[] }>("/api/alerts?limit=500"), [liveCount]);
+  const sel = useRange((st) => st.sel);
+  const history = useLoad(async () => {
+    const { since, until } = resolve(sel);
+    const r = await api<{ items: Alert[] }>(`/api/alerts${qs({ limit: 500, since })}`);
+    return until === null ? r : { items: r.items.filter((a) => a.created_ms <= until * 1000) };
+  }, [liveCount, sel]);
   const [editing, setEditing] = useState<(Draft & { id?: number }) | null>(null);
 
   async function remove(id: number) {
@@ -129,50 +135,57 @@ export default function Alerts() {
       ) : null}
       <h3>Rules</h3>
       {rules.data?.length ? (
-        <table className="table" data-testid="rules-table">
-          <thead><tr><th>name</th><th>condition</th><th>node</th><th>severity</th><th>action</th><th>cooldown</th><th>enabled</th><th /></tr></thead>
-          <tbody>
-            {rules.data.map((r) => (
-              <tr key={r.id}>
-                <td>{r.name}</td>
-                <td><code>{r.metric} {r.op} {r.threshold}</code></td>
-                <td>{r.node_id ?? "all"}</td>
-                <td>{r.severity}</td>
-                <td>{r.action}</td>
-                <td>{r.cooldown_s}s</td>
-                <td>{r.enabled ? "yes" : "no"}</td>
-                <td>
-                  {editable ? (
-                    <>
-                      <button onClick={() => setEditing({ ...r })}>Edit</button>
-                      <button onClick={() => void remove(r.id)}>Delete</button>
-                    </>
-                  ) : null}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <div className="table-wrap">
+          <table className="table" data-testid="rules-table">
+            <thead><tr><th>name</th><th>condition</th><th>node</th><th>severity</th><th>action</th><th>cooldown</th><th>enabled</th><th /></tr></thead>
+            <tbody>
+              {rules.data.map((r) => (
+                <tr key={r.id}>
+                  <td>{r.name}</td>
+                  <td><code>{r.metric} {r.op} {r.threshold}</code></td>
+                  <td>{r.node_id ?? "all"}</td>
+                  <td>{r.severity}</td>
+                  <td>{r.action}</td>
+                  <td>{r.cooldown_s}s</td>
+                  <td>{r.enabled ? "yes" : "no"}</td>
+                  <td>
+                    {editable ? (
+                      <>
+                        <button onClick={() => setEditing({ ...r })}>Edit</button>
+                        <button onClick={() => void remove(r.id)}>Delete</button>
+                      </>
+                    ) : null}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       ) : (
         <Empty>No rules yet.</Empty>
       )}
-      <h3>History</h3>
+      <div className="toolbar">
+        <h3>History</h3>
+        <TimeRange />
+      </div>
       {history.data?.items.length ? (
-        <table className="table" data-testid="alert-history">
-          <thead><tr><th>time</th><th>severity</th><th>node</th><th>message</th><th>value</th><th /></tr></thead>
-          <tbody>
-            {history.data.items.map((a) => (
-              <tr key={a.id} className={`sev-${a.severity}`}>
-                <td>{new Date(a.created_ms).toLocaleString()}</td>
-                <td>{a.severity}</td>
-                <td>{a.node_id}</td>
-                <td>{a.message}</td>
-                <td>{a.value.toFixed(2)}</td>
-                <td>{a.acknowledged ? "acknowledged" : editable ? <button onClick={() => void ack(a.id)}>Acknowledge</button> : "open"}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <div className="table-wrap">
+          <table className="table" data-testid="alert-history">
+            <thead><tr><th>time</th><th>severity</th><th>node</th><th>message</th><th>value</th><th /></tr></thead>
+            <tbody>
+              {history.data.items.map((a) => (
+                <tr key={a.id} className={`sev-${a.severity}`}>
+                  <td>{new Date(a.created_ms).toLocaleString()}</td>
+                  <td>{a.severity}</td>
+                  <td>{a.node_id}</td>
+                  <td>{a.message}</td>
+                  <td>{a.value.toFixed(2)}</td>
+                  <td>{a.acknowledged ? "acknowledged" : editable ? <button onClick={() => void ack(a.id)}>Acknowledge</button> : "open"}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       ) : (
         <Empty>No alert has fired.</Empty>
       )}

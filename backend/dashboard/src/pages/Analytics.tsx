@@ -1,11 +1,11 @@
 /** Time-bucketed series and distributions read from the backend's per-minute rollups. */
-import { useState } from "react";
+import { useMemo, useState } from "react";
 import { Area, Bar, BarChart, CartesianGrid, ComposedChart, Legend, Line, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 import { api, qs } from "../api";
 import { Empty, LoadError, TimeRange, type Range } from "../components/Bits";
 import { dateTime } from "../format";
 import { useLoad } from "../hooks";
-import { useSettings } from "../stores/settings";
+import { resolve, useRange } from "../stores/range";
 import type { SeriesPoint } from "../types";
 
 type Metric = "detections" | "queue" | "anomalies";
@@ -18,9 +18,9 @@ export function autoBucket(range: Range, now = Date.now() / 1000): number {
 }
 
 export default function Analytics() {
-  const defaultMin = useSettings((s) => s.site.default_range_min);
   const [metric, setMetric] = useState<Metric>("detections");
-  const [range, setRange] = useState<Range>({ since: Date.now() / 1000 - defaultMin * 60, until: null });
+  const sel = useRange((s) => s.sel);
+  const range: Range = useMemo(() => resolve(sel), [sel]);
   const [bucket, setBucket] = useState<number | "auto">("auto");
   const [by, setBy] = useState<"cls" | "node_id" | "intersection" | "approach">("cls");
   const bucketS = bucket === "auto" ? autoBucket(range) : bucket;
@@ -52,7 +52,7 @@ export default function Analytics() {
             </option>
           ))}
         </select>
-        <TimeRange value={range} onChange={setRange} />
+        <TimeRange />
       </div>
       <LoadError error={series.error ?? dist.error} />
       <h3>{metric} per {bucketS / 60}-minute bucket</h3>

@@ -3,12 +3,13 @@
  * list (only the visible rows exist in the DOM), multi-field filters debounced before
  * they query the server, a time range, and export of exactly the filtered set.
  */
-import { useEffect, useState } from "react";
+import { useEffect, useMemo, useState } from "react";
 import { api, qs, request } from "../api";
 import { Empty, LoadError, TimeRange, type Range } from "../components/Bits";
 import { VirtualRows } from "../components/VirtualRows";
 import { time } from "../format";
 import { useDebounced } from "../hooks";
+import { resolve, useRange } from "../stores/range";
 import type { Detection, LogEntry } from "../types";
 
 export const MAX_ROWS = 10_000;
@@ -64,7 +65,8 @@ function cells(r: Row) {
 export default function Detections() {
   const [ds, setDs] = useState<Dataset>("detections");
   const [filters, setFilters] = useState<Filters>({ node_id: "", cls: "", intersection: "", level: "" });
-  const [range, setRange] = useState<Range>({ since: null, until: null });
+  const sel = useRange((s) => s.sel);
+  const range: Range = useMemo(() => resolve(sel), [sel]); // a preset's bounds as of choosing it
   const [rows, setRows] = useState<Row[]>([]);
   const [loading, setLoading] = useState(true); // true from the start: no empty-state flash
   const [error, setError] = useState<string | null>(null);
@@ -130,7 +132,7 @@ export default function Detections() {
         )}
       </div>
       <div className="toolbar">
-        <TimeRange value={range} onChange={setRange} />
+        <TimeRange />
         {(["csv", "json", "xlsx"] as const).map((f) => (
           <button key={f} onClick={() => void exportAs(f)} disabled={exporting !== null}>
             Export {f.toUpperCase()}
@@ -143,18 +145,22 @@ export default function Detections() {
       </div>
       <LoadError error={error} />
       {!loading && !rows.length ? <Empty>No rows match these filters.</Empty> : null}
-      <div className="vhead">
-        {ds === "detections" ? (
-          <>
-            <span>time</span><span>node</span><span>intersection</span><span>class</span><span>conf</span><span>track</span>
-          </>
-        ) : (
-          <>
-            <span>time</span><span>node</span><span>level</span><span className="wide">message</span>
-          </>
-        )}
+      <div className="vtable">
+        <div className="vtable-inner">
+          <div className="vhead">
+            {ds === "detections" ? (
+              <>
+                <span>time</span><span>node</span><span>intersection</span><span>class</span><span>conf</span><span>track</span>
+              </>
+            ) : (
+              <>
+                <span>time</span><span>node</span><span>level</span><span className="wide">message</span>
+              </>
+            )}
+          </div>
+          <VirtualRows rows={rows} render={cells} />
+        </div>
       </div>
-      <VirtualRows rows={rows} render={cells} />
     </div>
   );
 }

@@ -1,7 +1,7 @@
 /** Each intersection: its cameras, queue per approach, signal plan and last consensus decision. */
 import { api } from "../api";
 import { Empty, LoadError } from "../components/Bits";
-import { Junction } from "../components/Junction";
+import { armOf, Junction } from "../components/Junction";
 import { ago, pct, time } from "../format";
 import { useLoad } from "../hooks";
 import type { QueueState } from "../types";
@@ -22,6 +22,14 @@ export interface IntersectionView {
   consensus: { view: number; number: number; ts: number; phases: string[]; nodes: string[]; digest: string } | null;
 }
 
+const ORDER = ["N", "E", "S", "W"];
+/** Approaches in compass order (N, E, S, W), then any others by name. */
+export function byCompass(a: string, b: string): number {
+  const ia = ORDER.indexOf(armOf(a) ?? "");
+  const ib = ORDER.indexOf(armOf(b) ?? "");
+  return (ia < 0 ? 9 : ia) - (ib < 0 ? 9 : ib) || a.localeCompare(b);
+}
+
 export default function Intersections() {
   const { data, error } = useLoad(() => api<{ items: IntersectionView[] }>("/api/intersections"), [], 3000);
   return (
@@ -38,7 +46,7 @@ export default function Intersections() {
               <div>
                 <h4>Queues</h4>
                 <ul className="plain">
-                  {Object.entries(it.queues).map(([a, q]) => (
+                  {Object.entries(it.queues).sort(([a], [b]) => byCompass(a, b)).map(([a, q]) => (
                     <li key={a}>
                       {a}: {q.vehicles.toFixed(1)} veh, {q.length_m.toFixed(0)} m{q.wait_s != null ? `, wait ${q.wait_s.toFixed(0)} s` : ""} ({time(q.ts)})
                     </li>

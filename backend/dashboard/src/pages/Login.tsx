@@ -1,5 +1,6 @@
 /** Sign in with a backend user; the role in the token decides what the UI lets you edit. */
 import { useState, type FormEvent } from "react";
+import { ThemeButton } from "../components/ThemeButton";
 import { useAuth } from "../stores/auth";
 
 export function Login() {
@@ -23,25 +24,28 @@ export function Login() {
   }
 
   return (
-    <form className="login" onSubmit={submit}>
-      <h1>EDGE-QI</h1>
-      <label>
-        Username
-        <input autoComplete="username" value={username} onChange={(e) => setUsername(e.target.value)} />
-      </label>
-      <label>
-        Password
-        <input
-          type="password"
-          autoComplete="current-password"
-          value={password}
-          onChange={(e) => setPassword(e.target.value)}
-        />
-      </label>
-      {error ? <div className="error-box" role="alert">{error}</div> : null}
-      <button type="submit" disabled={busy || !username || !password}>
-        Sign in
-      </button>
-    </form>
+    <div className="login-wrap">
+      <ThemeButton className="theme-button login-theme" />
+      <form className="login" onSubmit={submit}>
+        <h1>EDGE-QI</h1>
+        <label>
+          Username
+          <input autoComplete="username" value={username} onChange={(e) => setUsername(e.target.value)} />
+        </label>
+        <label>
+          Password
+          <input
+            type="password"
+            autoComplete="current-password"
+            value={password}
+            onChange={(e) => setPassword(e.target.value)}
+          />
+        </label>
+        {error ? <div className="error-box" role="alert">{error}</div> : null}
+        <button type="submit" disabled={busy || !username || !password}>
+          Sign in
+        </button>
+      </form>
+    </div>
   );
 }

@@ -156,40 +156,42 @@ export default function Nodes() {
         </div>
         <LoadError error={error} />
         {data && !data.items.length ? <Empty>No node has reported yet.</Empty> : null}
-        <table className="table" data-testid="nodes-table">
-          <thead>
-            <tr>
-              {th("node_id", "node")}
-              {th("intersection", "intersection")}
-              <th>status</th>
-              {th("battery_soc", "battery")}
-              {th("cpu", "CPU")}
-              <th>memory</th>
-              {th("rtt_ms", "link RTT")}
-              <th>loss</th>
-              <th>mode</th>
-              {th("last_seen_ms", "heartbeat")}
-            </tr>
-          </thead>
-          <tbody>
-            {rows.map((n) => (
-              <tr key={n.node_id} onClick={() => setSelected(n.node_id)} className={selected === n.node_id ? "selected" : ""}>
-                <td>{n.node_id}</td>
-                <td>{n.intersection ?? "—"}</td>
-                <td>
-                  <span className={n.active ? "badge ok" : "badge"}>{n.active ? "active" : "inactive"}</span>
-                </td>
-                <td className={n.battery_soc !== null && n.battery_soc < low ? "warn" : ""}>{pct(n.battery_soc)}</td>
-                <td>{pct(n.cpu)}</td>
-                <td>{n.mem_mb !== null ? `${num(n.mem_mb)} MB` : "—"}</td>
-                <td>{n.rtt_ms !== null ? `${num(n.rtt_ms)} ms` : "—"}</td>
-                <td>{pct(n.link_loss, 1)}</td>
-                <td>{n.mode ?? "—"}</td>
-                <td>{ago(n.last_seen_ms)}</td>
+        <div className="table-wrap">
+          <table className="table" data-testid="nodes-table">
+            <thead>
+              <tr>
+                {th("node_id", "node")}
+                {th("intersection", "intersection")}
+                <th>status</th>
+                {th("battery_soc", "battery")}
+                {th("cpu", "CPU")}
+                <th>memory</th>
+                {th("rtt_ms", "link RTT")}
+                <th>loss</th>
+                <th>mode</th>
+                {th("last_seen_ms", "heartbeat")}
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {rows.map((n) => (
+                <tr key={n.node_id} onClick={() => setSelected(n.node_id)} className={selected === n.node_id ? "selected" : ""}>
+                  <td>{n.node_id}</td>
+                  <td>{n.intersection ?? "—"}</td>
+                  <td>
+                    <span className={n.active ? "badge ok" : "badge"}>{n.active ? "active" : "inactive"}</span>
+                  </td>
+                  <td className={n.battery_soc !== null && n.battery_soc < low ? "warn" : ""}>{pct(n.battery_soc)}</td>
+                  <td>{pct(n.cpu)}</td>
+                  <td>{n.mem_mb !== null ? `${num(n.mem_mb)} MB` : "—"}</td>
+                  <td>{n.rtt_ms !== null ? `${num(n.rtt_ms)} ms` : "—"}</td>
+                  <td>{pct(n.link_loss, 1)}</td>
+                  <td>{n.mode ?? "—"}</td>
+                  <td>{ago(n.last_seen_ms)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       </div>
       {selected ? <Detail id={selected} onClose={() => setSelected(null)} /> : null}
     </div>

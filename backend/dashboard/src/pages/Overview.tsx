@@ -4,19 +4,21 @@
  * to the server for this user.
  */
 import { useEffect, useMemo, useRef, useState, type ReactNode } from "react";
-import GridLayout, { WidthProvider, type Layout } from "react-grid-layout";
+import GridLayout, { type Layout } from "react-grid-layout";
 import "react-grid-layout/css/styles.css";
 import "react-resizable/css/styles.css";
 import { Bar, BarChart, CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 import { api } from "../api";
 import { Empty, Tile } from "../components/Bits";
 import { ErrorBoundary } from "../components/ErrorBoundary";
-import { num, pct } from "../format";
+import { stacked, useWidth } from "../layout";
+import { duration, num, pct } from "../format";
 import { useLive } from "../stores/live";
 import { defaultLayout, useSettings, WIDGETS } from "../stores/settings";
 import type { Alert, LayoutItem, SystemStatus } from "../types";
 
-const Grid = WidthProvider(GridLayout);
+/** Below this width the widgets stack in one column (and cannot be dragged). */
+export const STACK_BELOW_PX = 720;
 const clock = (t: number) => new Date(t).toLocaleTimeString();
 
 function Tiles({ id, s }: { id: string; s: SystemStatus | null }) {
@@ -31,7 +33,7 @@ function Tiles({ id, s }: { id: string; s: SystemStatus | null }) {
     case "energy":
       return <Tile testId="tile-energy" label="Mean power of active nodes" value={`${num(s.power_w_mean_active, 2)} W`} sub={`mean battery ${pct(s.battery_soc_mean_active)}`} />;
     default:
-      return <Tile testId="tile-latency" label="Node → backend latency (mean, 1 min)" value={`${num(s.latency_ms_mean_last_min, 0)} ms`} sub={`${s.ingest_pending} pending in ingest`} />;
+      return <Tile testId="tile-latency" label="Node → backend latency (mean, 1 min)" value={duration(s.latency_ms_mean_last_min)} sub={`${s.ingest_pending} pending in ingest`} />;
   }
 }
 
@@ -106,6 +108,9 @@ export default function Overview() {
   const pendingSave = useRef<ReturnType<typeof setTimeout> | null>(null);
   const hidden = useMemo(() => new Set(prefs.hidden), [prefs.hidden]);
   const visible = prefs.layout.filter((l) => !hidden.has(l.i));
+  const [frame, width] = useWidth<HTMLDivElement>();
+  const stack = width > 0 && width < STACK_BELOW_PX;
+  const shown = stack ? stacked(visible) : visible;
 
   function persist(layout: LayoutItem[], hiddenIds: string[]) {
     if (pendingSave.current) clearTimeout(pendingSave.current);
@@ -115,7 +120,7 @@ export default function Overview() {
   }
 
   function onLayoutChange(changed: Layout[]) {
-    if (!editing) return;
+    if (!editing || stack) return; // a phone's one column is not the saved layout
     const byId = new Map(changed.map((l) => [l.i, l]));
     const layout = prefs.layout.map((l) => {
       const c = byId.get(l.i);
@@ -147,28 +152,32 @@ export default function Overview() {
         ) : null}
         {saveError ? <span className="error-inline">layout not saved: {saveError}</span> : null}
       </div>
-      <Grid
-        className={editing ? "grid editing" : "grid"}
-        layout={visible}
-        cols={12}
-        rowHeight={28}
-        measureBeforeMount
-        isDraggable={editing}
-        isResizable={editing}
-        onLayoutChange={onLayoutChange}
-        draggableHandle=".widget-title"
-      >
-        {visible.map((l) => (
-          <div key={l.i} className="widget" data-testid={`widget-${l.i}`}>
-            <div className="widget-title">{WIDGETS.find((w) => w.id === l.i)?.title}</div>
-            <div className="widget-body">
-              <ErrorBoundary name={l.i}>
-                <Widget id={l.i} />
-              </ErrorBoundary>
-            </div>
-          </div>
-        ))}
-      </Grid>
+      <div ref={frame} className="grid-frame">
+        {width > 0 ? (
+          <GridLayout
+            className={editing && !stack ? "grid editing" : "grid"}
+            width={width}
+            layout={shown}
+            cols={12}
+            rowHeight={28}
+            isDraggable={editing && !stack}
+            isResizable={editing && !stack}
+            onLayoutChange={onLayoutChange}
+            draggableHandle=".widget-title"
+          >
+            {shown.map((l) => (
+              <div key={l.i} className="widget" data-testid={`widget-${l.i}`}>
+                <div className="widget-title">{WIDGETS.find((w) => w.id === l.i)?.title}</div>
+                <div className="widget-body">
+                  <ErrorBoundary name={l.i}>
+                    <Widget id={l.i} />
+                  </ErrorBoundary>
+                </div>
+              </div>
+            ))}
+          </GridLayout>
+        ) : null}
+      </div>
     </div>
   );
 }

@@ -105,14 +105,16 @@ export default function Playback() {
             {!places.length ? <Empty>No queue or detection in this window.</Empty> : null}
           </div>
           <h3>Nodes at {time(f.t)}</h3>
-          <table className="table" data-testid="frame-nodes">
-            <thead><tr><th>node</th><th>heartbeat</th><th>battery</th><th>mode</th><th>tier</th><th>RTT</th></tr></thead>
-            <tbody>
-              {f.nodes.map((n) => (
-                <tr key={n.node_id}><td>{n.node_id}</td><td>{time(n.ts)}</td><td>{pct(n.battery_soc)}</td><td>{n.mode}</td><td>{n.tier_kbps}</td><td>{n.rtt_ms.toFixed(0)} ms</td></tr>
-              ))}
-            </tbody>
-          </table>
+          <div className="table-wrap">
+            <table className="table" data-testid="frame-nodes">
+              <thead><tr><th>node</th><th>heartbeat</th><th>battery</th><th>mode</th><th>tier</th><th>RTT</th></tr></thead>
+              <tbody>
+                {f.nodes.map((n) => (
+                  <tr key={n.node_id}><td>{n.node_id}</td><td>{time(n.ts)}</td><td>{pct(n.battery_soc)}</td><td>{n.mode}</td><td>{n.tier_kbps}</td><td>{n.rtt_ms.toFixed(0)} ms</td></tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
           <h3>Anomalies and alerts in the window</h3>
           <ul className="plain">
             {f.anomalies.map((a, i) => <li key={`a${i}`}>{time(a.ts)} {a.node_id} {a.intersection}/{a.approach} {a.anomaly} score {a.score.toFixed(1)}</li>)}

@@ -2,12 +2,15 @@
 import { useEffect, useState, type FormEvent } from "react";
 import { useSettings } from "../stores/settings";
 import { defaultLayout } from "../stores/settings";
+import { useTheme, type ThemeChoice } from "../theme";
 import type { SiteSettings } from "../types";
 
 export default function Settings() {
   const { site, canEditSite, saveSite, savePrefs } = useSettings();
   const [draft, setDraft] = useState<SiteSettings>(site);
   const [message, setMessage] = useState<string | null>(null);
+  const choice = useTheme((t) => t.choice);
+  const choose = useTheme((t) => t.choose);
   useEffect(() => setDraft(site), [site]);
   const set = <K extends keyof SiteSettings>(k: K, v: SiteSettings[K]) => setDraft({ ...draft, [k]: v });
 
@@ -36,6 +39,15 @@ export default function Settings() {
         </fieldset>
       </form>
       {message ? <p role="status">{message}</p> : null}
+      <h3>Appearance (this browser)</h3>
+      <label className="check">
+        theme{" "}
+        <select aria-label="theme" value={choice} onChange={(e) => choose(e.target.value as ThemeChoice)}>
+          <option value="system">as the system</option>
+          <option value="light">light</option>
+          <option value="dark">dark</option>
+        </select>
+      </label>
       <h3>My overview layout</h3>
       <button onClick={() => void savePrefs({ layout: defaultLayout(), hidden: [] })}>Reset my layout</button>
     </div>
