@@ -32,22 +32,8 @@ REVIVE_SOC = 0.1
 
 
 def device_profile(cfg: DeviceConfig) -> DeviceProfile:
-    return DeviceProfile(
-        name=cfg.name,
-        idle_w=cfg.idle_w,
-        full_w=cfg.full_w,
-        reduced_w=cfg.reduced_w,
-        full_latency_s=cfg.full_latency_s,
-        reduced_latency_s=cfg.reduced_latency_s,
-        radio_base_w=cfg.radio_base_w,
-        radio_w_per_mbps=cfg.radio_w_per_mbps,
-        radio_tail_s=cfg.radio_tail_s,
-        radio_tail_w=cfg.radio_tail_w,
-        source=cfg.source,
-        per_object_s=cfg.per_object_s,
-        sleep_w=cfg.sleep_w,
-        wake_s=cfg.wake_s,
-    )
+    """The node core's profile from the validated config (the same fields, by design)."""
+    return DeviceProfile(**cfg.model_dump())
 
 
 class EnergyModel:

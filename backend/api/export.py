@@ -26,24 +26,10 @@ from backend.core.orm import DetectionRow, LogRow
 router = APIRouter(prefix="/api", tags=["export"])
 
 COLUMNS: dict[str, list[str]] = {
-    "detections": [
-        "id",
-        "node_id",
-        "seq",
-        "idx",
-        "ts_ms",
-        "received_ms",
-        "intersection",
-        "cls",
-        "conf",
-        "x",
-        "y",
-        "w",
-        "h",
-        "track",
-    ],
-    "logs": ["id", "node_id", "seq", "ts_ms", "received_ms", "level", "logger", "message"],
+    "detections": [c.name for c in DetectionRow.__table__.columns],
+    "logs": [c.name for c in LogRow.__table__.columns],
 }
+"""Exported columns: the tables' own, in their order (so a new column is exported too)."""
 MEDIA = {
     "csv": "text/csv",
     "json": "application/json",

@@ -23,25 +23,14 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import Insert
 from sqlalchemy.sql.expression import Executable
 
+from backend.core.orm import DetectionRow
+
 STAGE = "edgeqi_stage_messages"
 
 LEDGER_COLUMNS = ("node_id", "seq", "kind", "ts_ms", "received_ms", "size_bytes", "payload")
 
-DETECTION_COLUMNS = (
-    "node_id",
-    "seq",
-    "idx",
-    "ts_ms",
-    "received_ms",
-    "intersection",
-    "cls",
-    "conf",
-    "x",
-    "y",
-    "w",
-    "h",
-    "track",
-)
+DETECTION_COLUMNS = tuple(c.name for c in DetectionRow.__table__.columns if c.name != "id")
+"""Copied straight into ``detections``: every column but the generated id."""
 
 _COLS = ", ".join(LEDGER_COLUMNS)
 _MERGE = (

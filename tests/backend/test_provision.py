@@ -4,13 +4,9 @@ its login from the backend's database, and the node connects over TLS from ``nod
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from backend.ingest.broker_acl import main as mqtt_acl
@@ -22,7 +18,7 @@ from hardware.node_config import PowerKind, load
 from hardware.uplink import open_uplink
 from tests.backend.mqtt_helpers import Ledger
 from tests.backend.pki import make_pki
-from tests.backend.services import Mosquitto, free_port
+from tests.backend.services import Mosquitto, edgeqi_serve
 
 TOKEN = "provision-token-for-tests"
 
@@ -30,30 +26,10 @@ TOKEN = "provision-token-for-tests"
 @pytest.fixture
 def backend(tmp_path: Path) -> Iterator[tuple[str, str]]:
     """``edgeqi serve`` as an operator runs it: (its URL, its database URL)."""
-    port = free_port()
     db = f"sqlite:///{tmp_path / 'backend.db'}"
     env = {"EDGEQI_DATABASE_URL": db, "EDGEQI_PROVISIONING_TOKEN": TOKEN, "PATH": "/usr/bin:/bin"}
-    code = "import sys; from experiments.cli import main; sys.exit(main(['serve', *sys.argv[1:]]))"
-    proc = subprocess.Popen(
-        [sys.executable, "-c", code, "--port", str(port), "--log-level", "warning"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{url}/health", timeout=1)
-                break
-            except httpx.HTTPError:
-                assert time.monotonic() < deadline, "backend did not start"
-                time.sleep(0.1)
+    with edgeqi_serve(env) as url:
         yield url, db
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 @pytest.mark.integration

@@ -11,17 +11,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.backend.services import free_port
+from tests.backend.services import SERVE, edgeqi_serve, free_port
 
 ADMIN = ("admin", "admin-password-1")
-SERVE = "import sys; from experiments.cli import main; sys.exit(main(['serve', *sys.argv[1:]]))"
 
 
 def env_for(tmp_path: Path) -> dict[str, str]:
@@ -38,27 +36,8 @@ def env_for(tmp_path: Path) -> dict[str, str]:
 @pytest.fixture
 def live(tmp_path: Path) -> Iterator[str]:
     """A live server on a free loopback port; yields its base URL."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-c", SERVE, "--port", str(port), "--log-level", "warning"],
-        env=env_for(tmp_path),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{base}/health", timeout=1)
-                break
-            except httpx.HTTPError:
-                assert time.monotonic() < deadline, "server did not start"
-                time.sleep(0.1)
+    with edgeqi_serve(env_for(tmp_path)) as base:
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def login(base: str, username: str, password: str, **headers: str) -> httpx.Response:
