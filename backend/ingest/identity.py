@@ -16,6 +16,7 @@ import time
 from collections import OrderedDict
 
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from backend.core.orm import Node
 
@@ -39,9 +40,15 @@ class Registry:
             if now - self._read_at > self.ttl_s or (
                 node_id not in self._known and now - self._read_at > 0.5
             ):
-                with self.engine.connect() as conn:
-                    rows = conn.scalars(select(Node.node_id).where(Node.registered_ms.is_not(None)))
-                    self._known = frozenset(rows)
+                try:
+                    with self.engine.connect() as conn:
+                        query = select(Node.node_id).where(Node.registered_ms.is_not(None))
+                        self._known = frozenset(conn.scalars(query))
+                except (OperationalError, DBAPIError):
+                    # The database is away (a restart): answer from the last reading. The
+                    # message is only counted here; refusing it would lose it, and the
+                    # store rides out the outage on its own.
+                    pass
                 self._read_at = now
             return node_id in self._known
 
