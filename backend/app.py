@@ -15,6 +15,7 @@ from fastapi import FastAPI, Response
 from fastapi.middleware.cors import CORSMiddleware
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from backend.api.schemas import Liveness
 from backend.api import (
     alerts,
     auth_routes,
@@ -85,7 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.add_middleware(RequestTiming, histogram=rt.metrics.request_seconds)
 
-    @app.get("/health", tags=["system"])
+    @app.get("/health", tags=["system"], response_model=Liveness)
     def health() -> dict[str, str]:
         """Liveness only (no auth, no I/O); see /api/system/health for dependencies."""
         return {"status": "ok"}

@@ -10,6 +10,7 @@ from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, JsonValue, model_
 from sqlalchemy import select
 
 from backend.analytics.alert_rules import METRICS, OPS
+from backend.api.schemas import Acknowledged
 from backend.api.deps import DB, NOT_FOUND, Id, Operator, RuntimeDep, Seconds, Viewer, ms
 from backend.core.db import now_ms
 from backend.core.orm import AlertRow, AlertRule
@@ -147,7 +148,7 @@ def list_alerts(
     return {"items": [{c.key: getattr(r, c.key) for c in AlertRow.__table__.columns} for r in rows]}
 
 
-@router.post("/{alert_id}/ack", responses=NOT_FOUND)
+@router.post("/{alert_id}/ack", response_model=Acknowledged, responses=NOT_FOUND)
 def acknowledge(alert_id: Id, db: DB, _: Operator) -> dict[str, Any]:
     alert = db.get(AlertRow, alert_id)
     if alert is None:

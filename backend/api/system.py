@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from sqlalchemy import Engine, and_, func, not_, select, text
 
 from backend.api.deps import DB, RuntimeDep, Viewer
+from backend.api.schemas import SystemStatus
 from backend.core.db import now_ms
 from backend.core.orm import AlertRow, MessageRow, Node, QuarantineRow, RollupRow
 
@@ -84,7 +85,7 @@ def compute_status(db: DB, rt: RuntimeDep) -> dict[str, Any]:
 _KINDS = ("heartbeat", "queue", "anomaly", "batch", "detections", "consensus", "log", "command")
 
 
-@router.get("/status")
+@router.get("/status", response_model=SystemStatus)
 def status_(db: DB, rt: RuntimeDep, _: Viewer) -> dict[str, Any]:
     """Nodes, activity, volumes, latency, savings: all computed from stored data."""
     return compute_status(db, rt)
