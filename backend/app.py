@@ -15,7 +15,6 @@ from fastapi import FastAPI, Response
 from fastapi.middleware.cors import CORSMiddleware
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from backend.api.schemas import Liveness
 from backend.api import (
     alerts,
     auth_routes,
@@ -29,6 +28,7 @@ from backend.api import (
     ws,
 )
 from backend.api.deps import TOKEN_ERRORS, Viewer
+from backend.api.schemas import Liveness
 from backend.core.auth import check_production_secret
 from backend.core.service import Runtime
 from backend.core.settings import Settings

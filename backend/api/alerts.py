@@ -10,8 +10,8 @@ from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, JsonValue, model_
 from sqlalchemy import select
 
 from backend.analytics.alert_rules import METRICS, OPS
-from backend.api.schemas import Acknowledged
 from backend.api.deps import DB, NOT_FOUND, Id, Operator, RuntimeDep, Seconds, Viewer, ms
+from backend.api.schemas import Acknowledged
 from backend.core.db import now_ms
 from backend.core.orm import AlertRow, AlertRule
 from edgeqi.protocol import NODE_ID_PATTERN

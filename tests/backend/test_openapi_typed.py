@@ -47,7 +47,7 @@ def _untyped_operations(doc: dict[str, Any]) -> set[tuple[str, str]]:
         for method, op in ops.items():
             for code, resp in op.get("responses", {}).items():
                 body = resp.get("content", {}).get("application/json")
-                if code.startswith("2") and body is not None and not _typed(body["schema"]):
+                if code.startswith("2") and body is not None and not _typed(body.get("schema", {})):
                     found.add((method, path))
     return found
 
@@ -59,5 +59,8 @@ def test_every_json_response_is_typed_or_listed(client: TestClient) -> None:
 
 def test_typed_routes_are_not_listed_as_untyped(client: TestClient) -> None:
     untyped = _untyped_operations(client.get("/openapi.json").json())
-    doc_ops = {(m, p) for p, ops in client.get("/openapi.json").json()["paths"].items() for m in ops}
-    assert {k for k in UNTYPED if k in doc_ops} - untyped == set()
+    doc_ops = {
+        (m, p) for p, ops in client.get("/openapi.json").json()["paths"].items() for m in ops
+    }
+    pending = {k for k, why in UNTYPED.items() if why.startswith("not yet") and k in doc_ops}
+    assert pending - untyped == set()
