@@ -32,6 +32,19 @@ MESSAGE_COLUMNS = (
 )
 
 
+REPORT_COLUMNS = (
+    "node",
+    "intersection",
+    "approach",
+    "anomaly",
+    "priority",
+    "event_at",
+    "received_at",
+    "source",
+)
+"""The columns of ``reports.parquet`` (and of the frame :mod:`sim.scoring` reads)."""
+
+
 @dataclass(slots=True)
 class Report:
     """An anomaly as the backend knows it: where, what, when seen and when received."""
@@ -175,14 +188,5 @@ class Collector:
                 }
                 for r in self.reports
             ],
-            columns=[
-                "node",
-                "intersection",
-                "approach",
-                "anomaly",
-                "priority",
-                "event_at",
-                "received_at",
-                "source",
-            ],
+            columns=list(REPORT_COLUMNS),
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from sim.collector import REPORT_COLUMNS
 from sim.scoring import policy_metrics
 from sim.traffic import Episode, EpisodeKind
 
@@ -28,16 +29,7 @@ def _reports(*rows: tuple[str, str, str, float, float]) -> pd.DataFrame:
             }
             for inter, approach, anomaly, event, received in rows
         ],
-        columns=[
-            "node",
-            "intersection",
-            "approach",
-            "anomaly",
-            "priority",
-            "event_at",
-            "received_at",
-            "source",
-        ],
+        columns=list(REPORT_COLUMNS),
     )
 
 
