@@ -31,7 +31,13 @@ export function watchProblems(page: Page): string[] {
     if (m.type() === "error") problems.push(`console error: ${m.text()} (${m.location().url})`);
   });
   page.on("pageerror", (e) => problems.push(`uncaught: ${e.message}`));
-  page.on("requestfailed", (r) => problems.push(`request failed: ${r.method()} ${r.url()} ${r.failure()?.errorText}`));
+  page.on("requestfailed", (r) => {
+    const error = r.failure()?.errorText ?? "";
+    // The browser cancels in-flight fetches when the page reloads or navigates away; that
+    // is the page's own doing, not a failure of the server (which the response check sees).
+    if (error === "net::ERR_ABORTED") return;
+    problems.push(`request failed: ${r.method()} ${r.url()} ${error}`);
+  });
   page.on("response", (r) => {
     if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.request().method()} ${r.url()}`);
   });
