@@ -103,4 +103,4 @@ class LinearPolicy:
         model.ir_version = 8
         model.doc_string = "EDGE-QI learned policy: " + ",".join(OBSERVATION_FIELDS)
         onnx.checker.check_model(model)
-        return model.SerializeToString()
+        return bytes(model.SerializeToString())

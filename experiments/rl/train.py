@@ -29,11 +29,14 @@ def episode_return(
     env: NodeEnv, policy: LinearPolicy, seed: int
 ) -> tuple[float, dict[str, object]]:
     obs, _ = env.reset(seed=seed)
-    total, truncated, info = 0.0, False, {}
+    total, truncated = 0.0, False
+    info: dict[str, object] = {}
     while not truncated:
         obs, reward, _term, truncated, info = env.step(np.array(policy.indices(obs)))
         total += reward
-    return total, info["episode"]
+    episode = info["episode"]
+    assert isinstance(episode, dict)
+    return total, episode
 
 
 def fitness(env: NodeEnv, policy: LinearPolicy, seeds: list[int]) -> float:
