@@ -9,6 +9,7 @@ message naming the offending key instead of failing an hour into a sweep.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -339,6 +340,8 @@ class PolicyConfig(_Strict):
         runs_learned = self.name == "learned" or "learned" in self.compare
         if runs_learned and self.model is None:
             raise ValueError("policy learned needs policy.model=PATH (an ONNX file)")
+        if self.model is not None and not Path(self.model).is_file():
+            raise ValueError(f"policy.model={self.model}: no such file")
         return self
 
 
