@@ -34,7 +34,7 @@ def episode_return(
     while not truncated:
         obs, reward, _term, truncated, info = env.step(np.array(policy.indices(obs)))
         total += reward
-    episode = info["episode"]
+    episode = info["scoring"]
     assert isinstance(episode, dict)
     return total, episode
 

@@ -96,7 +96,7 @@ class IntersectionEnv(ParallelEnv[str, np.ndarray, np.ndarray]):  # type: ignore
             rewards[a] = float(score.reward(self.weights))
             infos[a] = {"window": score.as_info()}
             if truncated:
-                infos[a]["episode"] = {
+                infos[a]["scoring"] = {
                     **self._totals[a].as_info(),
                     "episodes_in_view": world.episodes_in_view(k),
                 }

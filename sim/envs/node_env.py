@@ -7,8 +7,10 @@ with ``policy.model``). ``reset(seed=)``
 builds the world from the scenario (any ``edgeqi run`` override works, composed by Hydra);
 ``step(action)`` hands the node its decisions for the next observation window and runs
 that window. Observations are :class:`edgeqi.policy_hook.PolicyObservation` vectors (the
-node's own measurements); ``info`` carries the ground-truth scoring of the window and, at
-the end, of the episode. The episode ends by truncation at the scenario's ``duration_s``.
+node's own measurements); ``info["window"]`` carries the ground-truth scoring of the window
+and, at the end, ``info["scoring"]`` that of the episode (not ``info["episode"]``, which
+Gymnasium's ``RecordEpisodeStatistics`` writes). The episode ends by truncation at the
+scenario's ``duration_s``.
 """
 
 from __future__ import annotations
@@ -65,7 +67,7 @@ class NodeEnv(gym.Env[np.ndarray, np.ndarray]):
         info: dict[str, Any] = {"window": score.as_info()}
         truncated = world.done
         if truncated:
-            info["episode"] = {
+            info["scoring"] = {
                 **self._total.as_info(),
                 "episodes_in_view": world.episodes_in_view(self.node),
             }

@@ -61,7 +61,7 @@ def test_an_episode_is_truncated_at_the_scenario_end_with_its_scoring() -> None:
         steps += 1
     assert steps == 120 / 2.0 - 1  # windows at 0, 2, ..., 118 s; the first ran at reset
     assert {"bytes", "energy_j", "detections", "false_alarms", "episodes_in_view"} <= set(
-        info["episode"]
+        info["scoring"]
     )
     with pytest.raises(RuntimeError, match="reset"):
         env.step(np.array([2, 0, 1]))
@@ -115,3 +115,13 @@ def test_a_bad_override_is_refused_naming_the_key() -> None:
         NodeEnv(["duration_s=-5"])
     with pytest.raises(ValueError, match=r"policy\.name=fifo"):
         NodeEnv(["policy=edgeqi", "policy.name=fifo"])
+
+
+def test_gymnasiums_episode_statistics_wrapper_fits() -> None:
+    """Gymnasium's own wrapper writes info["episode"]: the environment leaves it free."""
+    env = gymnasium.wrappers.RecordEpisodeStatistics(NodeEnv(["duration_s=60"]))
+    env.reset(seed=2)
+    trunc, info = False, {}
+    while not trunc:
+        _obs, _r, _term, trunc, info = env.step(np.array([2, 0, 1]))
+    assert info["episode"]["l"] == 29 and "bytes" in info["scoring"]
