@@ -6,7 +6,8 @@ with another city every other node runs the scenario's policy (EDGE-QI, or ``lea
 with ``policy.model``). ``reset(seed=)``
 builds the world from the scenario (any ``edgeqi run`` override works, composed by Hydra);
 ``step(action)`` hands the node its decisions for the next observation window and runs
-that window. Observations are :class:`edgeqi.policy_hook.PolicyObservation` vectors (the
+that window (``reset`` runs the first, decided by Algorithms 1 and 2: a node has observed
+nothing before it). Observations are :class:`edgeqi.policy_hook.PolicyObservation` vectors (the
 node's own measurements); ``info["window"]`` carries the ground-truth scoring of the window
 and, at the end, ``info["scoring"]`` that of the episode (not ``info["episode"]``, which
 Gymnasium's ``RecordEpisodeStatistics`` writes). The episode ends by truncation at the
