@@ -6,7 +6,7 @@ import gymnasium
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
-from pettingzoo.test import parallel_api_test
+from pettingzoo.test import parallel_api_test, parallel_seed_test
 
 from edgeqi.policy_hook import OBSERVATION_FIELDS
 from sim.envs.intersection_env import IntersectionEnv
@@ -38,6 +38,17 @@ def test_intersection_env_passes_pettingzoo_parallel_api_test() -> None:
     env = IntersectionEnv(SHORT)
     parallel_api_test(env, num_cycles=200)
     assert env.possible_agents == ["n00000", "n00001", "n00002", "n00003"]
+    parallel_seed_test(lambda: IntersectionEnv(SHORT), num_cycles=100)
+
+
+def test_intersection_env_over_chosen_intersections_of_a_district() -> None:
+    env = IntersectionEnv(["city=district", "duration_s=60"], intersections=[0, 7])
+    assert env.possible_agents == [f"n{k:05d}" for k in (0, 1, 2, 3, 28, 29, 30, 31)]
+    env.reset(seed=1)
+    _obs, rewards, _t, trunc, _i = env.step({a: np.array([2, 0, 1]) for a in env.agents})
+    assert set(rewards) == set(env.possible_agents) and not any(trunc.values())
+    with pytest.raises(ValueError, match="no action"):
+        env.step({})
 
 
 def test_same_seed_and_actions_give_the_same_trajectory() -> None:
