@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-EXTRAS ?= lab,dev,backend,bench,hardware,perception,research,sumo
+EXTRAS ?= lab,dev,backend,bench,hardware,perception,research,sumo,rl
 STAMP  := $(VENV)/.installed
 
 .PHONY: run test lint typecheck unit bench system-deps models clean dashboard dashboard-test bench-dashboard

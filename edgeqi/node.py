@@ -19,6 +19,13 @@ from edgeqi.energy import DeviceProfile
 from edgeqi.evidence import EventConfirmer
 from edgeqi.network import LinkMonitor
 from edgeqi.perception import Perception, WindowObservation
+from edgeqi.policy_hook import (
+    DecisionPolicy,
+    OverridableTransmitter,
+    PolicyAction,
+    PolicyMemory,
+    PolicyObservation,
+)
 from edgeqi.protocol import (
     AnomalyReport,
     AnomalyType,
@@ -41,7 +48,7 @@ from edgeqi.scheduling import (
     TaskDecision,
 )
 from edgeqi.streaming import StreamingConfig, TierSelector
-from edgeqi.transmission import Action, AnomalyTransmitter, CycleMax, TransmissionConfig
+from edgeqi.transmission import Action, CycleMax, TransmissionConfig
 
 ENCODE_S = 0.001
 """Processor time to build, encode and hand one message to the transport."""
@@ -71,9 +78,11 @@ POLICY_SHAPES: dict[str, tuple[bool, TransmitMode, VideoMode]] = {
     "fifo": (False, TransmitMode.ALL, VideoMode.OFF),
     "edgeqi_no_alg1": (False, TransmitMode.ANOMALY, VideoMode.ON_CRITICAL),
     "edgeqi_no_alg2": (True, TransmitMode.ALL, VideoMode.OFF),
+    "learned": (True, TransmitMode.ANOMALY, VideoMode.ON_CRITICAL),
 }
 """The policies runs compare, by name: (constraint-aware scheduling, transmit mode, video
-mode). The simulator and a field node build the same :class:`NodePolicy` from a name."""
+mode). The simulator and a field node build the same :class:`NodePolicy` from a name.
+``learned`` is EDGE-QI's shape whose per-window decisions a :class:`DecisionPolicy` takes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,12 +182,26 @@ class _Send:
 class EdgeNode:
     """One camera node: perception, Algorithm 1, Algorithm 2, streaming, energy and link."""
 
-    def __init__(self, config: NodeConfig, perception: Perception, started_at: float) -> None:
+    def __init__(
+        self,
+        config: NodeConfig,
+        perception: Perception,
+        started_at: float,
+        learned: DecisionPolicy | None = None,
+    ) -> None:
         self.config = config
         self.perception = perception
         policy = config.policy
         self.scheduler = Scheduler(policy.scheduler)
-        self.transmitter = AnomalyTransmitter(policy.transmission)
+        self.transmitter = OverridableTransmitter(policy.transmission)
+        self.learned = learned
+        """Asked at the end of every step for the next window's decisions (edgeqi.policy_hook)."""
+        self.next_action: PolicyAction | None = None
+        """The decisions the next step applies; ``None``: Algorithms 1 and 2 decide."""
+        self.memory = PolicyMemory()
+        self._soc = 1.0
+        self._prefer_reduced = False
+        self._clip = True
         self.cycles = CycleMax(config.cycle_s)
         self.tiers = TierSelector(StreamingConfig())
         self.link = LinkMonitor()
@@ -210,6 +233,11 @@ class EdgeNode:
     def step(self, now: float, inputs: NodeInputs) -> NodeOutputs:
         out = NodeOutputs()
         cfg = self.config
+        action = self.next_action
+        self.transmitter.override = None if action is None else action.transmit
+        self._prefer_reduced = action is not None and action.reduced
+        self._clip = action is None or action.clip
+        self._soc = inputs.battery_soc
         self._feed_link(now, inputs)
         quality = self.link.quality()
         constraints = Constraints(
@@ -240,7 +268,32 @@ class EdgeNode:
             tier = self.config.policy.fixed_tier_kbps
             out.video.append(VideoSegment(now, cfg.observe_period_s, tier))
         self.tiers.update(now, quality.bandwidth_kbps, quality.loss, inputs.video_buffer_s)
+        if self.learned is not None:
+            self.next_action = self.learned(self.policy_observation(now))
         return out
+
+    def policy_observation(self, now: float) -> PolicyObservation:
+        """What this node knows after its step at ``now``: a learned policy's input."""
+        peak_z: float | None = None
+        progress = 0.0
+        for key in self._keys:
+            running = self.cycles.running(key)
+            if running is None:
+                continue
+            start, peak = running
+            progress = max(progress, min(1.0, (now - start) / self.cycles.window_s))
+            z = self.transmitter.baseline.score(key, peak, now)[0]
+            peak_z = z if peak_z is None else max(peak_z, z)
+        q = self.link.quality()
+        return self.memory.observation(
+            0.0 if peak_z is None else peak_z,
+            progress,
+            self._soc,
+            q.rtt_ms,
+            q.bandwidth_kbps,
+            q.loss,
+            now,
+        )
 
     def next_seq(self) -> int:
         seq = self.seq
@@ -306,6 +359,7 @@ class EdgeNode:
                 reduced_energy_j=reduced_s * prof.reduced_w,
                 payload=inputs.window,
                 supersedable=True,
+                prefer_reduced=self._prefer_reduced,
             )
         )
 
@@ -363,9 +417,11 @@ class EdgeNode:
         want_detections = policy.transmit is not TransmitMode.ANOMALY
         obs = self.perception.observe(d.task.payload, reduced, want_detections)
         self._objects = sum(obs.vehicles)
+        self.memory.on_window(obs.vehicles)
         self._event_reports(AnomalyType.EMERGENCY_VEHICLE, obs.emergency, t_obs)
         self._event_reports(AnomalyType.STALLED_VEHICLE, obs.stalled, t_obs)
         if policy.transmit is TransmitMode.ANOMALY:
+            closed: list[tuple[float, float, float]] = []
             for i, key in enumerate(self._keys):
                 peak = self.cycles.push(key, obs.vehicles[i], t_obs)
                 if peak is None:
@@ -377,6 +433,7 @@ class EdgeNode:
                     t_obs,
                     {"t": round(t_obs, 3), "a": self.config.approaches[i], "v": value},
                 )
+                closed.append((value, verdict.z, verdict.significance))
                 if verdict.action is Action.TRANSMIT_NOW or verdict.action is Action.TRANSMIT:
                     # The first critical cycle of an anomaly raises the alert; later cycles
                     # of the same anomaly are updates, sent without another clip.
@@ -405,10 +462,11 @@ class EdgeNode:
                             "significance": verdict.significance,
                         },
                     )
-                    if critical and policy.video is VideoMode.ON_CRITICAL:
+                    if critical and policy.video is VideoMode.ON_CRITICAL and self._clip:
                         out.video.append(VideoSegment(t_obs, policy.clip_s, self.tiers.tier_kbps))
                 else:
                     self._alerting[i] = False
+            self.memory.on_cycle(closed)
             return
         if policy.transmit is TransmitMode.PERIODIC:
             # On the window clock, not the detector's finishing time, which varies with the

@@ -48,6 +48,8 @@ class Task:
     """A newer task of its kind replaces it (the next window's detection): dropped, counted,
     when the processor cannot start it before its deadline, instead of run late and
     pushing every later task back."""
+    prefer_reduced: bool = False
+    """Run the reduced variant whatever the battery (a learned policy chose it)."""
 
 
 class Outcome(StrEnum):
@@ -176,7 +178,9 @@ class Scheduler:
                 ):
                     self._defer(self._network_q, entry, Outcome.DEFER_NETWORK, now, out)
                     continue
-                reduced = low_battery and task.reduced_duration_s is not None
+                reduced = (
+                    low_battery or task.prefer_reduced
+                ) and task.reduced_duration_s is not None
             else:
                 reduced = False
             out.append(self._execute(task, now, reduced))

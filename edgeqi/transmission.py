@@ -322,3 +322,9 @@ class CycleMax:
             return done
         self._max[key] = max(self._max[key], value)
         return None
+
+    def running(self, key: str) -> tuple[float, float] | None:
+        """(start, maximum so far) of ``key``'s open window: the peak the next closing
+        sample will report; ``None`` before the key's first sample."""
+        start = self._start.get(key)
+        return None if start is None else (start, self._max[key])

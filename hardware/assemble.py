@@ -16,9 +16,11 @@ from edgeqi.node import POLICY_SHAPES, NodeConfig, NodePolicy
 from edgeqi.perception.card import ModelCard
 from edgeqi.perception.detector import ModelError, SsdDetector, YoloDetector, make_detector
 from edgeqi.perception.queues import QueueZone
+from edgeqi.policy_hook import DecisionPolicy
 from edgeqi.scheduling import SchedulerConfig
 from edgeqi.transmission import TransmissionConfig
 from hardware.node_config import ModelConfig, NodeRuntimeConfig
+from netio.onnx_policy import OnnxPolicy
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +39,16 @@ def node_policy(name: str) -> NodePolicy:
         transmit=transmit,
         video=video,
     )
+
+
+def learned_policy(cfg: NodeRuntimeConfig) -> DecisionPolicy | None:
+    """policy=learned: the ONNX model ``policy_model``, loaded as the simulator loads it."""
+    if cfg.policy != "learned":
+        return None
+    assert cfg.policy_model is not None, "validated: policy learned names a model"
+    policy = OnnxPolicy.load(Path(cfg.policy_model))
+    log.info("learned policy %s", cfg.policy_model)
+    return policy
 
 
 def zones(cfg: NodeRuntimeConfig) -> list[QueueZone]:

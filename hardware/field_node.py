@@ -110,7 +110,9 @@ class NodeRuntime:
         self.perception = ObservedPerception(
             CameraPerception(full, zones, reduced), node_cfg.approaches
         )
-        self.node = EdgeNode(node_cfg, self.perception, started_at=time.time())
+        self.node = EdgeNode(
+            node_cfg, self.perception, started_at=time.time(), learned=assemble.learned_policy(cfg)
+        )
         self.seqs = SeqReservation(cfg.queue.path.with_name(cfg.queue.path.name + ".seq"))
         self.node.seq = self.seqs.start
         self.camera = Camera(

@@ -203,10 +203,13 @@ class NodeRuntimeConfig(_Strict):
     watchdog: WatchdogConfig = Field(default_factory=WatchdogConfig)
     zones: list[ZoneConfig] = Field(default_factory=list)
     policy: Literal[
-        "edgeqi", "stream_all", "periodic", "fifo", "edgeqi_no_alg1", "edgeqi_no_alg2"
+        "edgeqi", "stream_all", "periodic", "fifo", "edgeqi_no_alg1", "edgeqi_no_alg2", "learned"
     ] = "edgeqi"
     """What the node runs and sends, by the simulator's policy names (``edgeqi``: both
-    algorithms; the others are the baselines and ablations the simulator compares)."""
+    algorithms; the others are the baselines and ablations the simulator compares;
+    ``learned``: EDGE-QI with ``policy_model`` taking its per-window decisions)."""
+    policy_model: str | None = None
+    """policy=learned: the ONNX file of the learned policy (as ``policy.model`` in a run)."""
     heartbeat_s: Annotated[float, Field(gt=0)] = 30.0
     observe_period_s: Annotated[float, Field(gt=0)] = 1.0
     cycle_s: Annotated[float, Field(gt=0)] = 90.0
@@ -222,6 +225,12 @@ class NodeRuntimeConfig(_Strict):
             cycle_s = data.get("cycle_s", cls.model_fields["cycle_s"].default)
             data = {**data, "consensus": {"cycle_s": cycle_s, **data["consensus"]}}
         return data
+
+    @model_validator(mode="after")
+    def _learned_has_model(self) -> NodeRuntimeConfig:
+        if self.policy == "learned" and self.policy_model is None:
+            raise ValueError("policy learned needs policy_model: PATH (an ONNX file)")
+        return self
 
     @model_validator(mode="after")
     def _same_cycle(self) -> NodeRuntimeConfig:
@@ -257,7 +266,16 @@ def _resolve(value: Any, base: Path, key: str) -> Any:
 
 
 _PATH_KEYS = frozenset(
-    {"ca_file", "cert_file", "key_file", "password_file", "path", "directory_file", "replay"}
+    {
+        "ca_file",
+        "cert_file",
+        "key_file",
+        "password_file",
+        "path",
+        "directory_file",
+        "replay",
+        "policy_model",
+    }
 )
 
 

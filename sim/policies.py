@@ -6,7 +6,10 @@ they differ only in which algorithm is switched on and what is sent.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from edgeqi.node import POLICY_SHAPES, NodePolicy, TransmitMode, VideoMode
+from edgeqi.policy_hook import DecisionPolicy
 from edgeqi.scheduling import SchedulerConfig
 from edgeqi.transmission import TransmissionConfig
 from sim.scenario_config import PolicyConfig, PolicyName
@@ -18,6 +21,8 @@ DESCRIPTIONS: dict[str, str] = {
     "fifo": "every observation (no video), FIFO scheduling",
     "edgeqi_no_alg1": "EDGE-QI with FIFO instead of Algorithm 1",
     "edgeqi_no_alg2": "EDGE-QI sending every observation instead of Algorithm 2",
+    "learned": "EDGE-QI's shape with every node's per-window decisions (transmit tier, "
+    "precision, clip) taken by the ONNX model policy.model",
     "oracle": "NOT DEPLOYABLE reference: one report per true episode at its onset "
     "(reads ground truth; the floor for bytes and delay)",
 }
@@ -44,3 +49,11 @@ def node_policy(name: PolicyName, cfg: PolicyConfig) -> NodePolicy:
         periodic_s=cfg.periodic_s,
         clip_s=cfg.clip_s,
     )
+
+
+def learned_policy(cfg: PolicyConfig) -> DecisionPolicy:
+    """The ONNX model ``policy.model`` as the callable every node of a learned run asks."""
+    from netio.onnx_policy import OnnxPolicy
+
+    assert cfg.model is not None, "validated: policy learned names a model"
+    return OnnxPolicy.load(Path(cfg.model))

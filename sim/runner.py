@@ -45,7 +45,7 @@ from sim.consensus_driver import ConsensusLayer
 from sim.faults import FaultEvent, plan_faults
 from sim.fleet_energy import EnergyModel
 from sim.oracle import OracleReporter, epoch_at_onset, oracle_report
-from sim.policies import node_policy
+from sim.policies import learned_policy, node_policy
 from sim.scenario_config import PolicyName, ScenarioConfig
 from sim.scoring import intersection_name, node_name, policy_metrics
 from sim.synthetic_camera import (
@@ -201,6 +201,8 @@ class PolicySimulation:
         )
         self.perception = SyntheticPerception()
         self.policy = node_policy(policy, scn.policy)
+        self.learned = learned_policy(scn.policy) if policy == "learned" else None
+        """policy=learned: the model every node asks for its next window's decisions."""
         self.oracle = (
             OracleReporter.for_world(self.episodes, self.coverage, self.node_intersection)
             if policy == "oracle"
@@ -273,7 +275,7 @@ class PolicySimulation:
             frames_per_observation=scn.workload.detector.frames_per_observation,
             cycle_s=scn.workload.cycle_s,
         )
-        node = EdgeNode(config, self.perception, started_at=started_at)
+        node = EdgeNode(config, self.perception, started_at=started_at, learned=self.learned)
         node.seq = seq
         return node
 
@@ -576,16 +578,21 @@ class PolicySimulation:
 
     # -- run --------------------------------------------------------------------------
 
-    def run(self, progress: Progress | None = None) -> PolicyRun:
-        started = time.perf_counter()
-        rt = self.scn.realtime
-        env = realtime.environment(rt)
+    def start(self, env: simpy.Environment, progress: Progress | None = None) -> None:
+        """Register the run's processes on ``env``: :meth:`run` then runs it to the end,
+        the Gymnasium environments (:mod:`sim.envs`) one observation window at a time."""
         if not self.replaying:  # a replayed world has already run to the end
             env.process(self._world_process(env))
         env.process(self._node_process(env, progress))
         env.process(self._fault_process(env))
         if self.consensus is not None:
             env.process(self._consensus_process(env))
+
+    def run(self, progress: Progress | None = None) -> PolicyRun:
+        started = time.perf_counter()
+        rt = self.scn.realtime
+        env = realtime.environment(rt)
+        self.start(env, progress)
         with self._hil():
             if rt.mode == "real":
                 behind = rt.backfill_s

@@ -9,6 +9,7 @@ message naming the offending key instead of failing an hour into a sweep.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -265,7 +266,14 @@ class FaultsConfig(_Strict):
 
 
 PolicyName = Literal[
-    "edgeqi", "stream_all", "periodic", "fifo", "edgeqi_no_alg1", "edgeqi_no_alg2", "oracle"
+    "edgeqi",
+    "stream_all",
+    "periodic",
+    "fifo",
+    "edgeqi_no_alg1",
+    "edgeqi_no_alg2",
+    "oracle",
+    "learned",
 ]
 
 
@@ -323,6 +331,18 @@ class PolicyConfig(_Strict):
     clip_on: Literal["critical", "never"] = "critical"
     """When EDGE-QI (and its ablations) attach a clip: to every critical report, or never
     (what the clips cost, false alarms' clips included, is the difference)."""
+    model: str | None = None
+    """policy=learned: the ONNX file of the learned policy (edgeqi.policy_hook's vector in,
+    three action indices out), e.g. the one ``experiments/rl/train.py`` exports."""
+
+    @model_validator(mode="after")
+    def _learned_has_model(self) -> PolicyConfig:
+        runs_learned = self.name == "learned" or "learned" in self.compare
+        if runs_learned and self.model is None:
+            raise ValueError("policy learned needs policy.model=PATH (an ONNX file)")
+        if self.model is not None and not Path(self.model).is_file():
+            raise ValueError(f"policy.model={self.model}: no such file")
+        return self
 
 
 ByzantineBehaviour = Literal[
