@@ -90,6 +90,14 @@ class LoadConfig(_Strict):
     backend's on the other (experiments/loadtest/cpu_meter.py); reported either way."""
 
 
+class GeneratorConfig(_Strict):
+    """The load generator's own layout (experiments/loadtest/node_shards.py)."""
+
+    processes: Annotated[int, Field(ge=1, le=64)] = 2
+    """Worker processes holding the nodes' MQTT sessions (node ``k`` in worker ``k mod N``);
+    the simulator stays one process and hands each worker its nodes' messages."""
+
+
 class SweepConfig(_Strict):
     """``enabled``: search the largest node count meeting every objective
     (experiments/loadtest/sweep.py) instead of one run at ``nodes``."""
@@ -108,6 +116,7 @@ class SweepConfig(_Strict):
 
 class LoadtestConfig(_Strict):
     services: ServicesConfig = Field(default_factory=ServicesConfig)
+    generator: GeneratorConfig = Field(default_factory=GeneratorConfig)
     sweep: SweepConfig = Field(default_factory=SweepConfig)
     load: LoadConfig = Field(default_factory=LoadConfig)
     slo: SloConfig
