@@ -6,7 +6,7 @@ simulator's own process (``sim.hil.HilNodes``, one network thread), and the sess
 worker processes (``experiments.loadtest.node_shards.ShardedNodes``), where the
 simulator only pickles each message into a pipe. Reported: CPU seconds of this process
 per message (``time.process_time``: every thread of it), of the workers per message, and
-the wall time to deliver everything.
+the wall time to deliver everything to one QoS 1 subscriber.
 
     python -m experiments.benchmarks.bench_node_shards --nodes 100 --rounds 50 --processes 1 2
 """
@@ -19,7 +19,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from edgeqi.protocol import Detection, DetectionBatch
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+
+from edgeqi.protocol import NODE_SUBSCRIPTION, Detection, DetectionBatch
 from experiments.loadtest.cpu_meter import cpu_seconds
 from experiments.loadtest.node_shards import ShardedNodes
 from experiments.services import Mosquitto
@@ -79,6 +82,17 @@ def _sharded(
     }
 
 
+def _subscriber(port: int) -> mqtt.Client:
+    """A count-nothing QoS 1 subscriber: without one the broker answers "no matching
+    subscribers" and the transports hold their messages (netio/mqtt_transport.py)."""
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5)
+    client.connect("127.0.0.1", port)
+    client.subscribe(NODE_SUBSCRIPTION, qos=1)
+    client.loop_start()
+    time.sleep(0.5)
+    return client
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nodes", type=int, default=100)
@@ -90,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="edgeqi-bench-shards-") as tmp:
         broker = Mosquitto(Path(tmp), extra_conf="max_inflight_messages 1000\n")
         broker.start()
+        sink = _subscriber(broker.port)
         try:
             cfg = HilConfig(broker_url=f"mqtt://127.0.0.1:{broker.port}")
             rows = [("in the simulator's process", _in_process(cfg, nodes, messages))]
@@ -98,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
                     (f"{p} worker process(es)", _sharded(cfg, nodes, messages, p, broker.port))
                 )
         finally:
+            sink.loop_stop()
             broker.stop()
     print(f"{len(messages):,} messages from {args.nodes} nodes")
     print("| sessions | simulator CPU µs/message | workers CPU µs/message | wall s |")

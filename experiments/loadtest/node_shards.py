@@ -1,15 +1,20 @@
 """The load test's simulated nodes, their MQTT sessions sharded over worker processes.
 
-The simulator stays one deterministic process; what it hands its sink goes, one pickled
-message down a pipe, to the worker process that holds that node's session. Each worker
+The simulator stays one deterministic process; what it hands its sink goes, pickled,
+through a queue to the worker process that holds that node's session. The queue's feeder
+thread writes the pipe, so a worker that falls behind delays its own hand-overs (measured,
+below) and never blocks the simulator's step on a full pipe. Each worker
 is a :class:`~sim.hil.HilNodes` for its share of the city (node ``k`` to worker
 ``k mod N``), so every node keeps its own client id, login and transport, the broker's
 ACL still decides what each may publish, and each keeps the phase it has in the whole
 city. Why processes and not one asyncio MQTT library multiplexing the sessions in the
 simulator's interpreter: the simulator's cost per message is then one pickle and one
-pipe write (about 15 µs, `experiments/benchmarks/bench_node_shards.py`), while the MQTT
-work per message (framing, the socket, PUBACKs, the buffer) runs in other interpreters,
-on other cores when there are any, and never holds the simulator's GIL. A generator that
+pipe write (33-67 µs of its CPU against 150 µs with the sessions in its own process, on
+the loaded 2-core machine: ``experiments/benchmarks/bench_node_shards.py``, BENCHMARKS.md
+"Issue 19"), while the MQTT work per message (framing, the socket, PUBACKs, the buffer)
+runs in other interpreters, on other cores when there are any, and never holds the
+simulator's GIL. An asyncio library in the simulator's process would still do all of
+that work there. A generator that
 shares one interpreter with its 100 clients reports its own delay as the backend's.
 
 Each worker records, for every message, when it handed it to the transport (the publish
@@ -58,8 +63,9 @@ class ShardResult:
     lag_ms: list[float]
 
 
-def _serve(conn: Connection, spec: ShardSpec) -> None:
-    """A worker: connect its nodes, then hand over what comes down the pipe until closed."""
+def _serve(inbox: Any, conn: Connection, spec: ShardSpec) -> None:
+    """A worker: connect its nodes, then hand over what comes in ``inbox`` until closed;
+    answers go back through ``conn``."""
     sent: list[Sent] = []
     lag_ms: list[float] = []
     due: dict[Key, float] = {}
@@ -84,7 +90,7 @@ def _serve(conn: Connection, spec: ShardSpec) -> None:
         return
     conn.send(("ready", None))
     while True:
-        kind, value, message = conn.recv()
+        kind, value, message = inbox.get()
         if kind == "m":
             due[(message.node_id, message.seq)] = value + spec.phases[message.node_id]
             nodes(0, message)
@@ -122,7 +128,8 @@ class ShardedNodes:
         self._ctx = multiprocessing.get_context("spawn")
         self._procs: list[Any] = []
         self._conns: list[Connection] = []
-        self._conn_of: dict[str, Connection] = {}
+        self._inboxes: list[Any] = []
+        self._inbox_of: dict[str, Any] = {}
         self._lock = threading.Lock()
         self.published = 0
         self.results: list[ShardResult] = []
@@ -134,15 +141,17 @@ class ShardedNodes:
     def start(self) -> None:
         """Start the workers and wait until every node of every one is connected."""
         for spec in self.specs:
-            ours, theirs = self._ctx.Pipe()
+            ours, theirs = self._ctx.Pipe(duplex=False)
+            inbox = self._ctx.Queue()
             proc = self._ctx.Process(
-                target=_serve, args=(theirs, spec), name="hil-shard", daemon=True
+                target=_serve, args=(inbox, theirs, spec), name="hil-shard", daemon=True
             )
             proc.start()
             theirs.close()
             self._procs.append(proc)
             self._conns.append(ours)
-            self._conn_of |= dict.fromkeys(spec.nodes, ours)
+            self._inboxes.append(inbox)
+            self._inbox_of |= dict.fromkeys(spec.nodes, inbox)
         timeout = self.cfg.connect_timeout_s + 60  # a spawned interpreter imports first
         for conn in self._conns:
             if not conn.poll(timeout):
@@ -156,15 +165,15 @@ class ShardedNodes:
     def __call__(self, _k: int, message: Message) -> None:
         with self._lock:
             self.published += 1
-            self._conn_of[message.node_id].send(("m", time.time(), message))
+            self._inbox_of[message.node_id].put(("m", time.time(), message))
 
     def flush(self, timeout: float | None = None) -> bool:
         """Every worker hands over what waits for its phase and delivers what it holds;
         ``False`` if any did not within ``timeout``. Collects their ledgers: call once."""
         wait = self.cfg.flush_timeout_s if timeout is None else timeout
         with self._lock:
-            for conn in self._conns:
-                conn.send(("flush", wait, None))
+            for inbox in self._inboxes:
+                inbox.put(("flush", wait, None))
         self.results = []
         for conn in self._conns:
             if conn.poll(wait + 30):
@@ -198,12 +207,12 @@ class ShardedNodes:
 
     def close(self) -> None:
         """Disconnect every node and end the workers."""
-        for conn in self._conns:
+        for inbox, conn in zip(self._inboxes, self._conns, strict=True):
             try:
-                conn.send(("close", None, None))
+                inbox.put(("close", None, None))
                 if conn.poll(30):
                     conn.recv()
-            except (OSError, EOFError):
+            except (OSError, EOFError, ValueError):
                 pass  # the worker is already gone
         for proc in self._procs:
             proc.join(timeout=10)
@@ -211,3 +220,6 @@ class ShardedNodes:
                 proc.kill()
         for conn in self._conns:
             conn.close()
+        for inbox in self._inboxes:
+            inbox.close()
+            inbox.join_thread()
