@@ -9,7 +9,7 @@ is a :class:`~sim.hil.HilNodes` for its share of the city (node ``k`` to worker
 ACL still decides what each may publish, and each keeps the phase it has in the whole
 city. Why processes and not one asyncio MQTT library multiplexing the sessions in the
 simulator's interpreter: the simulator's cost per message is then one pickle and one
-pipe write (33-67 µs of its CPU against 150 µs with the sessions in its own process, on
+pipe write (48-85 µs of its CPU against 150 µs with the sessions in its own process, on
 the loaded 2-core machine: ``experiments/benchmarks/bench_node_shards.py``, BENCHMARKS.md
 "Issue 19"), while the MQTT work per message (framing, the socket, PUBACKs, the buffer)
 runs in other interpreters, on other cores when there are any, and never holds the
