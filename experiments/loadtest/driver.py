@@ -71,7 +71,11 @@ def _live_load(
         ]
         calls = endpoints(nodes, time.time(), node_name(7 % nodes))
         if cfg.users:
-            api_samples.extend(await load(api_base, token, cfg.users, duration, cfg.think_s, calls))
+            api_samples.extend(
+                await load(
+                    api_base, token, cfg.users, duration, cfg.think_s, calls, cfg.reference_think_s
+                )
+            )
         await asyncio.gather(*subscribers)
 
     asyncio.run(main())

@@ -70,6 +70,9 @@ class LoadConfig(_Strict):
     """Concurrent API users doing what an operator's dashboard does."""
     think_s: NonNegative = 1.0
     """Mean pause between a user's requests (exponential), as people click."""
+    reference_think_s: Positive = 0.1
+    """Mean pause of the client polling ``/health`` beside the users (the reference): about
+    10 requests/s, 600 samples a minute for its p99, not 100/s that load the backend."""
     ws_subscribers: Annotated[int, Field(ge=0)] = 5
     ws_topics: str = "detections,nodes"
     poll_s: Positive = 0.1
