@@ -49,6 +49,7 @@ def _live_load(
     load_cfg: dict[str, Any],
     duration: float,
     nodes: int,
+    ready: Any,
     stop: Any,
     result: Path,
 ) -> None:
@@ -56,8 +57,11 @@ def _live_load(
 
     Its own interpreter keeps the clients' timing off the simulator's GIL: a client that
     waits for the nodes' threads would report their delay as the backend's latency.
-    Results go to ``result`` as JSON.
+    Results go to ``result`` as JSON. ``ready`` is set once its interpreter has imported
+    what it needs, so that the load window (and its CPU) starts with the load, not with
+    the imports.
     """
+    ready.set()
     cfg = LoadConfig.model_validate(load_cfg)
     url = f"{api_base.replace('http', 'ws', 1)}/ws?token={token}&topics={cfg.ws_topics}"
     api_samples: list[ApiSample] = []
@@ -142,7 +146,7 @@ def run_loadtest(  # noqa: PLR0915
         db.start()
         sampler.start()
         ctx = multiprocessing.get_context("spawn")
-        stop = ctx.Event()
+        stop, ready = ctx.Event(), ctx.Event()
         result = stack.work / "live.json"
         live = ctx.Process(
             target=_live_load,
@@ -152,6 +156,7 @@ def run_loadtest(  # noqa: PLR0915
                 cfg.load.model_dump(),
                 scn.duration_s,
                 len(node_ids),
+                ready,
                 stop,
                 result,
             ),
@@ -170,6 +175,7 @@ def run_loadtest(  # noqa: PLR0915
             f"{cfg.load.users} API users, {cfg.load.ws_subscribers} WebSocket clients"
         )
         live.start()
+        ready.wait(120)
         generator = {
             "simulator": [os.getpid()],
             "node_shards": nodes.pids,
