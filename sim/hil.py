@@ -17,7 +17,7 @@ import heapq
 import itertools
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -73,9 +73,12 @@ class HilNodes:
         on_ack: Callable[[Envelope], None] | None = None,
         address: Callable[[str], tuple[str, int]] | None = None,
         spread_s: float = 0.0,
+        phases: Mapping[str, float] | None = None,
     ) -> None:
         """``address`` may route a node elsewhere than the broker (e.g. a cuttable link);
-        ``spread_s`` delays node ``k`` of ``n`` by ``k/n * spread_s`` (see :func:`spread_s`)."""
+        ``spread_s`` delays node ``k`` of ``n`` by ``k/n * spread_s`` (see :func:`spread_s`);
+        ``phases`` gives each node's delay instead (a shard of a city keeps the city's
+        phases, experiments/loadtest/node_shards.py)."""
         if cfg.broker_url is None:
             raise ValueError("realtime.hil.broker_url is not set")
         broker = broker_host_port(cfg.broker_url)
@@ -101,13 +104,17 @@ class HilNodes:
             )
             for node in node_ids
         }
-        self._phase = {node: i * spread_s / len(node_ids) for i, node in enumerate(node_ids)}
+        self._phase = (
+            {node: phases[node] for node in node_ids}
+            if phases is not None
+            else {node: i * spread_s / len(node_ids) for i, node in enumerate(node_ids)}
+        )
         self._due: list[tuple[float, int, Message]] = []
         self._order = itertools.count()
         self._cond = threading.Condition()
         self._closing = False
         self._dispatcher: threading.Thread | None = None
-        if spread_s > 0:
+        if any(p > 0 for p in self._phase.values()):
             self._dispatcher = threading.Thread(
                 target=self._dispatch, name="hil-stagger", daemon=True
             )

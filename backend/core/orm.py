@@ -73,7 +73,7 @@ class MessageRow(Base):
     __table_args__ = (
         UniqueConstraint("node_id", "seq", name="uq_messages_node_seq"),
         Index("ix_messages_kind_received", "kind", "received_ms"),
-        Index("ix_messages_node_ts", "node_id", "ts_ms"),
+        Index("ix_messages_node_kind_ts", "node_id", "kind", "ts_ms"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -93,7 +93,7 @@ class DetectionRow(Base):
     __table_args__ = (
         UniqueConstraint("node_id", "seq", "idx", name="uq_detections_node_seq_idx"),
         Index("ix_detections_ts", "ts_ms"),
-        Index("ix_detections_node_ts", "node_id", "ts_ms"),
+        Index("ix_detections_node_id", "node_id", "id"),
         Index("ix_detections_cls_ts", "cls", "ts_ms"),
     )
 
@@ -120,6 +120,7 @@ class AnomalyRow(Base):
     __table_args__ = (
         UniqueConstraint("node_id", "seq", name="uq_anomalies_node_seq"),
         Index("ix_anomalies_ts", "ts_ms"),
+        Index("ix_anomalies_node_ts", "node_id", "ts_ms"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -190,6 +191,7 @@ class LogRow(Base):
     __table_args__ = (
         UniqueConstraint("node_id", "seq", name="uq_logs_node_seq"),
         Index("ix_logs_ts", "ts_ms"),
+        Index("ix_logs_node_ts", "node_id", "ts_ms"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

@@ -236,7 +236,10 @@ async def load(
     duration: float,
     think_s: float,
     calls: list[tuple[str, str, dict[str, Any]]],
+    reference_think_s: float = 0.01,
 ) -> list[ApiSample]:
+    """The users' samples and those of one more client polling ``/health`` (the reference),
+    with a mean pause of ``reference_think_s`` between its requests."""
     samples: list[ApiSample] = []
     headers = {"Authorization": f"Bearer {token}"}
     limits = httpx.Limits(max_connections=users + 2, max_keepalive_connections=users + 2)
@@ -246,7 +249,7 @@ async def load(
         until = time.perf_counter() + duration
         health: list[tuple[str, str, dict[str, Any]]] = [("reference: /health", "/health", {})]
         tasks = [user(client, calls, until, k, think_s, samples) for k in range(users)]
-        tasks.append(user(client, health, until, users, 0.01, samples))
+        tasks.append(user(client, health, until, users, reference_think_s, samples))
         await asyncio.gather(*tasks)
     return samples
 

@@ -52,13 +52,16 @@ def pin(pid: int, cpus: list[int], descendants: bool = True) -> int:
     return pinned
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system seconds of the processes (and their live children) so far."""
+def cpu_seconds(pids: list[int], descendants: bool = True) -> float:
+    """User + system seconds of the processes (and their live children) so far.
+
+    Not the children of a generator process: the load test's own process is the parent
+    of the broker, the database and the backend it started."""
     total = 0.0
     for pid in pids:
         with contextlib.suppress(psutil.Error):
             root = psutil.Process(pid)
-            for proc in [root, *root.children(recursive=True)]:
+            for proc in [root, *(root.children(recursive=True) if descendants else [])]:
                 t = proc.cpu_times()
                 total += t.user + t.system
     return total
@@ -82,18 +85,23 @@ class Snapshot:
     at: float
     api: float
     workers: float
-    generator: float
+    generator: dict[str, float]
+    """CPU seconds of each part of the load generator (each process alone)."""
     counters: dict[str, float] = field(default_factory=dict)
 
 
 def snapshot(
-    api_pids: list[int], worker_pids: list[int], generator_pids: list[int], exposition: str
+    api_pids: list[int],
+    worker_pids: list[int],
+    generator: dict[str, list[int]],
+    exposition: str,
 ) -> Snapshot:
+    """``generator``: part name (simulator, node shards, API users) -> its processes."""
     return Snapshot(
         time.time(),
         cpu_seconds(api_pids),
         cpu_seconds(worker_pids),
-        cpu_seconds(generator_pids),
+        {part: cpu_seconds(pids, descendants=False) for part, pids in generator.items()},
         scrape(exposition) if exposition else {},
     )
 
@@ -101,8 +109,8 @@ def snapshot(
 def per_unit(
     start: Snapshot, end: Snapshot, messages: int, split: bool, cores: dict[str, Any]
 ) -> dict[str, Any]:
-    """The report's ``cpu`` section: each side's share of a core, the backend's cost per
-    message and per request, and where each side ran."""
+    """The report's ``cpu`` section: the backend's share of a core, its cost per message and
+    per request, and where each side ran (the generator's share: :func:`generator_share`)."""
     window = max(end.at - start.at, 1e-9)
     api_s = end.api - start.api
     counted = bool(start.counters) and bool(end.counters)
@@ -110,7 +118,6 @@ def per_unit(
     ingest_s = end.workers - start.workers if split else thread_ingest
     serving_s = api_s if split else api_s - thread_ingest
     requests = end.counters.get("requests", 0.0) - start.counters.get("requests", 0.0)
-    generator_s = end.generator - start.generator
     return {
         "window_s": round(window, 2),
         "backend_percent_of_core": round((api_s + (end.workers - start.workers)) / window * 100, 1),
@@ -124,6 +131,15 @@ def per_unit(
         else None,
         "requests_served": int(requests),
         "messages_ingested": messages,
-        "generator_percent_of_core": round(generator_s / window * 100, 1),
         "cores": cores,
     }
+
+
+def generator_share(start: Snapshot, end: Snapshot) -> dict[str, Any]:
+    """Each part of the load generator's share of a core over the window, and the total."""
+    window = max(end.at - start.at, 1e-9)
+    parts = {
+        part: round((end.generator[part] - start.generator.get(part, 0.0)) / window * 100, 1)
+        for part in end.generator
+    }
+    return {"percent_of_core": round(sum(parts.values()), 1), "parts_percent_of_core": parts}

@@ -33,9 +33,10 @@ from experiments.benchmarks.bench_api import ApiSample, endpoints, load, server_
 from experiments.loadtest import cpu_meter, sweep
 from experiments.loadtest import slo_report as rep
 from experiments.loadtest.loadtest_config import LoadConfig, LoadtestConfig, load_config
-from experiments.loadtest.probes import DbLedger, PublishLedger, ResourceSampler, ws_subscriber
+from experiments.loadtest.node_shards import ShardedNodes
+from experiments.loadtest.probes import DbLedger, ResourceSampler, ws_subscriber
 from experiments.loadtest.stack import Stack
-from sim.hil import HilNodes, spread_s
+from sim.hil import spread_s
 from sim.realtime import LagExceededError, anchored
 from sim.runner import PolicySimulation
 from sim.scenario_config import ConfigError, ScenarioConfig
@@ -48,6 +49,7 @@ def _live_load(
     load_cfg: dict[str, Any],
     duration: float,
     nodes: int,
+    ready: Any,
     stop: Any,
     result: Path,
 ) -> None:
@@ -55,8 +57,11 @@ def _live_load(
 
     Its own interpreter keeps the clients' timing off the simulator's GIL: a client that
     waits for the nodes' threads would report their delay as the backend's latency.
-    Results go to ``result`` as JSON.
+    Results go to ``result`` as JSON. ``ready`` is set once its interpreter has imported
+    what it needs, so that the load window (and its CPU) starts with the load, not with
+    the imports.
     """
+    ready.set()
     cfg = LoadConfig.model_validate(load_cfg)
     url = f"{api_base.replace('http', 'ws', 1)}/ws?token={token}&topics={cfg.ws_topics}"
     api_samples: list[ApiSample] = []
@@ -70,7 +75,11 @@ def _live_load(
         ]
         calls = endpoints(nodes, time.time(), node_name(7 % nodes))
         if cfg.users:
-            api_samples.extend(await load(api_base, token, cfg.users, duration, cfg.think_s, calls))
+            api_samples.extend(
+                await load(
+                    api_base, token, cfg.users, duration, cfg.think_s, calls, cfg.reference_think_s
+                )
+            )
         await asyncio.gather(*subscribers)
 
     asyncio.run(main())
@@ -86,7 +95,7 @@ def _exposition(stack: Stack) -> str:
         return ""
 
 
-def _cpu_snapshot(stack: Stack, generator: list[int]) -> cpu_meter.Snapshot:
+def _cpu_snapshot(stack: Stack, generator: dict[str, list[int]]) -> cpu_meter.Snapshot:
     api = [p for p in stack.backend_pids if p not in stack.worker_pids]
     return cpu_meter.snapshot(api, stack.worker_pids, generator, _exposition(stack))
 
@@ -119,15 +128,17 @@ def run_loadtest(  # noqa: PLR0915
             scn.model_copy(update={"realtime": scn.realtime.model_copy(update={"hil": hil_cfg})})
         )
         sim = PolicySimulation(scn, scn.policy.name, record_queues=False)
-        ledger = PublishLedger()
-        nodes = HilNodes(
+        nodes = ShardedNodes(
             hil_cfg,
             node_ids,
-            on_publish=ledger.record,
+            cfg.generator.processes,
             address=stack.address,
             spread_s=spread_s(scn),
         )
-        console.print(f"connecting {len(node_ids)} nodes to {stack.mqtt_url} ...")
+        console.print(
+            f"connecting {len(node_ids)} nodes to {stack.mqtt_url} "
+            f"from {len(nodes.specs)} processes ..."
+        )
         nodes.start()
         sim.sink = nodes
         db = DbLedger(stack.database_url, cfg.load.poll_s)
@@ -135,7 +146,7 @@ def run_loadtest(  # noqa: PLR0915
         db.start()
         sampler.start()
         ctx = multiprocessing.get_context("spawn")
-        stop = ctx.Event()
+        stop, ready = ctx.Event(), ctx.Event()
         result = stack.work / "live.json"
         live = ctx.Process(
             target=_live_load,
@@ -145,6 +156,7 @@ def run_loadtest(  # noqa: PLR0915
                 cfg.load.model_dump(),
                 scn.duration_s,
                 len(node_ids),
+                ready,
                 stop,
                 result,
             ),
@@ -163,12 +175,18 @@ def run_loadtest(  # noqa: PLR0915
             f"{cfg.load.users} API users, {cfg.load.ws_subscribers} WebSocket clients"
         )
         live.start()
-        generator = [os.getpid(), live.pid or 0]
+        ready.wait(120)
+        generator = {
+            "simulator": [os.getpid()],
+            "node_shards": nodes.pids,
+            "api_users_and_ws_clients": [live.pid or 0],
+        }
         cores: dict[str, Any] = {"pinned": stack.cores is not None}
         if stack.cores is not None:
             gen_cpus, backend_cpus = stack.cores
             cpu_meter.pin(os.getpid(), gen_cpus, descendants=False)  # not the services
-            cpu_meter.pin(live.pid or 0, gen_cpus)
+            for pid in [live.pid or 0, *nodes.pids]:
+                cpu_meter.pin(pid, gen_cpus)
             cores |= {"generator": gen_cpus, "backend": backend_cpus, "unpinned": "broker, db"}
         if fault.kind != "none":
             faulting.start()
@@ -185,7 +203,8 @@ def run_loadtest(  # noqa: PLR0915
         if fault.kind != "none":
             faulting.join()
         delivered = nodes.flush(cfg.load.drain_timeout_s)
-        stored_all = db.wait_for(set(ledger.sent), cfg.load.drain_timeout_s)
+        sent = nodes.sent()
+        stored_all = db.wait_for(set(sent), cfg.load.drain_timeout_s)
         stop.set()
         live.join(timeout=60)
         got = json.loads(result.read_text()) if result.exists() else {}
@@ -195,12 +214,13 @@ def run_loadtest(  # noqa: PLR0915
         db.stop()
         sampler.stop()
         transport = nodes.stats()
-        nodes.close(flush=False)
+        handover_lag = nodes.lag()
+        nodes.close()
         backend = _backend_counters(stack)
         final = db.reconcile()
         raw_reference = stack.raw_reference
     raw = rep.Raw(
-        sent=ledger.sent,
+        sent=sent,
         seen=db.seen,
         ws_events=ws_events,
         api_samples=api_samples,
@@ -240,13 +260,21 @@ def run_loadtest(  # noqa: PLR0915
             split=cfg.services.ingest_workers > 0,
             cores=cores,
         ),
+        "generator": {
+            "processes": 1 + len(nodes.specs) + 1,
+            "node_shard_processes": len(nodes.specs),
+            **cpu_meter.generator_share(cpu_start, cpu_end),
+            "cpus": cores.get("generator"),
+            "simulator_lag": sim.lag.summary(),
+            "handover_lag_ms": handover_lag,
+        },
         "transport": transport,
         "websocket": ws_state | {"events": len(ws_events)},
         "backend": backend,
-        "realtime": sim.lag.summary(),
         "lag_error": lag_error,
         "fault": rep.recovery(raw),
     }
+    report["reference"] = rep.reference(report)
     report["slos"] = rep.check_slos(report, cfg.slo)
     rep.write(report, out)
     if cfg.load.plots:

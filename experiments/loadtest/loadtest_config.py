@@ -70,6 +70,9 @@ class LoadConfig(_Strict):
     """Concurrent API users doing what an operator's dashboard does."""
     think_s: NonNegative = 1.0
     """Mean pause between a user's requests (exponential), as people click."""
+    reference_think_s: Positive = 0.1
+    """Mean pause of the client polling ``/health`` beside the users (the reference): about
+    10 requests/s, 600 samples a minute for its p99, not 100/s that load the backend."""
     ws_subscribers: Annotated[int, Field(ge=0)] = 5
     ws_topics: str = "detections,nodes"
     poll_s: Positive = 0.1
@@ -90,6 +93,14 @@ class LoadConfig(_Strict):
     backend's on the other (experiments/loadtest/cpu_meter.py); reported either way."""
 
 
+class GeneratorConfig(_Strict):
+    """The load generator's own layout (experiments/loadtest/node_shards.py)."""
+
+    processes: Annotated[int, Field(ge=1, le=64)] = 2
+    """Worker processes holding the nodes' MQTT sessions (node ``k`` in worker ``k mod N``);
+    the simulator stays one process and hands each worker its nodes' messages."""
+
+
 class SweepConfig(_Strict):
     """``enabled``: search the largest node count meeting every objective
     (experiments/loadtest/sweep.py) instead of one run at ``nodes``."""
@@ -108,6 +119,7 @@ class SweepConfig(_Strict):
 
 class LoadtestConfig(_Strict):
     services: ServicesConfig = Field(default_factory=ServicesConfig)
+    generator: GeneratorConfig = Field(default_factory=GeneratorConfig)
     sweep: SweepConfig = Field(default_factory=SweepConfig)
     load: LoadConfig = Field(default_factory=LoadConfig)
     slo: SloConfig

@@ -1,10 +1,11 @@
 """What a load test measures with, beside the load: ledgers, WebSocket clients, samplers.
 
-Every timestamp is ``time.time()`` in this one process, so differences between them
-are exact up to the stated resolution:
+Every timestamp is ``time.time()``, the one system clock of this machine, so differences
+between them are exact up to the stated resolution:
 
-* :class:`PublishLedger`: the moment each node handed each message to its transport
-  (the *publish* time; store-and-forward waits count as latency).
+* the node shards' ledger (:mod:`experiments.loadtest.node_shards`): the moment each node
+  handed each message to its transport (the *publish* time; store-and-forward waits count
+  as latency), read in the shard's process: the clock is the same system clock.
 * :class:`DbLedger`: polls the database's message ledger every ``poll_s``; a row seen
   by a query was committed before that query started, so the query's start time is the
   *persist* time, late by at most one interval. The poll query's own duration is the
@@ -20,7 +21,6 @@ import contextlib
 import json
 import threading
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 import psutil
@@ -29,20 +29,8 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from backend.core.db import make_engine
-from edgeqi.protocol import DetectionBatch, Message
 
 Key = tuple[str, int]
-
-
-@dataclass
-class PublishLedger:
-    """(node_id, seq) -> (publish time, detections in it); written from the sim thread."""
-
-    sent: dict[Key, tuple[float, int]] = field(default_factory=dict)
-
-    def record(self, message: Message, at: float) -> None:
-        n = len(message.detections) if isinstance(message, DetectionBatch) else 0
-        self.sent[(message.node_id, message.seq)] = (at, n)
 
 
 class DbLedger:

@@ -127,6 +127,19 @@ def api(raw: Raw) -> dict[str, Any]:
     return out
 
 
+def reference(report: dict[str, Any]) -> dict[str, float | None]:
+    """What says how fast the machine was in this very run: the raw broker rate (before the
+    backend subscribed) and ``/health`` (no I/O) polled under the load. A slow machine shows
+    in both, whatever the backend does."""
+    raw_broker = report["throughput"].get("raw_broker") or {}
+    health = report["api"].get("reference: /health") or {}
+    return {
+        "raw_broker_messages_per_s": raw_broker.get("messages_per_s"),
+        "health_p99_ms": health.get("p99"),
+        "health_p50_ms": health.get("p50"),
+    }
+
+
 def recovery(raw: Raw) -> dict[str, Any] | None:
     """Seconds from the fault until everything published before the service was back is stored."""
     if raw.fault is None:
@@ -246,12 +259,26 @@ def markdown(report: dict[str, Any]) -> str:
             else "not pinned"
         )
         lines.append(
-            f"CPU ({where}): backend {cpu['backend_percent_of_core']}% of a core, "
-            f"{cpu['cpu_ms_per_message']} ms per ingested message, {cpu['cpu_ms_per_request']} "
-            f"ms per API request (live push included); load generator "
-            f"{cpu['generator_percent_of_core']}% of a core, its real-time lag max "
-            f"{report.get('realtime', {}).get('max_lag_s')} s."
+            f"System under test ({where}): backend {cpu['backend_percent_of_core']}% of a "
+            f"core, {cpu['cpu_ms_per_message']} ms per ingested message, "
+            f"{cpu['cpu_ms_per_request']} ms per API request (live push included)."
         )
+    gen = report.get("generator")
+    if gen:
+        parts = ", ".join(f"{k} {v}%" for k, v in gen["parts_percent_of_core"].items())
+        hand = gen["handover_lag_ms"]
+        lines.append(
+            f"Load generator ({gen['processes']} processes, {gen['node_shard_processes']} of "
+            f"them holding the nodes' sessions): {gen['percent_of_core']}% of a core ({parts}); "
+            f"simulator behind real time at most {gen['simulator_lag']['max_lag_s']} s; "
+            f"messages handed to the transports late by p50 {hand['p50']} ms, p99 "
+            f"{hand['p99']} ms, max {hand['max']} ms."
+        )
+    ref = report.get("reference") or {}
+    lines.append(
+        f"Reference in this run: raw broker {ref.get('raw_broker_messages_per_s')} messages/s, "
+        f"`/health` p99 {ref.get('health_p99_ms')} ms (p50 {ref.get('health_p50_ms')} ms)."
+    )
     if t.get("raw_broker"):
         lines.append(
             f"Ingest {t['messages_per_s_persisted']:,} messages/s against a raw broker rate of "
