@@ -210,7 +210,8 @@ class EdgeNode:
     def step(self, now: float, inputs: NodeInputs) -> NodeOutputs:
         out = NodeOutputs()
         cfg = self.config
-        self._feed_link(now, inputs)
+        if inputs.sent or inputs.acks or inputs.lost:  # most windows send nothing
+            self._feed_link(now, inputs)
         quality = self.link.quality()
         constraints = Constraints(
             battery_soc=inputs.battery_soc,
@@ -261,7 +262,8 @@ class EdgeNode:
         """Layer 2 then a Layer 3 task; a camera whose frames are all bad is reported once."""
         cfg = self.config
         check = self.perception.check(inputs.window)
-        self.frames_rejected += check.total_rejected
+        if check.rejected:  # a clean window (the usual one) rejects nothing
+            self.frames_rejected += check.total_rejected
         if check.good == 0:
             self._bad_windows += 1
             if (
@@ -338,17 +340,19 @@ class EdgeNode:
     # -- decisions --------------------------------------------------------------------
 
     def _apply(self, d: TaskDecision, inputs: NodeInputs, out: NodeOutputs) -> None:
-        if d.task.name == "batch" and d.outcome in (Outcome.RUN, Outcome.DROPPED):
+        task, outcome = d.task, d.outcome
+        name = task.name
+        if name == "batch" and outcome in (Outcome.RUN, Outcome.DROPPED):
             self._batch_pending = False
-        if d.outcome not in (Outcome.RUN, Outcome.RUN_REDUCED):
+        reduced = outcome is Outcome.RUN_REDUCED
+        if not reduced and outcome is not Outcome.RUN:
             return
         seconds = d.finish - d.start
-        if d.outcome is Outcome.RUN_REDUCED:
+        if reduced:
             out.compute_reduced_s += seconds
         else:
             out.compute_full_s += seconds
-        if d.task.name == "detect":
-            reduced = d.outcome is Outcome.RUN_REDUCED
+        if name == "detect":
             self.mode = ModelMode.REDUCED if reduced else ModelMode.FULL
             self._after_detection(d, reduced, out)
         elif isinstance(d.task.payload, _Send):

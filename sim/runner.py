@@ -411,17 +411,12 @@ class PolicySimulation:
                 st_red_l[k],
                 wait[k],
             )
-            inputs = NodeInputs(
-                window=window,
-                battery_soc=soc[k],
-                power_w=power[k],
-                acks=acks[k],
-                sent=sent[k],
-                lost=lost[k],
-            )
-            acks[k] = []
-            sent[k] = 0
-            lost[k] = 0
+            node_acks, node_sent = acks[k], sent[k]
+            inputs = NodeInputs(window, soc[k], power[k], node_acks, node_sent, lost[k])
+            if node_sent:  # acks and losses come only of messages sent
+                acks[k] = []
+                sent[k] = 0
+                lost[k] = 0
             out = nodes[k].step(epoch_now, inputs)
             if out.messages or out.video or out.compute_full_s or out.compute_reduced_s:
                 self._carry(k, out, acc)
