@@ -367,8 +367,14 @@ class EdgeNode:
         want_detections = policy.transmit is not TransmitMode.ANOMALY
         obs = self.perception.observe(d.task.payload, reduced, want_detections)
         self._objects = sum(obs.vehicles)
-        self._event_reports(AnomalyType.EMERGENCY_VEHICLE, obs.emergency, t_obs)
-        self._event_reports(AnomalyType.STALLED_VEHICLE, obs.stalled, t_obs)
+        # Nearly every window confirms nothing: the reports are built only when one does.
+        confirm = self._confirm
+        emergency = confirm[AnomalyType.EMERGENCY_VEHICLE].update_all(obs.emergency, t_obs)
+        if emergency:
+            self._event_reports(AnomalyType.EMERGENCY_VEHICLE, emergency, t_obs)
+        stalled = confirm[AnomalyType.STALLED_VEHICLE].update_all(obs.stalled, t_obs)
+        if stalled:
+            self._event_reports(AnomalyType.STALLED_VEHICLE, stalled, t_obs)
         if policy.transmit is TransmitMode.ANOMALY:
             for i, key in enumerate(self._keys):
                 peak = self.cycles.push(key, obs.vehicles[i], t_obs)
@@ -441,10 +447,10 @@ class EdgeNode:
             t_obs, Priority.NORMAL, "detections", t_obs, {"detections": list(obs.detections)}
         )
 
-    def _event_reports(self, anomaly: AnomalyType, flags: tuple[bool, ...], t_obs: float) -> None:
+    def _event_reports(self, anomaly: AnomalyType, approaches: list[int], t_obs: float) -> None:
         """Perception events (an emergency vehicle, a stalled vehicle) are critical in every
         policy: reported on the window that confirms them (M of the last N windows)."""
-        for i in self._confirm[anomaly].update_all(flags, t_obs):
+        for i in approaches:
             self._submit_send(
                 t_obs,
                 Priority.CRITICAL,
