@@ -238,7 +238,8 @@ class EdgeNode:
         self._prefer_reduced = action is not None and action.reduced
         self._clip = action is None or action.clip
         self._soc = inputs.battery_soc
-        self._feed_link(now, inputs)
+        if inputs.sent or inputs.acks or inputs.lost:  # most windows send nothing
+            self._feed_link(now, inputs)
         quality = self.link.quality()
         constraints = Constraints(
             battery_soc=inputs.battery_soc,
@@ -314,7 +315,8 @@ class EdgeNode:
         """Layer 2 then a Layer 3 task; a camera whose frames are all bad is reported once."""
         cfg = self.config
         check = self.perception.check(inputs.window)
-        self.frames_rejected += check.total_rejected
+        if check.rejected:  # a clean window (the usual one) rejects nothing
+            self.frames_rejected += check.total_rejected
         if check.good == 0:
             self._bad_windows += 1
             if (
@@ -392,17 +394,19 @@ class EdgeNode:
     # -- decisions --------------------------------------------------------------------
 
     def _apply(self, d: TaskDecision, inputs: NodeInputs, out: NodeOutputs) -> None:
-        if d.task.name == "batch" and d.outcome in (Outcome.RUN, Outcome.DROPPED):
+        task, outcome = d.task, d.outcome
+        name = task.name
+        if name == "batch" and outcome in (Outcome.RUN, Outcome.DROPPED):
             self._batch_pending = False
-        if d.outcome not in (Outcome.RUN, Outcome.RUN_REDUCED):
+        reduced = outcome is Outcome.RUN_REDUCED
+        if not reduced and outcome is not Outcome.RUN:
             return
         seconds = d.finish - d.start
-        if d.outcome is Outcome.RUN_REDUCED:
+        if reduced:
             out.compute_reduced_s += seconds
         else:
             out.compute_full_s += seconds
-        if d.task.name == "detect":
-            reduced = d.outcome is Outcome.RUN_REDUCED
+        if name == "detect":
             self.mode = ModelMode.REDUCED if reduced else ModelMode.FULL
             self._after_detection(d, reduced, out)
         elif isinstance(d.task.payload, _Send):
@@ -418,8 +422,14 @@ class EdgeNode:
         obs = self.perception.observe(d.task.payload, reduced, want_detections)
         self._objects = sum(obs.vehicles)
         self.memory.on_window(obs.vehicles)
-        self._event_reports(AnomalyType.EMERGENCY_VEHICLE, obs.emergency, t_obs)
-        self._event_reports(AnomalyType.STALLED_VEHICLE, obs.stalled, t_obs)
+        # Nearly every window confirms nothing: the reports are built only when one does.
+        confirm = self._confirm
+        emergency = confirm[AnomalyType.EMERGENCY_VEHICLE].update_all(obs.emergency, t_obs)
+        if emergency:
+            self._event_reports(AnomalyType.EMERGENCY_VEHICLE, emergency, t_obs)
+        stalled = confirm[AnomalyType.STALLED_VEHICLE].update_all(obs.stalled, t_obs)
+        if stalled:
+            self._event_reports(AnomalyType.STALLED_VEHICLE, stalled, t_obs)
         if policy.transmit is TransmitMode.ANOMALY:
             closed: list[tuple[float, float, float]] = []
             for i, key in enumerate(self._keys):
@@ -495,10 +505,10 @@ class EdgeNode:
             t_obs, Priority.NORMAL, "detections", t_obs, {"detections": list(obs.detections)}
         )
 
-    def _event_reports(self, anomaly: AnomalyType, flags: tuple[bool, ...], t_obs: float) -> None:
+    def _event_reports(self, anomaly: AnomalyType, approaches: list[int], t_obs: float) -> None:
         """Perception events (an emergency vehicle, a stalled vehicle) are critical in every
         policy: reported on the window that confirms them (M of the last N windows)."""
-        for i in self._confirm[anomaly].update_all(flags, t_obs):
+        for i in approaches:
             self._submit_send(
                 t_obs,
                 Priority.CRITICAL,

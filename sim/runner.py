@@ -13,6 +13,7 @@ import contextlib
 import functools
 import gc
 import itertools
+import resource
 import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
@@ -93,6 +94,8 @@ class ScenarioRun:
     wall_seconds: float = 0.0
     traffic: dict[str, Any] | None = None
     """world=sumo only: delay, stops, throughput, teleports per policy and fixed time."""
+    peak_rss_mib: float = 0.0
+    """The process's resident-memory high-water mark when the run ended (imports included)."""
 
 
 def start_epoch(scn: ScenarioConfig) -> float:
@@ -413,17 +416,14 @@ class PolicySimulation:
                 st_red_l[k],
                 wait[k],
             )
-            inputs = NodeInputs(
-                window=window,
-                battery_soc=soc[k],
-                power_w=power[k],
-                acks=acks[k],
-                sent=sent[k],
-                lost=lost[k],
-            )
-            acks[k] = []
-            sent[k] = 0
-            lost[k] = 0
+            node_sent = sent[k]
+            if node_sent:  # acks and losses come only of messages sent
+                inputs = NodeInputs(window, soc[k], power[k], acks[k], node_sent, lost[k])
+                acks[k] = []
+                sent[k] = 0
+                lost[k] = 0
+            else:  # never hand the node the list that the next send will fill
+                inputs = NodeInputs(window, soc[k], power[k])
             out = nodes[k].step(epoch_now, inputs)
             if out.messages or out.video or out.compute_full_s or out.compute_reduced_s:
                 self._carry(k, out, acc)
@@ -721,4 +721,9 @@ def _run_policies(
                 sim.queue_rows, columns=["t", "intersection", "approach", "vehicles", "queue"]
             ).drop(columns=["queue"])
     traffic = traffic_section(scn, worlds, lambda: _rng(scn, _STREAM_WORLD), start_epoch(scn))
-    return ScenarioRun(scn, runs, queues, time.perf_counter() - started, traffic)
+    return ScenarioRun(scn, runs, queues, time.perf_counter() - started, traffic, peak_rss_mib())
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident memory so far, MiB (Linux reports ``ru_maxrss`` in KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0

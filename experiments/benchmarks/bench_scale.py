@@ -1,7 +1,7 @@
 """Scale of the simulator: wall time, CPU time and peak memory against node count.
 
-    python -m experiments.benchmarks.bench_scale [--nodes 10,30,100,300,1000] [--sim-seconds 600]
-                                      [--out scale.json]
+    python -m experiments.benchmarks.bench_scale [--nodes 10,30,100,300,1000,3000,10000]
+                                      [--sim-seconds 600] [--city district] [--out scale.json]
 
 Each point is one ``edgeqi run`` (policy ``edgeqi`` only, every algorithm on, no
 tables or plots) in its own child process, so its peak resident memory is its own
@@ -9,7 +9,9 @@ tables or plots) in its own child process, so its peak resident memory is its ow
 same run, is a child that only imports the simulator and the run command: its
 memory and start-up time are the floor under every point, and the figures above it
 are the simulation's. CPU seconds are given beside wall seconds because on a shared
-machine the wall clock also counts other processes' turns.
+machine the wall clock also counts other processes' turns. Node counts round up to whole
+intersections of ``--city`` (its districts of 25 intersections each share a backhaul), so
+10,000 nodes of the default city are the ``city=megacity`` preset's 2,500 intersections.
 """
 
 from __future__ import annotations
@@ -44,7 +46,9 @@ def _child(cmd: list[str]) -> dict[str, float]:
     }
 
 
-def measure(nodes: list[int], sim_seconds: float, workdir: Path) -> dict[str, Any]:
+def measure(
+    nodes: list[int], sim_seconds: float, workdir: Path, city: str = "district"
+) -> dict[str, Any]:
     """The baseline child, then one run per node count; figures per point."""
     base = _child([sys.executable, "-c", BASELINE])
     points = []
@@ -56,6 +60,7 @@ def measure(nodes: list[int], sim_seconds: float, workdir: Path) -> dict[str, An
                 "-m",
                 "experiments.cli",
                 "run",
+                f"city={city}",
                 f"nodes={n}",
                 f"duration_s={sim_seconds}",
                 "policy.compare=[edgeqi]",
@@ -84,18 +89,19 @@ def measure(nodes: list[int], sim_seconds: float, workdir: Path) -> dict[str, An
                 ),
             }
         )
-    return {"baseline": base, "points": points}
+    return {"city": city, "baseline": base, "points": points}
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--nodes", default="10,30,100,300,1000")
+    ap.add_argument("--nodes", default="10,30,100,300,1000,3000,10000")
+    ap.add_argument("--city", default="district", help="city preset the node counts scale")
     ap.add_argument("--sim-seconds", type=float, default=600.0)
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args(argv)
     nodes = [int(x) for x in args.nodes.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
-        result = measure(nodes, args.sim_seconds, Path(tmp))
+        result = measure(nodes, args.sim_seconds, Path(tmp), args.city)
     b = result["baseline"]
     print(f"baseline (imports only): wall {b['wall_s']} s, peak RSS {b['peak_rss_mib']} MiB")
     print(f"baseline CPU {b['cpu_s']} s")

@@ -23,7 +23,12 @@ BASELINES = ("stream_all", "fifo", "periodic", "oracle")
 """Every policy is compared with each of these that ran: continuous video, every
 observation without video (the bandwidth reference), sampling, and the ground-truth floor."""
 QUALITY_KEYS = ("anomaly_recall", "anomaly_precision", "anomaly_f1", "detection_delay_s_p50")
-WALL_CLOCK_KEYS = ("wall_seconds", "node_seconds_per_wall_second", "policy_wall_seconds")
+WALL_CLOCK_KEYS = (
+    "wall_seconds",
+    "node_seconds_per_wall_second",
+    "policy_wall_seconds",
+    "peak_rss_mib",
+)
 """The only keys of summary.json that depend on the machine rather than the seed..."""
 SUMO_WALL_CLOCK_KEY = "sumo_wall_seconds"
 """...and the one more that a world=sumo run adds under ``sim``."""
@@ -121,6 +126,7 @@ def summarise(run: ScenarioRun) -> dict[str, Any]:
             "wall_seconds": round(wall, 3),
             "node_seconds_per_wall_second": round(node_seconds / wall, 1) if wall > 0 else None,
             "policy_wall_seconds": {n: round(r.wall_seconds, 3) for n, r in run.policies.items()},
+            "peak_rss_mib": round(run.peak_rss_mib, 1),
         },
     }
     if run.traffic is not None:  # world=sumo; a native run's summary is unchanged
