@@ -146,7 +146,7 @@ def native_weights(scn: ScenarioConfig) -> np.ndarray:
 
 def figure(results: list[dict[str, Any]], stem: Path) -> list[Path]:
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-    bins = np.arange(0, 41) - 0.5
+    bins = np.arange(0, max(max(r["queue"]) for r in results) + 3) - 0.5
     for r in results:
         label = r["world"] if r["world"] == "sumo" else f"native, {r['saturation']:.0f} veh/h/lane"
         axes[0].hist(

@@ -5,10 +5,11 @@ Answers, from the runs' ``summary.json`` alone (their ``traffic`` section, writt
 (mean and p95 per vehicle), stops per vehicle and junction throughput under
 
 - *fixed time*: SUMO's own programme, which every run also runs on the same demand and
-  anomalies (``traffic.fixed_time``; taken once per seed, from the runs without liars);
+  anomalies (``traffic.fixed_time``, the same whatever the cameras do; taken once per seed);
 - *agreed plans*: the Webster plans the cameras agreed on (``traffic.edgeqi``) with no
   lying camera;
-- *agreed plans, k liars*: the same with ``consensus.byzantine_per_intersection = k``.
+- *agreed plans, k liars*: the same with ``consensus.byzantine_per_intersection = k`` (and
+  the ``consensus.lying_behaviour`` when the sweep sets it).
 
 Each condition gets a mean and a 95 % Student's t interval over seeds, and each plan
 condition its paired difference from fixed time on the same seed (same vehicles), whose
@@ -29,6 +30,7 @@ from experiments.reports.intervals import mean_ci
 from experiments.reports.sweep_data import run_summaries
 
 LIARS_KEY = "consensus.byzantine_per_intersection"
+BEHAVIOUR_KEY = "consensus.lying_behaviour"
 METRICS = (
     ("delay_s_mean", "delay per vehicle, mean", "s"),
     ("delay_s_p95", "delay per vehicle, p95", "s"),
@@ -49,8 +51,11 @@ def _figures(traffic: dict[str, Any]) -> dict[str, float]:
     }
 
 
-def _plans_label(liars: int) -> str:
-    return "agreed plans" if liars == 0 else f"agreed plans, {liars} liar{'s' * (liars > 1)}"
+def _plans_label(liars: int, behaviour: str | None) -> str:
+    if liars == 0:
+        return "agreed plans"
+    how = f" ({behaviour})" if behaviour else ""
+    return f"agreed plans, {liars} liar{'s' * (liars > 1)}{how}"
 
 
 def signal_rows(root: Path) -> pd.DataFrame:
@@ -64,11 +69,12 @@ def signal_rows(root: Path) -> pd.DataFrame:
         seed = str(summary["sim"]["seed"])
         liars = int(overrides.get(LIARS_KEY, "0"))
         run = str(path.parent.relative_to(root))
+        label = _plans_label(liars, overrides.get(BEHAVIOUR_KEY))
         rows.append(
-            {"condition": _plans_label(liars), "liars": liars, "seed": seed, "run": run}
+            {"condition": label, "liars": liars, "seed": seed, "run": run}
             | _figures(traffic["edgeqi"])
         )
-        if liars == 0 and seed not in fixed_seen:
+        if seed not in fixed_seen:
             fixed_seen.add(seed)
             rows.append(
                 {"condition": FIXED, "liars": -1, "seed": seed, "run": run}

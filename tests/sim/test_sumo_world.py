@@ -16,7 +16,7 @@ import pytest
 from experiments.runs.results import SUMO_WALL_CLOCK_KEY, WALL_CLOCK_KEYS, summarise
 from sim import sumo_demand
 from sim.camera_quality import CameraQuality
-from sim.runner import run_scenario
+from sim.runner import PolicySimulation, run_scenario
 from sim.scenario_config import ConfigError, ScenarioConfig
 from sim.sumo_demand import slice_rates_per_h, trip_files
 from sim.sumo_network import CityNetwork, generate_grid, load_city
@@ -252,3 +252,13 @@ def test_agreed_plans_give_the_busier_phase_the_longer_green(
     assert len(splits) >= 8
     assert np.mean(splits) < 0.42 and max(splits) < 0.7, splits  # E-W gets the longer green
     assert traffic["edgeqi"]["delay_s_mean"] <= traffic["fixed_time"]["delay_s_mean"]
+
+
+def test_real_time_on_sumo_changes_no_result_only_the_pace(scenario: Make) -> None:
+    base = ("city=small", "world=sumo", "duration_s=120", "seed=5", "policy.compare=[edgeqi]")
+    virtual = PolicySimulation(scenario(*base), "edgeqi", record_queues=False).run()
+    fast = scenario(*base, "realtime.mode=real", "realtime.speed=1000", "realtime.start_now=false")
+    real = PolicySimulation(fast, "edgeqi", record_queues=False).run()
+    assert real.metrics == virtual.metrics
+    assert real.messages.equals(virtual.messages)
+    assert real.realtime is not None and real.realtime["checks"] == 120
