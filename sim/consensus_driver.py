@@ -177,6 +177,9 @@ class ConsensusLayer:
         self._order = itertools.count()
         self._tick_at: dict[tuple[int, int], float] = {}
         self.truth: dict[tuple[int, int], np.ndarray] = {}
+        """The cycle's true demand per approach of each intersection (what cameras count)."""
+        self._joined_before = world.joined.copy()
+        world.queue_low[...] = world.queue
         self.cycle_start: dict[int, float] = {}
         self._old: dict[int, list[tuple[int, ConsensusMessage]]] = {}
         self.stats = ConsensusStats()
@@ -239,16 +242,28 @@ class ConsensusLayer:
     # -- the cycle ----------------------------------------------------------------------
 
     def start_cycle(self, cycle: int, t: float) -> None:
-        """Every camera measures, signs and publishes its report; district rounds start."""
+        """Every camera measures, signs and publishes its report; district rounds start.
+
+        What a camera reports per approach is the cycle's demand: the vehicles that joined
+        the approach since the last cycle started plus the standing queue the last green
+        left (the least queue of the cycle), i.e. the vehicles arriving per cycle that
+        Webster's plan takes as its input. A queue taken at the instant the cycle starts is
+        locked to the signal's phase instead (the approach just served always looks empty,
+        the one waiting for green full), and its plan swings from one phase to the other.
+        """
         self.cycle_start[cycle] = t
+        w = self.world
+        demand = (w.joined - self._joined_before + w.queue_low).astype(np.float64)
         for gid in range(self.n_intersection_groups):
             g = self.groups[gid]
-            truth = self.world.queue[gid].astype(np.float64)
+            truth = demand[gid]
             self.truth[(gid, cycle)] = truth
             g.started[f"cycle-{cycle}"] = t
             for k in g.nodes:
                 queues = None if self._mute(k, t) else self.measure(k, t, truth)
                 self._handle(gid, k, g.cycles[k].start(self.t0 + t, cycle, queues), t)
+        self._joined_before = w.joined.copy()
+        w.queue_low[...] = w.queue  # the next cycle's standing queue starts from the queue now
         every = self.cfg.committee_every_cycles
         if cycle % every == 0:
             for gid in range(self.n_intersection_groups, len(self.groups)):
@@ -266,8 +281,9 @@ class ConsensusLayer:
                         )
 
     def measure(self, k: int, t: float, truth: np.ndarray) -> dict[str, float]:
-        """Camera ``k``'s report: the true queue of each approach it is assigned, with the
-        detector's counting noise, as a lying camera distorts it."""
+        """Camera ``k``'s report: the true demand of the cycle on each approach it is
+        assigned (see :meth:`start_cycle`), with the detector's counting noise, as a lying
+        camera distorts it."""
         sd = self.scn.workload.detector.count_noise_sd
         acting = self._acting(k, t)
         queues: dict[str, float] = {}

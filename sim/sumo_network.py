@@ -44,8 +44,13 @@ class CityNetwork:
     """``[intersection][approach]``: N, E, S, W."""
     link_approach: tuple[tuple[int, ...], ...]
     """``[intersection][link index]``: which approach each signal link serves (-1: none)."""
-    sources: int
-    """Edges where traffic enters the network (randomTrips' fringe): sizes the demand."""
+    source_edges: tuple[str, ...]
+    """Edges where traffic enters the network (randomTrips' fringe): they size and weight
+    the demand."""
+
+    @property
+    def sources(self) -> int:
+        return max(1, len(self.source_edges))
 
 
 def grid_shape(intersections: int) -> tuple[int, int]:
@@ -128,8 +133,10 @@ def load_city(scn: ScenarioConfig) -> CityNetwork:
         approaches.append(tuple(row))
         n_links = max(link_edge, default=-1) + 1
         links.append(tuple(edge_approach.get(link_edge.get(k, ""), -1) for k in range(n_links)))
-    sources = sum(1 for e in net.getEdges() if not e.getIncoming() and e.allows("passenger"))
-    return CityNetwork(path, tuple(tls), tuple(approaches), tuple(links), max(1, sources))
+    sources = sorted(
+        str(e.getID()) for e in net.getEdges() if not e.getIncoming() and e.allows("passenger")
+    )
+    return CityNetwork(path, tuple(tls), tuple(approaches), tuple(links), tuple(sources))
 
 
 def _approach(edge: Any) -> Approach:

@@ -60,6 +60,10 @@ class SignalProgram:
 
     def __init__(self, logic: Any, link_approach: tuple[int, ...], cycle_s: float) -> None:
         self.logic = logic
+        self.base_s = [float(p.duration) for p in logic.phases]
+        """The programme's own durations: every plan rescales these, never the last plan's
+        (rescaling the programme in force compounded: a split of 0.4 adopted each cycle
+        shrank phase 0's green by 0.8x a cycle)."""
         self.group: list[int] = []
         for phase in logic.phases:
             groups = {
@@ -79,13 +83,11 @@ class SignalProgram:
     def durations(self, split_phase0: float) -> list[float]:
         share = (split_phase0, 1.0 - split_phase0)
         out = []
-        for p, g in zip(self.logic.phases, self.group, strict=True):
+        for base, g in zip(self.base_s, self.group, strict=True):
             if g < 0 or self.weight[g] <= 0:
-                out.append(float(p.duration))
+                out.append(base)
             else:
-                out.append(
-                    round(max(1.0, self.green_s * share[g] * p.duration / self.weight[g]), 1)
-                )
+                out.append(round(max(1.0, self.green_s * share[g] * base / self.weight[g]), 1))
         return out
 
     def apply(self, traci: Any, tls: str, split_phase0: float) -> None:
@@ -122,6 +124,9 @@ class SumoWorld:
             scn.city.storage_m * self.lanes // scn.city.vehicle_spacing_m
         ).astype(np.int64)
         self.queue: npt.NDArray[np.int64] = np.zeros(self.shape, dtype=np.int64)
+        self.queue_low: npt.NDArray[np.int64] = np.zeros(self.shape, dtype=np.int64)
+        self.joined: npt.NDArray[np.int64] = np.zeros(self.shape, dtype=np.int64)
+        """Vehicles that have entered each watched approach's edge so far."""
         self.emergency: npt.NDArray[np.bool_] = np.zeros(self.shape, dtype=np.bool_)
         self.incident: npt.NDArray[np.bool_] = np.zeros(self.shape, dtype=np.bool_)
         self.offset_s: npt.NDArray[np.float64] = np.zeros(n_i)
@@ -139,6 +144,19 @@ class SumoWorld:
         self._injected = 0
         self._planned: dict[int, float] = {}
         self.plans_applied = 0
+        self._init_tallies(n_i)
+        self._figures: dict[str, Any] | None = None
+        self._workdir = tempfile.TemporaryDirectory(prefix="edgeqi-sumo-")
+        self._tripinfo = Path(self._workdir.name) / "tripinfo.xml"
+        self._start(trips)
+        self._last_phase = [self.traci.trafficlight.getPhase(t) for t in self.net.tls]
+        for _ in range(int(PREROLL_S / STEP_S)):
+            self._step()
+        self._observe()
+        self.throughput.fill(0)  # the preroll's traffic is already on the roads at time zero
+
+    def _init_tallies(self, n_i: int) -> None:
+        """The run's vehicle counts, from zero."""
         self.throughput: npt.NDArray[np.int64] = np.zeros(n_i, dtype=np.int64)
         """Vehicles that left each junction's watched approaches (into the junction)."""
         self._on_approach: list[list[set[str]]] = [[set() for _ in range(4)] for _ in range(n_i)]
@@ -149,15 +167,6 @@ class SumoWorld:
         self.arrived = 0
         self.collisions = 0
         self.sumo_seconds = 0.0
-        self._figures: dict[str, Any] | None = None
-        self._workdir = tempfile.TemporaryDirectory(prefix="edgeqi-sumo-")
-        self._tripinfo = Path(self._workdir.name) / "tripinfo.xml"
-        self._start(trips)
-        self._last_phase = [self.traci.trafficlight.getPhase(t) for t in self.net.tls]
-        for _ in range(int(PREROLL_S / STEP_S)):
-            self._step()
-        self._observe()
-        self.throughput.fill(0)  # the preroll's traffic is already on the roads at time zero
 
     # -- SUMO -------------------------------------------------------------------------
 
@@ -281,6 +290,7 @@ class SumoWorld:
                     continue
                 on_edge = set(edge.getLastStepVehicleIDs(ap.edge))
                 self.throughput[i] += len(self._on_approach[i][a] - on_edge)
+                self.joined[i, a] += len(on_edge - self._on_approach[i][a])
                 self._on_approach[i][a] = on_edge
                 halting = 0
                 waiting = 0.0
@@ -289,6 +299,7 @@ class SumoWorld:
                     waiting += lane.getWaitingTime(ln)
                 self.queue[i, a] = halting
                 self._wait[i, a] = waiting / halting if halting else 0.0
+        np.minimum(self.queue_low, self.queue, out=self.queue_low)
 
     def wait_s(self, t: float) -> npt.NDArray[np.float64]:
         """Mean accumulated waiting time of the halting vehicles on each approach."""

@@ -33,6 +33,9 @@ PREROLL_S = 900.0
 """The world runs this long before time zero so that the run starts in steady traffic."""
 RECOVERY_MARGIN_VEH = 2
 """An approach has recovered when its queue is back within this of its level at onset."""
+DEMAND_WEIGHT_RANGE = (0.6, 1.4)
+"""Each approach's (the SUMO world: each source edge's) share of the base rate, drawn
+uniformly once per run: main roads and side streets, not four equal arms."""
 
 
 class EpisodeKind(StrEnum):
@@ -130,13 +133,14 @@ class TrafficWorld:
         self.lanes = np.full(self.shape, city.lanes_per_approach, dtype=np.int64)
         self.capacity_veh = (city.storage_m * self.lanes // city.vehicle_spacing_m).astype(np.int64)
         self.queue: IntArray = np.zeros(self.shape, dtype=np.int64)
+        self.queue_low: IntArray = np.zeros(self.shape, dtype=np.int64)
         self.held: IntArray = np.zeros(self.shape, dtype=np.int64)
         self.arrived: IntArray = np.zeros(self.shape, dtype=np.int64)
         self.departed: IntArray = np.zeros(self.shape, dtype=np.int64)
         self._credit: FloatArray = np.zeros(self.shape, dtype=np.float64)
         self.phase_of_approach = np.arange(n_a) % 2
         # A random heterogeneity per approach (main roads vs side streets), fixed for the run.
-        self.demand_weight: FloatArray = rng.uniform(0.6, 1.4, size=self.shape)
+        self.demand_weight: FloatArray = rng.uniform(*DEMAND_WEIGHT_RANGE, size=self.shape)
         self.offset_s: FloatArray = rng.uniform(0.0, workload.cycle_s, size=n_i)
         effective = workload.cycle_s - workload.lost_time_s
         self.green_split: FloatArray = np.full((n_i, 2), 0.5)
@@ -264,8 +268,14 @@ class TrafficWorld:
         self.departed += leaving
         self._credit -= leaving
         self._credit = np.where(self.queue == 0, np.minimum(self._credit, 1.0), self._credit)
+        np.minimum(self.queue_low, self.queue, out=self.queue_low)
 
     # -- views ------------------------------------------------------------------------
+
+    @property
+    def joined(self) -> IntArray:
+        """Vehicles that have arrived on each approach so far (the World's name for them)."""
+        return self.arrived
 
     def queue_m(self) -> FloatArray:
         """Queue length in metres (vehicles spread over the approach's lanes)."""

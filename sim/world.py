@@ -25,6 +25,9 @@ class World(Protocol):
     episodes: list[Episode]
     queue: npt.NDArray[np.int64]
     """Vehicles queued at each stop line (the cameras' ground-truth count)."""
+    queue_low: npt.NDArray[np.int64]
+    """The shortest ``queue`` since its reader last reset it to ``queue``: the standing
+    queue that the last green could not clear."""
     lanes: npt.NDArray[np.int64]
     capacity_veh: npt.NDArray[np.int64]
     """Vehicles a camera's view of each approach holds."""
@@ -35,6 +38,10 @@ class World(Protocol):
     """Signal offset per intersection (the district committee's green wave writes it)."""
     phase_of_approach: npt.NDArray[np.int64]
     """Which of the plan's two phases serves each approach (0: N/S, 1: E/W)."""
+
+    @property
+    def joined(self) -> npt.NDArray[np.int64]:
+        """Vehicles that have arrived on each approach so far (cumulative)."""
 
     def advance(self, t: float, dt: float) -> None: ...
 

@@ -12,7 +12,9 @@ less the seed, see :mod:`experiments.reports.sweep_data`), policy and metric the
 - ``figures/``: per-policy comparison with CIs, the pooled latency CDF, the trade-off
   curve when a numeric key was swept, state of charge over time for day-long runs,
   and for collaboration sweeps (:mod:`experiments.reports.collaboration`) energy with against
-  without work division and accuracy against the share of lying cameras; each as PNG
+  without work division and accuracy against the share of lying cameras, and for SUMO
+  signal-control sweeps (:mod:`experiments.reports.signal_control`) vehicle delay, stops and
+  throughput under fixed time, agreed plans and agreed plans with liars; each as PNG
   and PDF.
 
 A per-run p99 of alert latency rests on a few hundred reports, so one retransmitted
@@ -46,6 +48,7 @@ from experiments.reports.paired import (
     sensitivity_markdown,
     stops_beating,
 )
+from experiments.reports.signal_control import signal_section
 from experiments.reports.sweep_data import (
     battery_rows,
     run_summaries,
@@ -414,9 +417,12 @@ def build(root: Path, pareto_with: Path | None = None) -> str | None:
         text += battery_text
         battery.to_csv(root / "battery.csv", index=False)
         written += figs.battery(_battery_series(root, runs), fig_dir / "battery")
-    collab_text, collab_figures = collaboration_section(root, fig_dir)
-    text += collab_text
-    written += collab_figures
+    for section_text, section_figures in (
+        collaboration_section(root, fig_dir),
+        signal_section(root, fig_dir),
+    ):
+        text += section_text
+        written += section_figures
     text += "\nFigures: " + ", ".join(str(p.relative_to(root)) for p in written) + "\n"
     (root / "report.md").write_text(text)
     return text

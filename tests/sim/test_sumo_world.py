@@ -14,11 +14,12 @@ import numpy as np
 import pytest
 
 from experiments.runs.results import SUMO_WALL_CLOCK_KEY, WALL_CLOCK_KEYS, summarise
+from sim import sumo_demand
 from sim.camera_quality import CameraQuality
-from sim.runner import run_scenario
+from sim.runner import PolicySimulation, run_scenario
 from sim.scenario_config import ConfigError, ScenarioConfig
 from sim.sumo_demand import slice_rates_per_h, trip_files
-from sim.sumo_network import generate_grid, load_city
+from sim.sumo_network import CityNetwork, generate_grid, load_city
 from sim.sumo_world import SumoWorld
 from sim.synthetic_camera import CameraViews, DetectorModel, camera_coverage
 from sim.traffic import EpisodeKind
@@ -155,6 +156,26 @@ def test_an_agreed_plan_changes_sumos_programme(scenario: Make) -> None:
     world.finish()
 
 
+def test_a_plan_adopted_every_cycle_keeps_its_split(scenario: Make) -> None:
+    # Each plan rescales the junction's own programme: rescaling the one in force compounded
+    # (0.3 adopted five times left N-S 0.3^5 of its green, and E-W the rest).
+    scn = scenario("city=small", "world=sumo", "duration_s=500")
+    world = _world(scn)
+    for t in range(500):
+        if t % 90 == 1:
+            world.set_green_split(0, 0.3)
+        world.advance(float(t), 1.0)
+    phases = world.traci.trafficlight.getAllProgramLogics(world.net.tls[0])[0].phases
+    green = world.programs[0].group
+    ns = sum(p.duration for p, g in zip(phases, green, strict=True) if g == 0)
+    ew = sum(p.duration for p, g in zip(phases, green, strict=True) if g == 1)
+    assert world.plans_applied >= 4
+    lost = scn.workload.cycle_s - world.programs[0].green_s  # SUMO's yellows
+    assert ns == pytest.approx(0.3 * (scn.workload.cycle_s - lost), abs=0.2)
+    assert ew == pytest.approx(0.7 * (scn.workload.cycle_s - lost), abs=0.2)
+    world.finish()
+
+
 def test_consensus_closes_the_loop_and_reports_traffic(scenario: Make) -> None:
     scn = scenario(
         "city=small", "world=sumo", "duration_s=400", "consensus=pbft",
@@ -202,3 +223,42 @@ def test_demand_follows_the_diurnal_profile(scenario: Make) -> None:
     assert day[8] > 2 * day[3] and day[17] > 2 * day[3]  # rush hours against the night
     base = scn.workload.base_rate_veh_per_h * city.sources
     assert min(day) < base < max(day)
+
+
+def test_agreed_plans_give_the_busier_phase_the_longer_green(
+    scenario: Make, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # E-W carries twice N-S's traffic. A queue counted at the instant a cycle starts (when
+    # SUMO's programme begins N-S green, so N-S has just waited through its red and E-W has
+    # just been cleared) gave N-S up to 90 % of the green instead, and the plans lost to
+    # fixed time; the cycle's demand (arrivals plus the standing queue) does not.
+    def east_west_heavy(scn: ScenarioConfig, city: CityNetwork) -> dict[str, float]:
+        return {e: 1.4 if e.startswith(("left", "right")) else 0.7 for e in city.source_edges}
+
+    monkeypatch.setattr(sumo_demand, "source_weights", east_west_heavy)
+    splits: list[float] = []
+    adopt = SumoWorld.set_green_split
+
+    def recorded(world: SumoWorld, intersection: int, split_phase0: float) -> None:
+        splits.append(split_phase0)
+        adopt(world, intersection, split_phase0)
+
+    monkeypatch.setattr(SumoWorld, "set_green_split", recorded)
+    scn = scenario(
+        "city=small", "world=sumo", "duration_s=900", "consensus=pbft",
+        "policy.compare=[edgeqi]", "seed=4",
+    )  # fmt: skip
+    traffic = summarise(run_scenario(scn))["traffic"]
+    assert len(splits) >= 8
+    assert np.mean(splits) < 0.42 and max(splits) < 0.7, splits  # E-W gets the longer green
+    assert traffic["edgeqi"]["delay_s_mean"] <= traffic["fixed_time"]["delay_s_mean"]
+
+
+def test_real_time_on_sumo_changes_no_result_only_the_pace(scenario: Make) -> None:
+    base = ("city=small", "world=sumo", "duration_s=120", "seed=5", "policy.compare=[edgeqi]")
+    virtual = PolicySimulation(scenario(*base), "edgeqi", record_queues=False).run()
+    fast = scenario(*base, "realtime.mode=real", "realtime.speed=1000", "realtime.start_now=false")
+    real = PolicySimulation(fast, "edgeqi", record_queues=False).run()
+    assert real.metrics == virtual.metrics
+    assert real.messages.equals(virtual.messages)
+    assert real.realtime is not None and real.realtime["checks"] == 120
