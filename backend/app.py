@@ -91,7 +91,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """Liveness only (no auth, no I/O); see /api/system/health for dependencies."""
         return {"status": "ok"}
 
-    @app.get("/metrics", tags=["system"], response_class=Response)
+    @app.get(
+        "/metrics",
+        tags=["system"],
+        response_class=Response,
+        responses={
+            200: {
+                "description": "Prometheus text exposition format 0.0.4",
+                "content": {"text/plain": {"schema": {"type": "string"}}},
+            }
+        },
+    )
     def metrics(_: Viewer) -> Response:
         """Prometheus exposition (needs a token like every endpoint but /health)."""
         return Response(generate_latest(rt.metrics.registry), media_type=CONTENT_TYPE_LATEST)

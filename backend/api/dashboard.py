@@ -78,6 +78,25 @@ class Vital(BaseModel):
     page: str = Field(default="/", max_length=256)
 
 
+class VitalRecord(Vital):
+    """A kept measurement: who reported it and when the server received it."""
+
+    user: str
+    at_ms: int
+
+
+class VitalSummary(BaseModel):
+    count: int
+    median: float
+    p75: float
+    max: float
+
+
+class VitalsOut(BaseModel):
+    summary: dict[str, VitalSummary] = Field(description="per metric name")
+    items: list[VitalRecord] = Field(description="the newest 200, oldest first")
+
+
 def _load(db: Session, scope: str) -> dict[str, Any]:
     row = db.get(DashboardSettings, scope)
     return {} if row is None else dict(json.loads(row.data))
@@ -136,7 +155,7 @@ def post_vitals(
         ring.append({**v.model_dump(), "user": who.username, "at_ms": at})
 
 
-@router.get("/vitals")
+@router.get("/vitals", response_model=VitalsOut)
 def get_vitals(request: Request, _: Viewer) -> dict[str, Any]:
     """Recent measurements and, per metric, count, median, 75th percentile and max."""
     items = list(_ring(request))

@@ -9,6 +9,7 @@ from fastapi import Depends, HTTPException, Path, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from backend.core.auth import LoginLimiter, Principal, Role, TokenError
 from backend.core.service import Runtime
@@ -57,7 +58,10 @@ async def principal(
             f"invalid token: {exc}",
             headers={"WWW-Authenticate": "Bearer"},
         ) from None
-    role = rt.users.role(who.username)  # deleted or disabled users lose their tokens
+    # Deleted or disabled users lose their tokens; the lookup's query runs off the loop.
+    known, role = rt.users.cached(who.username)
+    if not known:
+        role = await run_in_threadpool(rt.users.role, who.username)
     if role is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,

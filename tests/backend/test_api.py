@@ -284,3 +284,19 @@ def test_metrics_expose_ingest_and_quarantine(client: TestClient, admin: Headers
     assert "edgeqi_ingest_detections_total 50.0" in text
     assert 'edgeqi_node_lost_messages{node_id="cam-1"}' in text
     assert "edgeqi_http_request_seconds_count" in text
+
+
+@pytest.mark.parametrize("path", ["/api/auth/login", "/api/auth/refresh"])
+def test_get_on_a_post_only_route_is_405_with_allow(client: TestClient, path: str) -> None:
+    """The dashboard's catch-all GET once answered these 404 (issue 17.7)."""
+    r = client.get(path)
+    assert r.status_code == 405 and r.headers["allow"] == "POST"
+    assert client.get("/api/no-such-route").status_code == 404
+
+
+def test_openapi_states_the_non_json_bodies(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    assert list(paths["/metrics"]["get"]["responses"]["200"]["content"]) == ["text/plain"]
+    export = paths["/api/export"]["get"]["responses"]["200"]["content"]
+    assert export["text/csv"]["schema"] == {"type": "string"}
+    assert export[next(m for m in export if "spreadsheet" in m)]["schema"]["format"] == "binary"
