@@ -27,7 +27,7 @@ from backend.api import (
     views,
     ws,
 )
-from backend.api.deps import TOKEN_ERRORS, Viewer
+from backend.api.deps import TOKEN_ERRORS, MetricsReader
 from backend.api.schemas import Liveness
 from backend.core.auth import check_production_secret
 from backend.core.service import Runtime
@@ -102,8 +102,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             }
         },
     )
-    def metrics(_: Viewer) -> Response:
-        """Prometheus exposition (needs a token like every endpoint but /health)."""
+    def metrics(_: MetricsReader) -> Response:
+        """Prometheus exposition: the scrape token (``EDGEQI_METRICS_TOKEN``) or a user's
+        access token, like every endpoint but /health."""
         return Response(generate_latest(rt.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     for module in (auth_routes, system, nodes, data, alerts, export, dashboard, views):

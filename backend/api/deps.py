@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated, Any
 
@@ -69,6 +70,30 @@ async def principal(
             headers={"WWW-Authenticate": "Bearer"},
         )
     return Principal(who.username, role)
+
+
+async def metrics_reader(
+    rt: RuntimeDep,
+    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> str:
+    """Who reads ``/metrics``: the scrape token's holder, or any signed-in user.
+
+    The scrape token (``EDGEQI_METRICS_TOKEN``) is compared in constant time and opens
+    nothing but ``/metrics``; any other bearer goes through the user token check.
+    """
+    token = rt.settings.metrics_token
+    if (
+        token is not None
+        and creds is not None
+        and creds.scheme.lower() == "bearer"
+        and hmac.compare_digest(creds.credentials.encode(), token.get_secret_value().encode())
+    ):
+        return "scraper"
+    who = await principal(rt, creds)
+    return who.username
+
+
+MetricsReader = Annotated[str, Depends(metrics_reader)]
 
 
 def throttle(limiter: LoginLimiter, client: str, name: str) -> None:

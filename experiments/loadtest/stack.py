@@ -242,6 +242,11 @@ class Stack:
             self.broker.stop()
             time.sleep(fault.down_s)
             self.broker.start()
+        elif fault.kind == "broker_kill":
+            assert self.broker is not None
+            self.broker.kill()  # no shutdown save: only what autosave wrote survives
+            time.sleep(fault.down_s)
+            self.broker.start()
         elif fault.kind == "backend_kill":
             assert self.server is not None
             self.stop_backend(kill=True)
