@@ -29,15 +29,18 @@ VITALS_KEPT = 2000
 
 
 class SiteSettings(BaseModel):
-    """Shared dashboard settings (defaults apply until someone saves)."""
+    """Shared dashboard settings (defaults apply until someone saves).
+
+    Numbers are strict (``strict=True``): ``false`` is not 0, as the schema says; an int
+    is still a float."""
 
     model_config = ConfigDict(extra="forbid")
 
     site_name: str = Field(default="EDGE-QI", min_length=1, max_length=64)
-    default_range_min: int = Field(default=60, ge=1, le=60 * 24 * 90)
-    live_points: int = Field(default=120, ge=10, le=2000)
-    status_poll_s: float = Field(default=5.0, ge=1.0, le=600.0)
-    low_battery_soc: float = Field(default=0.2, ge=0.0, le=1.0)
+    default_range_min: int = Field(default=60, ge=1, le=60 * 24 * 90, strict=True)
+    live_points: int = Field(default=120, ge=10, le=2000, strict=True)
+    status_poll_s: float = Field(default=5.0, ge=1.0, le=600.0, strict=True)
+    low_battery_soc: float = Field(default=0.2, ge=0.0, le=1.0, strict=True)
 
 
 class LayoutItem(BaseModel):
@@ -46,10 +49,10 @@ class LayoutItem(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     i: str = Field(pattern=WIDGET_ID)
-    x: int = Field(ge=0, le=11)
-    y: int = Field(ge=0, le=1000)
-    w: int = Field(ge=1, le=12)
-    h: int = Field(ge=1, le=40)
+    x: int = Field(ge=0, le=11, strict=True)
+    y: int = Field(ge=0, le=1000, strict=True)
+    w: int = Field(ge=1, le=12, strict=True)
+    h: int = Field(ge=1, le=40, strict=True)
 
 
 class UserPrefs(BaseModel):

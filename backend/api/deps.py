@@ -152,3 +152,7 @@ TOKEN_ERRORS: Responses = {
 }
 """Declared on every router whose routes need a token, so the OpenAPI document lists
 what the API answers to a caller without one."""
+BAD_BODY: Responses = {
+    400: {"model": Problem, "description": "Body is not valid UTF-8 (FastAPI cannot parse it)"}
+}
+"""Declared on every router: a request body that is not UTF-8 is a 400 before validation."""

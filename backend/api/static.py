@@ -8,13 +8,12 @@ for a year; ``index.html`` is never cached, so a rebuild is picked up at once.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
-from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import FileResponse, HTMLResponse, Response
-from starlette.routing import compile_path
+
+from backend.api.methods import declared_methods
 
 DEFAULT_DIST = Path(__file__).resolve().parents[1] / "dashboard" / "dist"
 RESERVED = ("api/", "ws", "docs", "redoc", "openapi.json", "health", "metrics")
@@ -22,33 +21,6 @@ RESERVED = ("api/", "ws", "docs", "redoc", "openapi.json", "health", "metrics")
 NOT_BUILT = """<!doctype html><title>EDGE-QI</title>
 <p>The dashboard has not been built. Run <code>make dashboard</code> (or
 <code>make run</code>) and reload. The API is up: see <a href="/docs">/docs</a>.</p>"""
-
-
-def _methods_by_path(app: Any) -> list[tuple[re.Pattern[str], set[str]]]:
-    """Each path of the OpenAPI document as a pattern, with the methods it declares."""
-    table: list[tuple[re.Pattern[str], set[str]]] | None = getattr(app.state, "methods", None)
-    if table is None:
-        table = [
-            (compile_path(path)[0], {m.upper() for m in ops})
-            for path, ops in app.openapi()["paths"].items()
-        ]
-        app.state.methods = table
-    return table
-
-
-def _other_methods(request: Request) -> set[str]:
-    """The methods the API declares for this request's path (none: no such path).
-
-    The catch-all matches every GET, so without this a GET on a POST-only route such as
-    ``/api/auth/login`` would be a 404 instead of the 405 (with ``Allow``) that HTTP and
-    the OpenAPI document say.
-    """
-    path = request.url.path
-    allowed: set[str] = set()
-    for pattern, methods in _methods_by_path(request.app):
-        if pattern.match(path):
-            allowed |= methods
-    return allowed
 
 
 def router_for(dist: Path | None) -> APIRouter:
@@ -62,7 +34,7 @@ def router_for(dist: Path | None) -> APIRouter:
 
     def dashboard(request: Request) -> Response:
         path: str = request.path_params["path"]
-        allowed = _other_methods(request)
+        allowed = declared_methods(request)
         if allowed and request.method not in allowed:
             raise HTTPException(
                 status.HTTP_405_METHOD_NOT_ALLOWED,

@@ -300,3 +300,16 @@ def test_openapi_states_the_non_json_bodies(client: TestClient) -> None:
     export = paths["/api/export"]["get"]["responses"]["200"]["content"]
     assert export["text/csv"]["schema"] == {"type": "string"}
     assert export[next(m for m in export if "spreadsheet" in m)]["schema"]["format"] == "binary"
+
+
+def test_options_names_every_method_of_the_path(client: TestClient) -> None:
+    """Starlette's 405 named the first route's method only (``Allow: GET`` for /api/users)."""
+    r = client.options("/api/users")
+    assert r.status_code == 405 and r.headers["allow"] == "GET, POST"
+
+
+def test_dashboard_numbers_refuse_booleans(client: TestClient, admin: Headers) -> None:
+    site = {"site_name": "x", "low_battery_soc": False}
+    assert client.put("/api/dashboard/settings/site", json=site, headers=admin).status_code == 422
+    site = {"site_name": "x", "status_poll_s": 5}  # an int is still a float
+    assert client.put("/api/dashboard/settings/site", json=site, headers=admin).status_code == 200
