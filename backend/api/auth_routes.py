@@ -121,7 +121,7 @@ def create_user(body: UserBody, _: Admin, db: DB) -> User:
 
 class UserPatch(BaseModel):
     role: Role | None = None
-    disabled: bool | None = None
+    disabled: bool | None = Field(default=None, strict=True)
 
 
 def _user(db: DB, user_id: int) -> User:

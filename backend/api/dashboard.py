@@ -76,7 +76,7 @@ class Vital(BaseModel):
     """One web-vitals measurement as the ``web-vitals`` library reports it."""
 
     name: Literal["TTFB", "FCP", "LCP", "CLS", "INP", "FID", "load"]
-    value: float = Field(ge=0, le=1e7, allow_inf_nan=False)
+    value: float = Field(ge=0, le=1e7, allow_inf_nan=False, strict=True)
     rating: Literal["good", "needs-improvement", "poor"] | None = None
     page: str = Field(default="/", max_length=256)
 

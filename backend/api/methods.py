@@ -17,24 +17,36 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 from starlette.routing import compile_path
 
+Table = tuple[dict[str, set[str]], list[tuple[re.Pattern[str], set[str]]]]
 
-def _methods_by_path(app: FastAPI) -> list[tuple[re.Pattern[str], set[str]]]:
-    """Each path of the OpenAPI document as a pattern, with the methods it declares."""
-    table: list[tuple[re.Pattern[str], set[str]]] | None = getattr(app.state, "methods", None)
+
+def _methods_by_path(app: FastAPI) -> Table:
+    """The OpenAPI document's methods per literal path, and per templated path pattern."""
+    table: Table | None = getattr(app.state, "methods", None)
     if table is None:
-        table = [
-            (compile_path(path)[0], {m.upper() for m in ops})
-            for path, ops in app.openapi()["paths"].items()
-        ]
-        app.state.methods = table
+        literal: dict[str, set[str]] = {}
+        templated: list[tuple[re.Pattern[str], set[str]]] = []
+        for path, ops in app.openapi()["paths"].items():
+            methods = {m.upper() for m in ops}
+            if "{" in path:
+                templated.append((compile_path(path)[0], methods))
+            else:
+                literal[path] = methods
+        table = app.state.methods = (literal, templated)
     return table
 
 
 def declared_methods(request: Request) -> set[str]:
-    """The methods the API declares for this request's path (empty: no such path)."""
+    """The methods the API declares for this request's path (empty: no such path).
+
+    A literal path is its own operation (``/api/nodes/register`` is not the
+    ``/api/nodes/{node_id}`` of a node called "register"), as OpenAPI reads it."""
     path = request.url.path
+    literal, templated = _methods_by_path(request.app)
+    if path in literal:
+        return literal[path]
     allowed: set[str] = set()
-    for pattern, methods in _methods_by_path(request.app):
+    for pattern, methods in templated:
         if pattern.match(path):
             allowed |= methods
     return allowed

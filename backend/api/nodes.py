@@ -34,7 +34,7 @@ class NodePage(BaseModel):
 class RegisterBody(BaseModel):
     node_id: str = Field(pattern=NODE_ID_PATTERN)
     intersection: str | None = Field(default=None, max_length=128)
-    rotate: bool = False
+    rotate: bool = Field(default=False, strict=True)
 
 
 class Registered(BaseModel):

@@ -313,3 +313,17 @@ def test_dashboard_numbers_refuse_booleans(client: TestClient, admin: Headers) -
     assert client.put("/api/dashboard/settings/site", json=site, headers=admin).status_code == 422
     site = {"site_name": "x", "status_poll_s": 5}  # an int is still a float
     assert client.put("/api/dashboard/settings/site", json=site, headers=admin).status_code == 200
+
+
+def test_a_literal_path_is_not_a_templated_one(client: TestClient) -> None:
+    """``/api/nodes/register`` takes POST only, though ``/api/nodes/{node_id}`` takes GET."""
+    r = client.options("/api/nodes/register")
+    assert r.status_code == 405 and r.headers["allow"] == "POST"
+
+
+def test_booleans_are_not_numbers_and_numbers_not_booleans(
+    client: TestClient, admin: Headers
+) -> None:
+    vital = [{"name": "TTFB", "value": False}]
+    assert client.post("/api/dashboard/vitals", json=vital, headers=admin).status_code == 422
+    assert client.patch("/api/users/1", json={"disabled": 0}, headers=admin).status_code == 422
