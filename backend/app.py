@@ -27,7 +27,8 @@ from backend.api import (
     views,
     ws,
 )
-from backend.api.deps import TOKEN_ERRORS, Viewer
+from backend.api.deps import BAD_BODY, TOKEN_ERRORS, MetricsReader
+from backend.api.methods import method_not_allowed
 from backend.api.schemas import Liveness
 from backend.core.auth import check_production_secret
 from backend.core.service import Runtime
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.runtime = rt
+    app.add_exception_handler(405, method_not_allowed)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -91,13 +93,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """Liveness only (no auth, no I/O); see /api/system/health for dependencies."""
         return {"status": "ok"}
 
-    @app.get("/metrics", tags=["system"], response_class=Response)
-    def metrics(_: Viewer) -> Response:
-        """Prometheus exposition (needs a token like every endpoint but /health)."""
+    @app.get(
+        "/metrics",
+        tags=["system"],
+        response_class=Response,
+        responses={
+            200: {
+                "description": "Prometheus text exposition format 0.0.4",
+                "content": {"text/plain": {"schema": {"type": "string"}}},
+            },
+            **TOKEN_ERRORS,
+        },
+    )
+    def metrics(_: MetricsReader) -> Response:
+        """Prometheus exposition: the scrape token (``EDGEQI_METRICS_TOKEN``) or a user's
+        access token, like every endpoint but /health."""
         return Response(generate_latest(rt.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     for module in (auth_routes, system, nodes, data, alerts, export, dashboard, views):
-        app.include_router(module.router, responses=TOKEN_ERRORS)
+        app.include_router(module.router, responses=TOKEN_ERRORS | BAD_BODY)
     app.include_router(ws.router)
     # Last: the dashboard's catch-all must not shadow any route above.
     app.include_router(static.router_for(settings.dashboard_dist))

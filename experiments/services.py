@@ -91,10 +91,9 @@ class Mosquitto:
 
     Its settings are those the project ships (``broker_conf_text``). ``durable`` (save
     after every change, so what it acknowledged survives :meth:`kill`) is what
-    ``edgeqi mqtt-acl`` ships for deployment, but off here by default: it costs most of
-    the broker's throughput (BENCHMARKS.md, "Broker durability") and Mosquitto 2.0.11
-    then redelivers acknowledged messages to a resumed session, which the throughput
-    and session tests would count as duplicates.
+    ``edgeqi mqtt-acl`` ships for deployment and the load test's broker uses, but off
+    here by default: it costs most of the broker's throughput (BENCHMARKS.md, "Broker
+    durability"), which the throughput benchmarks would measure instead of ingest.
 
     With ``tls`` it also listens with TLS on :attr:`tls_port` (``mqtts://``), as a field
     deployment's broker does; the plain listener stays for the backend's own clients.

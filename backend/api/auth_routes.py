@@ -20,6 +20,7 @@ from backend.api.deps import (
     Viewer,
     throttle,
 )
+from backend.api.schemas import Me
 from backend.core.auth import Role, TokenError, dummy_verify, hash_password, verify_password
 from backend.core.db import now_ms
 from backend.core.orm import User
@@ -88,9 +89,10 @@ def refresh(body: RefreshBody, rt: RuntimeDep, db: DB) -> dict[str, Any]:
     return rt.tokens.pair(user.username, Role(user.role))
 
 
-@router.get("/auth/me")
-def me(who: Viewer) -> dict[str, str]:
-    return {"username": who.username, "role": who.role.value}
+@router.get("/auth/me", response_model=Me)
+def me(who: Viewer) -> Me:
+    """The caller's name and current role."""
+    return Me(username=who.username, role=who.role)
 
 
 @router.get("/users", response_model=list[UserOut])
@@ -119,7 +121,7 @@ def create_user(body: UserBody, _: Admin, db: DB) -> User:
 
 class UserPatch(BaseModel):
     role: Role | None = None
-    disabled: bool | None = None
+    disabled: bool | None = Field(default=None, strict=True)
 
 
 def _user(db: DB, user_id: int) -> User:

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from backend.api.deps import DB, Operator, Viewer
+from backend.api.deps import DB, NO_BOOL, Operator, Viewer
 from backend.core.auth import Role
 from backend.core.db import now_ms
 from backend.core.orm import DashboardSettings
@@ -29,15 +29,18 @@ VITALS_KEPT = 2000
 
 
 class SiteSettings(BaseModel):
-    """Shared dashboard settings (defaults apply until someone saves)."""
+    """Shared dashboard settings (defaults apply until someone saves).
+
+    Numbers refuse booleans (``false`` is not 0, as the schema says); ``160.0`` is still
+    the integer 160 and ``5`` the float 5.0, as JSON Schema reads them."""
 
     model_config = ConfigDict(extra="forbid")
 
     site_name: str = Field(default="EDGE-QI", min_length=1, max_length=64)
-    default_range_min: int = Field(default=60, ge=1, le=60 * 24 * 90)
-    live_points: int = Field(default=120, ge=10, le=2000)
-    status_poll_s: float = Field(default=5.0, ge=1.0, le=600.0)
-    low_battery_soc: float = Field(default=0.2, ge=0.0, le=1.0)
+    default_range_min: Annotated[int, NO_BOOL] = Field(default=60, ge=1, le=60 * 24 * 90)
+    live_points: Annotated[int, NO_BOOL] = Field(default=120, ge=10, le=2000)
+    status_poll_s: Annotated[float, NO_BOOL] = Field(default=5.0, ge=1.0, le=600.0)
+    low_battery_soc: Annotated[float, NO_BOOL] = Field(default=0.2, ge=0.0, le=1.0)
 
 
 class LayoutItem(BaseModel):
@@ -46,10 +49,10 @@ class LayoutItem(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     i: str = Field(pattern=WIDGET_ID)
-    x: int = Field(ge=0, le=11)
-    y: int = Field(ge=0, le=1000)
-    w: int = Field(ge=1, le=12)
-    h: int = Field(ge=1, le=40)
+    x: Annotated[int, NO_BOOL] = Field(ge=0, le=11)
+    y: Annotated[int, NO_BOOL] = Field(ge=0, le=1000)
+    w: Annotated[int, NO_BOOL] = Field(ge=1, le=12)
+    h: Annotated[int, NO_BOOL] = Field(ge=1, le=40)
 
 
 class UserPrefs(BaseModel):
@@ -73,9 +76,28 @@ class Vital(BaseModel):
     """One web-vitals measurement as the ``web-vitals`` library reports it."""
 
     name: Literal["TTFB", "FCP", "LCP", "CLS", "INP", "FID", "load"]
-    value: float = Field(ge=0, le=1e7, allow_inf_nan=False)
+    value: Annotated[float, NO_BOOL] = Field(ge=0, le=1e7, allow_inf_nan=False)
     rating: Literal["good", "needs-improvement", "poor"] | None = None
     page: str = Field(default="/", max_length=256)
+
+
+class VitalRecord(Vital):
+    """A kept measurement: who reported it and when the server received it."""
+
+    user: str
+    at_ms: int
+
+
+class VitalSummary(BaseModel):
+    count: int
+    median: float
+    p75: float
+    max: float
+
+
+class VitalsOut(BaseModel):
+    summary: dict[str, VitalSummary] = Field(description="per metric name")
+    items: list[VitalRecord] = Field(description="the newest 200, oldest first")
 
 
 def _load(db: Session, scope: str) -> dict[str, Any]:
@@ -136,7 +158,7 @@ def post_vitals(
         ring.append({**v.model_dump(), "user": who.username, "at_ms": at})
 
 
-@router.get("/vitals")
+@router.get("/vitals", response_model=VitalsOut)
 def get_vitals(request: Request, _: Viewer) -> dict[str, Any]:
     """Recent measurements and, per metric, count, median, 75th percentile and max."""
     items = list(_ring(request))

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from backend.analytics import queries as analytics
 from backend.api.deps import DB, NOT_FOUND, Id, Seconds, Viewer, ms
+from backend.api.schemas import Distribution, LogPage, Round, RoundPage, Series
 from backend.core.orm import ConsensusRow, DetectionRow, LogRow
 
 router = APIRouter(prefix="/api", tags=["data"])
@@ -111,7 +112,7 @@ def detections(
     return DetectionPage(items=items, next_cursor=next_cursor)
 
 
-@router.get("/analytics/series")
+@router.get("/analytics/series", response_model=Series)
 def series(
     db: DB,
     _: Viewer,
@@ -144,7 +145,7 @@ def series(
     return {"metric": metric, "bucket_s": bucket_ms // 1000, "points": points}
 
 
-@router.get("/analytics/distribution")
+@router.get("/analytics/distribution", response_model=Distribution)
 def distribution(
     db: DB,
     _: Viewer,
@@ -165,7 +166,7 @@ def distribution(
     }
 
 
-@router.get("/consensus/rounds")
+@router.get("/consensus/rounds", response_model=RoundPage)
 def consensus_rounds(
     db: DB,
     _: Viewer,
@@ -233,7 +234,9 @@ def consensus_rounds(
     }
 
 
-@router.get("/consensus/rounds/{cluster}/{view}/{number}", responses=NOT_FOUND)
+@router.get(
+    "/consensus/rounds/{cluster}/{view}/{number}", response_model=Round, responses=NOT_FOUND
+)
 def consensus_round(cluster: str, view: Id, number: Id, db: DB, _: Viewer) -> dict[str, Any]:
     """Every message of one round, in arrival order."""
     rows = db.scalars(
@@ -264,7 +267,7 @@ def consensus_round(cluster: str, view: Id, number: Id, db: DB, _: Viewer) -> di
     }
 
 
-@router.get("/logs")
+@router.get("/logs", response_model=LogPage)
 def logs(
     db: DB,
     _: Viewer,

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Path, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel
+from pydantic import BaseModel, BeforeValidator
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from backend.core.auth import LoginLimiter, Principal, Role, TokenError
 from backend.core.service import Runtime
@@ -57,7 +59,10 @@ async def principal(
             f"invalid token: {exc}",
             headers={"WWW-Authenticate": "Bearer"},
         ) from None
-    role = rt.users.role(who.username)  # deleted or disabled users lose their tokens
+    # Deleted or disabled users lose their tokens; the lookup's query runs off the loop.
+    known, role = rt.users.cached(who.username)
+    if not known:
+        role = await run_in_threadpool(rt.users.role, who.username)
     if role is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
@@ -65,6 +70,30 @@ async def principal(
             headers={"WWW-Authenticate": "Bearer"},
         )
     return Principal(who.username, role)
+
+
+async def metrics_reader(
+    rt: RuntimeDep,
+    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> str:
+    """Who reads ``/metrics``: the scrape token's holder, or any signed-in user.
+
+    The scrape token (``EDGEQI_METRICS_TOKEN``) is compared in constant time and opens
+    nothing but ``/metrics``; any other bearer goes through the user token check.
+    """
+    token = rt.settings.metrics_token
+    if (
+        token is not None
+        and creds is not None
+        and creds.scheme.lower() == "bearer"
+        and hmac.compare_digest(creds.credentials.encode(), token.get_secret_value().encode())
+    ):
+        return "scraper"
+    who = await principal(rt, creds)
+    return who.username
+
+
+MetricsReader = Annotated[str, Depends(metrics_reader)]
 
 
 def throttle(limiter: LoginLimiter, client: str, name: str) -> None:
@@ -99,6 +128,17 @@ def ms(seconds: float | None) -> int | None:
     return None if seconds is None else round(seconds * 1000)
 
 
+def _refuse_bool(value: object) -> object:
+    if isinstance(value, bool):
+        raise ValueError("a boolean is not a number")
+    return value
+
+
+NO_BOOL = BeforeValidator(_refuse_bool)
+"""For number fields of request bodies: pydantic's lax mode would read ``false`` as 0,
+which the schema (``integer``/``number``) does not allow; strict mode would also refuse
+``160.0``, which JSON Schema counts as an integer."""
+
 Seconds = Annotated[float | None, Query(ge=0, le=1e11, description="epoch seconds")]
 """A time bound in epoch seconds; bounded so that milliseconds fit a 64-bit column."""
 Id = Annotated[int, Path(ge=0, le=2**63 - 1)]
@@ -123,3 +163,7 @@ TOKEN_ERRORS: Responses = {
 }
 """Declared on every router whose routes need a token, so the OpenAPI document lists
 what the API answers to a caller without one."""
+BAD_BODY: Responses = {
+    400: {"model": Problem, "description": "Body is not valid UTF-8 (FastAPI cannot parse it)"}
+}
+"""Declared on every router: a request body that is not UTF-8 is a 400 before validation."""

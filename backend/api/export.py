@@ -107,7 +107,14 @@ def _xlsx(dataset: str, header: list[str], rows: Iterator[tuple[Any, ...]]) -> I
     "/export",
     response_class=Response,
     responses={
-        200: {"content": {media: {} for media in MEDIA.values()}, "description": "The file"}
+        200: {
+            "description": "The file, one row per stored row with the table's columns",
+            "content": {
+                MEDIA["csv"]: {"schema": {"type": "string"}},
+                MEDIA["json"]: {"schema": {"type": "array", "items": {"type": "object"}}},
+                MEDIA["xlsx"]: {"schema": {"type": "string", "format": "binary"}},
+            },
+        }
     },
 )
 def export(

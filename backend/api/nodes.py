@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
 from backend.api.deps import CONFLICT, DB, NOT_FOUND, THROTTLED, RuntimeDep, Viewer, throttle
+from backend.api.schemas import NodeDetail, NodeOut, StoredAnomaly, StoredLog
 from backend.core.db import now_ms
 from backend.core.orm import AnomalyRow, LogRow, MessageRow, Node, RollupRow
 from backend.ingest.broker_acl import mosquitto_hash
@@ -21,29 +22,6 @@ PROVISIONING = "provisioning"
 """The name wrong provisioning tokens are counted under, per client address."""
 
 router = APIRouter(prefix="/api/nodes", tags=["nodes"])
-
-
-class NodeOut(BaseModel):
-    node_id: str
-    intersection: str | None
-    registered: bool
-    active: bool
-    first_seen_ms: int | None
-    last_seen_ms: int | None
-    received: int
-    lost: int
-    bytes_received: int
-    discarded: int
-    deferred: int
-    dropped: int
-    battery_soc: float | None
-    power_w: float | None
-    mode: str | None
-    tier_kbps: int | None
-    rtt_ms: float | None
-    bandwidth_kbps: float | None
-    link_loss: float | None
-    uptime_s: float | None
 
 
 class NodePage(BaseModel):
@@ -56,7 +34,7 @@ class NodePage(BaseModel):
 class RegisterBody(BaseModel):
     node_id: str = Field(pattern=NODE_ID_PATTERN)
     intersection: str | None = Field(default=None, max_length=128)
-    rotate: bool = False
+    rotate: bool = Field(default=False, strict=True)
 
 
 class Registered(BaseModel):
@@ -173,7 +151,7 @@ def register(
     )
 
 
-@router.get("/{node_id}", responses=NOT_FOUND)
+@router.get("/{node_id}", response_model=NodeDetail, responses=NOT_FOUND)
 def node_detail(
     node_id: str,
     db: DB,
@@ -213,15 +191,11 @@ def node_detail(
     )
     live = rt.cache.get_node(node_id) if rt.cache is not None else None
     return {
-        "node": to_out(node, active_since).model_dump(),
+        "node": to_out(node, active_since),
         "live": live,
         "heartbeats": telemetry("heartbeat"),
         "queues": telemetry("queue"),
-        "anomalies": [_row(a) for a in anomalies],
-        "logs": [_row(r) for r in logs],
+        "anomalies": [StoredAnomaly.model_validate(a) for a in anomalies],
+        "logs": [StoredLog.model_validate(r) for r in logs],
         "last_hour": [{"cls": c, "n": int(n), "max": float(m)} for c, n, m in rollups],
     }
-
-
-def _row(obj: Any) -> dict[str, Any]:
-    return {c.key: getattr(obj, c.key) for c in obj.__table__.columns}

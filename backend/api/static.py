@@ -13,6 +13,8 @@ from pathlib import Path
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
+from backend.api.methods import declared_methods
+
 DEFAULT_DIST = Path(__file__).resolve().parents[1] / "dashboard" / "dist"
 RESERVED = ("api/", "ws", "docs", "redoc", "openapi.json", "health", "metrics")
 
@@ -32,6 +34,13 @@ def router_for(dist: Path | None) -> APIRouter:
 
     def dashboard(request: Request) -> Response:
         path: str = request.path_params["path"]
+        allowed = declared_methods(request)
+        if allowed and request.method not in allowed:
+            raise HTTPException(
+                status.HTTP_405_METHOD_NOT_ALLOWED,
+                "Method Not Allowed",
+                headers={"Allow": ", ".join(sorted(allowed))},
+            )
         if path.startswith(RESERVED):
             raise HTTPException(status.HTTP_404_NOT_FOUND, "Not Found")
         index = root / "index.html"

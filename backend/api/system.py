@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from sqlalchemy import Engine, and_, func, not_, select, text
 
 from backend.api.deps import DB, RuntimeDep, Viewer
-from backend.api.schemas import SystemStatus
+from backend.api.schemas import Health, SystemStatus
 from backend.core.db import now_ms
 from backend.core.orm import AlertRow, MessageRow, Node, QuarantineRow, RollupRow
 
@@ -100,7 +100,7 @@ def db_ok(engine: Engine) -> tuple[bool, str]:
         return False, str(exc)[:200]
 
 
-@router.get("/health")
+@router.get("/health", response_model=Health)
 def health(rt: RuntimeDep, _: Viewer) -> dict[str, Any]:
     """Reachability of the database, the broker and the cache."""
     ok, detail = db_ok(rt.engine)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from backend.analytics.alert_rules import METRICS, OPS
 from backend.api.deps import DB, RuntimeDep, Viewer, ms
+from backend.api.schemas import ConsensusSummary, Frame, TimeSpan
 from backend.core.db import now_ms
 from backend.core.orm import (
     AlertRow,
@@ -133,7 +134,7 @@ def intersections(db: DB, rt: RuntimeDep, _: Viewer) -> dict[str, Any]:
     }
 
 
-@router.get("/consensus/summary")
+@router.get("/consensus/summary", response_model=ConsensusSummary)
 def consensus_summary(
     db: DB,
     _: Viewer,
@@ -194,14 +195,14 @@ def consensus_summary(
     }
 
 
-@router.get("/playback/range")
+@router.get("/playback/range", response_model=TimeSpan)
 def playback_range(db: DB, _: Viewer) -> dict[str, float | None]:
     """The stored time span a playback can scrub (epoch seconds)."""
     lo, hi = db.execute(select(func.min(MessageRow.ts_ms), func.max(MessageRow.ts_ms))).one()
     return {"start": None if lo is None else lo / 1000, "end": None if hi is None else hi / 1000}
 
 
-@router.get("/playback/frame")
+@router.get("/playback/frame", response_model=Frame)
 def playback_frame(
     db: DB,
     _: Viewer,

@@ -30,6 +30,30 @@ class Base(DeclarativeBase):
     """Declarative base; the metadata is what Alembic's initial revision mirrors."""
 
 
+class _OneMessage:
+    """The columns of a table with one row per accepted message of one kind.
+
+    ``(node_id, seq)`` is unique (idempotent ingest) and ``ts_ms`` indexed (time-range
+    reads); :func:`_one_message_args` names both per table. ``sort_order`` keeps these
+    columns first, where the migrations and the export put them.
+    """
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True, sort_order=-1)
+    node_id: Mapped[str] = mapped_column(String(64), sort_order=-1)
+    seq: Mapped[int] = mapped_column(BigInteger, sort_order=-1)
+    ts_ms: Mapped[int] = mapped_column(BigInteger, sort_order=-1)
+    received_ms: Mapped[int] = mapped_column(BigInteger, sort_order=-1)
+
+
+def _one_message_args(name: str, *more: Index) -> tuple[UniqueConstraint | Index, ...]:
+    """``__table_args__`` of a :class:`_OneMessage` table, its constraints named after ``name``."""
+    return (
+        UniqueConstraint("node_id", "seq", name=f"uq_{name}_node_seq"),
+        Index(f"ix_{name}_ts", "ts_ms"),
+        *more,
+    )
+
+
 class Node(Base):
     """One camera node: identity, credentials, last known state and delivery counters.
 
@@ -113,21 +137,14 @@ class DetectionRow(Base):
     track: Mapped[int | None] = mapped_column(BigInteger)
 
 
-class AnomalyRow(Base):
+class AnomalyRow(_OneMessage, Base):
     """A transmitted anomaly report."""
 
     __tablename__ = "anomalies"
-    __table_args__ = (
-        UniqueConstraint("node_id", "seq", name="uq_anomalies_node_seq"),
-        Index("ix_anomalies_ts", "ts_ms"),
-        Index("ix_anomalies_node_ts", "node_id", "ts_ms"),
+    __table_args__ = _one_message_args(
+        "anomalies", Index("ix_anomalies_node_ts", "node_id", "ts_ms")
     )
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    node_id: Mapped[str] = mapped_column(String(64))
-    seq: Mapped[int] = mapped_column(BigInteger)
-    ts_ms: Mapped[int] = mapped_column(BigInteger)
-    received_ms: Mapped[int] = mapped_column(BigInteger)
     observed_ms: Mapped[int] = mapped_column(BigInteger)
     intersection: Mapped[str] = mapped_column(String(128))
     approach: Mapped[str] = mapped_column(String(128))
@@ -139,20 +156,12 @@ class AnomalyRow(Base):
     significance: Mapped[float] = mapped_column(Float)
 
 
-class BatchRow(Base):
+class BatchRow(_OneMessage, Base):
     """A deferred-observation batch summary as received (data kept compressed)."""
 
     __tablename__ = "batches"
-    __table_args__ = (
-        UniqueConstraint("node_id", "seq", name="uq_batches_node_seq"),
-        Index("ix_batches_ts", "ts_ms"),
-    )
+    __table_args__ = _one_message_args("batches")
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    node_id: Mapped[str] = mapped_column(String(64))
-    seq: Mapped[int] = mapped_column(BigInteger)
-    ts_ms: Mapped[int] = mapped_column(BigInteger)
-    received_ms: Mapped[int] = mapped_column(BigInteger)
     window_start_ms: Mapped[int] = mapped_column(BigInteger)
     window_end_ms: Mapped[int] = mapped_column(BigInteger)
     count: Mapped[int] = mapped_column(Integer)
@@ -162,21 +171,14 @@ class BatchRow(Base):
     max_vehicles: Mapped[float] = mapped_column(Float)
 
 
-class ConsensusRow(Base):
+class ConsensusRow(_OneMessage, Base):
     """One relayed consensus protocol message; rounds are grouped by (cluster, view, number)."""
 
     __tablename__ = "consensus_rounds"
-    __table_args__ = (
-        UniqueConstraint("node_id", "seq", name="uq_consensus_node_seq"),
-        Index("ix_consensus_round", "cluster", "view", "number"),
-        Index("ix_consensus_ts", "ts_ms"),
+    __table_args__ = _one_message_args(
+        "consensus", Index("ix_consensus_round", "cluster", "view", "number")
     )
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    node_id: Mapped[str] = mapped_column(String(64))
-    seq: Mapped[int] = mapped_column(BigInteger)
-    ts_ms: Mapped[int] = mapped_column(BigInteger)
-    received_ms: Mapped[int] = mapped_column(BigInteger)
     cluster: Mapped[str] = mapped_column(String(128))
     phase: Mapped[str] = mapped_column(String(128))
     view: Mapped[int] = mapped_column(BigInteger)

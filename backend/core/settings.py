@@ -9,9 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+METRICS_TOKEN_MIN = 32
+"""Shortest scrape token accepted: it never expires, so it must not be guessable."""
 DEFAULT_SECRET = "edgeqi-insecure-development-secret-change-me"
 """Placeholder JWT secret; the service refuses to start with it when ``env == "production"``."""
 
@@ -51,6 +53,14 @@ class Settings(BaseSettings):
     admin_username: str | None = None
     admin_password: str | None = None
     provisioning_token: str | None = None
+    metrics_token: SecretStr | None = None
+    """A long-lived bearer token that reads ``/metrics`` and nothing else, for Prometheus
+    (``authorization: credentials``), so a scraper needs no user account and no login
+    token that expires after ``access_token_ttl_s``. Unset: ``/metrics`` takes a user's
+    token only. At least ``METRICS_TOKEN_MIN`` characters."""
+    metrics_token_file: Path | None = None
+    """The same token read from a file (a Docker or Kubernetes secret); wins over
+    ``metrics_token``."""
     login_max_failures: int = Field(default=5, ge=1)
     """Failed logins per (address, username) in ``login_window_s`` before 429."""
     login_name_max_failures: int = Field(default=20, ge=1)
@@ -89,3 +99,16 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list)
     dashboard_dist: Path | None = None
     """Built dashboard to serve at ``/``; default ``backend/dashboard/dist``."""
+
+    @model_validator(mode="after")
+    def _read_metrics_token(self) -> Settings:
+        if self.metrics_token_file is not None:
+            text = self.metrics_token_file.read_text().strip()
+            self.metrics_token = SecretStr(text)
+        token = self.metrics_token
+        if token is not None and len(token.get_secret_value()) < METRICS_TOKEN_MIN:
+            raise ValueError(
+                f"metrics_token must be at least {METRICS_TOKEN_MIN} characters "
+                "(e.g. `openssl rand -hex 32`)"
+            )
+        return self

@@ -165,15 +165,27 @@ class Ingestor:
     def _over_quota(self, item: Refused) -> bool:
         """Whether the publisher's quarantine budget is spent (then the item is counted,
         acknowledged and not kept)."""
-        if self.quota is None:
+        if self._charged(item.topic, item.payload, item.reason):
             return False
-        kept = min(len(item.payload), self.store.keep)
-        if self.quota.charge(publisher(item.topic), kept):
-            return False
-        self.metrics.quarantine_dropped.labels(item.reason).inc()
         if item.ack is not None:
             item.ack()
         return True
+
+    def _charged(self, topic: str, payload: bytes, reason: str) -> bool:
+        """Charge one quarantine row to the publisher of ``topic``; False (and counted
+        as dropped) when its budget is spent."""
+        if self.quota is None:
+            return True
+        if self.quota.charge(publisher(topic), min(len(payload), self.store.keep)):
+            return True
+        self.metrics.quarantine_dropped.labels(reason).inc()
+        return False
+
+    def _keep_duplicate(self, item: Accepted) -> bool:
+        """Duplicates are found only at the ledger, so they are charged there (the store
+        calls this inside its transaction; a flush retried after a database error charges
+        them again, which errs on the side of the disk)."""
+        return self._charged(item.topic, item.payload, "duplicate")
 
     def _enqueue(self, item: Accepted | Refused) -> None:
         if isinstance(item, Refused) and self._over_quota(item):
@@ -259,7 +271,7 @@ class Ingestor:
         while True:
             started = time.perf_counter()
             try:
-                result = self.store.write(accepted, refused, self.alert_hook)
+                result = self.store.write(accepted, refused, self.alert_hook, self._keep_duplicate)
             except OperationalError as exc:
                 self.metrics.store_errors.inc()
                 self.last_error = str(exc)[:500]

@@ -30,11 +30,13 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from backend.core.prometheus import Metrics
 from backend.ingest.ingestor import Ingestor
-from edgeqi.protocol import CONSENSUS_SUBSCRIPTION, NODE_SUBSCRIPTION
+from edgeqi.protocol import CONSENSUS_SUBSCRIPTION, NODE_SUBSCRIPTION, TOPIC_ROOT
 
 log = logging.getLogger(__name__)
 
 SESSION_EXPIRY_S = 7 * 24 * 3600
+BARRIER_FILTER = f"{TOPIC_ROOT}/_barrier"
+"""A filter the backend never subscribes to; see :meth:`MqttSource._barrier`."""
 
 
 @dataclass(frozen=True)
@@ -151,6 +153,8 @@ class MqttSource:
         if self._worker is not None:
             self._worker.join(timeout=30)
         self.ingestor.flush()
+        if self._connected.is_set():
+            self._barrier(timeout_s)
         if retire:
             props = Properties(PacketTypes.DISCONNECT)  # type: ignore[no-untyped-call]
             props.SessionExpiryInterval = 0
@@ -160,6 +164,23 @@ class MqttSource:
         self.client.loop_stop()
         self._connected.clear()
         self.metrics.mqtt_connected.set(0)
+
+    def _barrier(self, timeout_s: float) -> None:
+        """Wait until the broker has processed every PUBACK sent so far.
+
+        The broker handles a client's packets in order, so the UNSUBACK of an
+        UNSUBSCRIBE sent after the acknowledgements means they were all taken. Without
+        this wait a DISCONNECT right after the last PUBACKs could end the session before
+        a busy broker (one saving its persistence file after every change) had read
+        them, and it then redelivered those acknowledged messages to the next session
+        (38 to 45 of 50 in ``tests/backend/test_mqtt.py`` with the durable settings).
+        The filter names no subscription, so nothing is unsubscribed.
+        """
+        done = threading.Event()
+        self.client.on_unsubscribe = lambda *_: done.set()
+        self.client.unsubscribe(BARRIER_FILTER)
+        if not done.wait(timeout_s):
+            log.warning("MQTT barrier not acknowledged; disconnecting anyway")
 
     def _leave_group(self, quiet_s: float, timeout_s: float) -> None:
         unsubscribed = threading.Event()

@@ -87,6 +87,8 @@ class WriteResult:
 
     new: list[Accepted] = field(default_factory=list)
     duplicates: int = 0
+    duplicates_dropped: int = 0
+    """Duplicates not quarantined because their sender's quarantine quota was spent."""
     quarantined: dict[str, int] = field(default_factory=dict)
     nodes: list[NodeLoss] = field(default_factory=list)
     alerts: list[dict[str, Any]] = field(default_factory=list)
@@ -130,13 +132,22 @@ class Store:
         accepted: Sequence[Accepted],
         refused: Sequence[Refused],
         alert_hook: AlertHook | None = None,
+        keep_duplicate: Callable[[Accepted], bool] | None = None,
     ) -> WriteResult:
-        """Store one batch in one transaction and report what was new."""
+        """Store one batch in one transaction and report what was new.
+
+        A message whose ``(node_id, seq)`` is already stored is quarantined as
+        ``duplicate`` when ``keep_duplicate`` allows it (the sender's quota), else only
+        counted in ``duplicates_dropped``; a node replaying old messages fills its own
+        quarantine budget like any other junk.
+        """
         result = WriteResult()
         with self.engine.begin() as conn:
-            new, dups = self._ledger(conn, accepted)
+            new, all_dups = self._ledger(conn, accepted)
+            dups = [d for d in all_dups if keep_duplicate is None or keep_duplicate(d)]
             result.new = new
-            result.duplicates = len(dups)
+            result.duplicates = len(all_dups)
+            result.duplicates_dropped = len(all_dups) - len(dups)
             quarantine = [
                 (r.topic, r.payload, r.received_ms, r.reason, r.detail) for r in refused
             ] + [

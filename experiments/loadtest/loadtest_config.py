@@ -58,7 +58,9 @@ class SloConfig(_Strict):
 class FaultConfig(_Strict):
     """One fault injected ``at_s`` after the load starts, lasting ``down_s``."""
 
-    kind: Literal["none", "broker_restart", "backend_kill", "db_restart", "link_cut"] = "none"
+    kind: Literal[
+        "none", "broker_restart", "broker_kill", "backend_kill", "db_restart", "link_cut"
+    ] = "none"
     at_s: NonNegative = 20.0
     down_s: NonNegative = 5.0
     nodes: Annotated[int, Field(ge=1)] = 1
@@ -129,6 +131,7 @@ class LoadtestConfig(_Strict):
     def _faults_need_owned_services(self) -> LoadtestConfig:
         owned = {
             "broker_restart": self.services.mqtt_url,
+            "broker_kill": self.services.mqtt_url,
             "backend_kill": self.services.api_url,
             "db_restart": self.services.database_url,
         }

@@ -124,7 +124,8 @@ class Stack:
         )
 
     def _start_broker(self) -> str:
-        """A private broker where each node has its own login; return the backend's URL."""
+        """A private broker where each node has its own login, with the production broker
+        settings (persistence saved on every change); return the backend's URL."""
         passwords = {n: secrets.token_urlsafe(12) for n in self.node_ids}
         creds = self.work / "nodes.credentials"
         creds.write_text("".join(f"{n}:{p}\n" for n, p in passwords.items()))
@@ -139,6 +140,7 @@ class Stack:
             [BACKEND_USER, LOADTEST_USER],
             self.node_ids,
             extra_conf="max_inflight_messages 1000\n",
+            durable=True,  # what `edgeqi mqtt-acl` ships: acknowledged survives a broker crash
         )
         self.broker.start()
         self.probe_auth = (LOADTEST_USER, probe_pw)
@@ -238,6 +240,11 @@ class Stack:
         if fault.kind == "broker_restart":
             assert self.broker is not None
             self.broker.stop()
+            time.sleep(fault.down_s)
+            self.broker.start()
+        elif fault.kind == "broker_kill":
+            assert self.broker is not None
+            self.broker.kill()  # no shutdown save: only what autosave wrote survives
             time.sleep(fault.down_s)
             self.broker.start()
         elif fault.kind == "backend_kill":

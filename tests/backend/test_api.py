@@ -284,3 +284,53 @@ def test_metrics_expose_ingest_and_quarantine(client: TestClient, admin: Headers
     assert "edgeqi_ingest_detections_total 50.0" in text
     assert 'edgeqi_node_lost_messages{node_id="cam-1"}' in text
     assert "edgeqi_http_request_seconds_count" in text
+
+
+@pytest.mark.parametrize("path", ["/api/auth/login", "/api/auth/refresh"])
+def test_get_on_a_post_only_route_is_405_with_allow(client: TestClient, path: str) -> None:
+    """The dashboard's catch-all GET once answered these 404 (issue 17.7)."""
+    r = client.get(path)
+    assert r.status_code == 405 and r.headers["allow"] == "POST"
+    assert client.get("/api/no-such-route").status_code == 404
+
+
+def test_openapi_states_the_non_json_bodies(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    assert list(paths["/metrics"]["get"]["responses"]["200"]["content"]) == ["text/plain"]
+    export = paths["/api/export"]["get"]["responses"]["200"]["content"]
+    assert export["text/csv"]["schema"] == {"type": "string"}
+    assert export[next(m for m in export if "spreadsheet" in m)]["schema"]["format"] == "binary"
+
+
+def test_options_names_every_method_of_the_path(client: TestClient) -> None:
+    """Starlette's 405 named the first route's method only (``Allow: GET`` for /api/users)."""
+    r = client.options("/api/users")
+    assert r.status_code == 405 and r.headers["allow"] == "GET, POST"
+
+
+def test_dashboard_numbers_refuse_booleans(client: TestClient, admin: Headers) -> None:
+    site = {"site_name": "x", "low_battery_soc": False}
+    assert client.put("/api/dashboard/settings/site", json=site, headers=admin).status_code == 422
+    site = {"site_name": "x", "status_poll_s": 5}  # an int is still a float
+    assert client.put("/api/dashboard/settings/site", json=site, headers=admin).status_code == 200
+
+
+def test_a_literal_path_is_not_a_templated_one(client: TestClient) -> None:
+    """``/api/nodes/register`` takes POST only, though ``/api/nodes/{node_id}`` takes GET."""
+    r = client.options("/api/nodes/register")
+    assert r.status_code == 405 and r.headers["allow"] == "POST"
+
+
+def test_booleans_are_not_numbers_and_numbers_not_booleans(
+    client: TestClient, admin: Headers
+) -> None:
+    vital = [{"name": "TTFB", "value": False}]
+    assert client.post("/api/dashboard/vitals", json=vital, headers=admin).status_code == 422
+    assert client.patch("/api/users/1", json={"disabled": 0}, headers=admin).status_code == 422
+
+
+def test_a_whole_float_is_an_integer(client: TestClient, admin: Headers) -> None:
+    """JSON Schema counts 160.0 as an integer; schemathesis sends it (strict mode refused it)."""
+    site = {"site_name": "x", "default_range_min": 160.0}
+    r = client.put("/api/dashboard/settings/site", json=site, headers=admin)
+    assert r.status_code == 200 and r.json()["default_range_min"] == 160

@@ -13,20 +13,8 @@ UNTYPED: dict[tuple[str, str], str] = {
     **{
         (m, p): "not yet given a response model (issue 15 still open)"
         for m, p in [
-            ("get", "/api/auth/me"),
-            ("get", "/api/system/health"),
-            ("get", "/api/nodes/{node_id}"),
-            ("get", "/api/analytics/series"),
-            ("get", "/api/analytics/distribution"),
-            ("get", "/api/consensus/rounds"),
-            ("get", "/api/consensus/rounds/{cluster}/{view}/{number}"),
-            ("get", "/api/logs"),
             ("get", "/api/alerts"),
-            ("get", "/api/dashboard/vitals"),
             ("get", "/api/intersections"),
-            ("get", "/api/consensus/summary"),
-            ("get", "/api/playback/range"),
-            ("get", "/api/playback/frame"),
             ("get", "/api/alert-metrics"),
         ]
     },

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from backend.ingest.quota import QuarantineQuota
-from edgeqi.protocol import TOPIC_ROOT
+from edgeqi.protocol import TOPIC_ROOT, encode
+from tests.backend import factory as f
 from tests.backend.adversarial.conftest import Backend, publish
 
 ROWS = 20
@@ -41,3 +42,21 @@ def test_the_byte_budget_bounds_what_large_junk_keeps(make_backend: Callable[...
     backend.settle()
     assert backend.quarantined_bytes() <= budget
     assert len(backend.reasons()) == 3
+
+
+def test_a_node_replaying_its_own_messages_spends_its_quota(
+    make_backend: Callable[..., Backend],
+) -> None:
+    """Valid messages sent again are quarantined as ``duplicate``, and charged like junk:
+    before this fix a replaying node could fill the quarantine without bound."""
+    backend = make_backend(QuarantineQuota(ROWS, 10 * 64 * 1024, 3600))
+    backend.start()
+    topic = f"{TOPIC_ROOT}/nodes/cam-001/log"
+    lines = b"\n".join(encode(f.log("cam-001", seq)) for seq in range(ROWS))
+    for _ in range(4):  # once new, three times replayed
+        publish("cam-001", backend.broker, topic, lines, lines=True)
+    backend.settle()
+    assert backend.stored() >= ROWS
+    assert backend.reasons() == ["duplicate"] * ROWS
+    assert backend.metrics.quarantine_dropped.labels("duplicate")._value.get() == 2 * ROWS
+    assert backend.metrics.duplicates._value.get() == 3 * ROWS
