@@ -30,8 +30,3 @@ class SystemStatus(BaseModel):
     ingest_pending: int
     uptime_s: float
     computed_at_ms: int
-
-
-class Acknowledged(BaseModel):
-    id: int
-    acknowledged: bool

@@ -21,13 +21,10 @@ UNTYPED: dict[tuple[str, str], str] = {
             ("get", "/api/consensus/rounds"),
             ("get", "/api/consensus/rounds/{cluster}/{view}/{number}"),
             ("get", "/api/logs"),
-            ("get", "/api/alerts"),
             ("get", "/api/dashboard/vitals"),
-            ("get", "/api/intersections"),
             ("get", "/api/consensus/summary"),
             ("get", "/api/playback/range"),
             ("get", "/api/playback/frame"),
-            ("get", "/api/alert-metrics"),
         ]
     },
 }
