@@ -9,6 +9,7 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { expect, test, type Page } from "@playwright/test";
+import { token } from "./helpers";
 import { PASSWORD, PYTHON } from "./server";
 
 const shot = (page: Page, name: string) => page.screenshot({ path: `test-results/screenshots/${name}.png`, fullPage: true });
@@ -160,9 +161,38 @@ test("an operator's rule fires on live data and the alert appears", async ({ pag
   await page.getByRole("button", { name: "Create rule" }).click();
   await expect(page.getByTestId("rules-table")).toContainText("queue.vehicles >= 0");
   await expect(page.getByTestId("alert-history")).toContainText("n00008", { timeout: 20_000 });
+  // Firing now, named by intersection and approach, until someone acknowledges it.
+  const open = page.getByTestId("alerts-open").locator("tr", { hasText: "e2e long queue" }).first();
+  await expect(open).toContainText("firing");
+  await expect(open).toContainText(/i\d{4} approach [NSEW] · n00008/);
   await page.getByRole("link", { name: "Overview" }).click();
   await expect(page.getByTestId("alerts-firing")).toContainText("n00008");
   await shot(page, "05-alert-fired");
+  await page.getByRole("link", { name: "Alerts" }).click();
+  await open.getByRole("button", { name: "Acknowledge" }).click();
+  await expect(open).toContainText("operator, ");
+  const headers = { Authorization: `Bearer ${await token(page)}` };
+  const acked = await (await page.request.get("/api/alerts?acknowledged=true&node_id=n00008", { headers })).json();
+  expect(acked.items[0].acknowledged_by).toBe("operator");
+});
+
+test("an emptied threshold is refused, in the form and at the API, never taken as 0", async ({ page }) => {
+  await login(page, "operator");
+  await page.getByRole("link", { name: "Alerts" }).click();
+  await page.getByRole("button", { name: "New rule" }).click();
+  await page.getByLabel("rule name").fill("no threshold");
+  await page.getByLabel("threshold").fill("");
+  await page.getByRole("button", { name: "Create rule" }).click();
+  await expect(page.getByRole("alert")).toHaveText("threshold is required");
+  await expect(page.getByTestId("rules-table")).not.toContainText("no threshold");
+  const headers = { Authorization: `Bearer ${await token(page)}` };
+  for (const threshold of ["", null]) {
+    const r = await page.request.post("/api/alerts/rules", { headers, data: { name: "no threshold", metric: "queue.vehicles", threshold } });
+    expect(r.status()).toBe(422);
+  }
+  // The shipped rules are there for a new operator, with their "for" times.
+  await expect(page.getByTestId("rules-table")).toContainText("heartbeat.battery_soc < 0.2");
+  await expect(page.getByTestId("rules-table").locator("tr", { hasText: "battery low" })).toContainText("300s");
 });
 
 test("playback scrubs the stored range and plays forward", async ({ page }) => {

@@ -6,7 +6,10 @@ import { filterParams } from "../src/pages/Detections";
 import { filterNodes, type NodeRow } from "../src/pages/Nodes";
 import { advance } from "../src/pages/Playback";
 import { autoBucket } from "../src/pages/Analytics";
-import { validateRule, EMPTY_RULE } from "../src/pages/Alerts";
+import { validateRule, EMPTY_RULE, parseNumber, silenceFor } from "../src/pages/Alerts";
+import { firingNow } from "../src/pages/Overview";
+import { place } from "../src/format";
+import type { Alert } from "../src/types";
 import { Tile } from "../src/components/Bits";
 
 function Boom(): JSX.Element {
@@ -69,6 +72,38 @@ describe("pure page logic", () => {
     expect(validateRule(EMPTY_RULE)).toBe("name is required");
     expect(validateRule({ ...EMPTY_RULE, name: "q", action: "webhook" })).toMatch(/webhook/);
     expect(validateRule({ ...EMPTY_RULE, name: "q" })).toBeNull();
+  });
+
+  it("keeps an emptied threshold empty instead of turning it into 0", () => {
+    expect(parseNumber("")).toBeNull();
+    expect(parseNumber("  ")).toBeNull();
+    expect(parseNumber("0")).toBe(0);
+    expect(validateRule({ ...EMPTY_RULE, name: "q", threshold: parseNumber("") })).toBe("threshold is required");
+  });
+});
+
+const ALERT: Alert = {
+  id: 1, rule_id: 3, node_id: "cam-7", intersection: "i0002", approach: "N", severity: "warning", state: "firing",
+  message: "queue spill-back", value: 240, created_ms: 1, fired_ms: 2, resolved_ms: null, updated_ms: 2,
+  acknowledged: false, acknowledged_by: null, acknowledged_ms: null, silence_id: null,
+};
+
+describe("alerts", () => {
+  it("name the intersection and approach, or the node alone", () => {
+    expect(place(ALERT)).toBe("i0002 approach N · cam-7");
+    expect(place({ ...ALERT, intersection: null, approach: null })).toBe("cam-7");
+  });
+
+  it("leave the firing list when a live event resolves or acknowledges them", () => {
+    expect(firingNow([], [ALERT]).map((a) => a.id)).toEqual([1]);
+    expect(firingNow([{ ...ALERT, state: "resolved" }], [ALERT])).toEqual([]);
+    expect(firingNow([{ ...ALERT, acknowledged: true }], [ALERT])).toEqual([]);
+    expect(firingNow([{ ...ALERT, id: 2, state: "pending" }], [])).toEqual([]);
+  });
+
+  it("silence a cluster-wide alert by intersection, a camera's by node", () => {
+    expect(silenceFor(ALERT, "queue.length_m")).toMatchObject({ rule_id: 3, node_id: "cam-7", intersection: "i0002" });
+    expect(silenceFor(ALERT, "consensus.view_change")).toMatchObject({ node_id: null, intersection: "i0002" });
   });
 });
 
