@@ -31,6 +31,17 @@ test("login: a wrong password is refused, the right one signs in with the role",
 });
 
 test("overview tiles change live and the layout is saved per user", async ({ page }) => {
+  // The detections chart bins what the socket pushes while the page is open: wait for one
+  // pushed batch with detections (however long the city takes to send one), then its bar.
+  const detectionPushed = page.waitForEvent("websocket").then((ws) =>
+    ws.waitForEvent("framereceived", {
+      predicate: (f) => {
+        const msg = JSON.parse(String(f.payload)) as { topic: string; data: { count?: number } };
+        return msg.topic === "detections" && (msg.data.count ?? 0) > 0;
+      },
+      timeout: 45_000,
+    }),
+  );
   await login(page, "operator");
   const tile = page.getByTestId("tile-nodes");
   await expect(tile).toContainText("12 / 12");
@@ -39,6 +50,7 @@ test("overview tiles change live and the layout is saved per user", async ({ pag
   const first = await detections.locator(".tile-sub").textContent();
   // detections_total grows with every live batch; the socket pushes status every 2 s.
   await expect.poll(async () => detections.locator(".tile-sub").textContent(), { timeout: 15_000 }).not.toBe(first);
+  await detectionPushed;
   await expect(page.getByTestId("widget-chart-detections").locator(".recharts-bar-rectangle").first()).toBeVisible();
   await shot(page, "02-overview-live");
 

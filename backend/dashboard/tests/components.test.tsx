@@ -10,6 +10,7 @@ import { validateRule, EMPTY_RULE, parseNumber, silenceFor } from "../src/pages/
 import { firingNow } from "../src/pages/Overview";
 import { place } from "../src/format";
 import type { Alert } from "../src/types";
+import { bucketFor, byTime } from "../src/components/QueueHistory";
 import { Tile } from "../src/components/Bits";
 
 function Boom(): JSX.Element {
@@ -141,5 +142,20 @@ describe("Login", () => {
     expect(useAuth.getState().username).toBe("op");
     expect(JSON.parse(fetchMock.mock.calls[1][1].body)).toEqual({ username: "op", password: "pw" });
     vi.unstubAllGlobals();
+  });
+});
+
+describe("QueueHistory", () => {
+  it("puts the approaches' buckets side by side in time order, skipping empty buckets", () => {
+    const p = (t: number, mean: number | null) => ({ t, n: 1, sum: mean ?? 0, mean, max: mean ?? 0 });
+    expect(byTime({ N: [p(120, 4), p(60, 2)], E: [p(60, 1), p(180, null)] })).toEqual([
+      { t: 60, N: 2, E: 1 },
+      { t: 120, N: 4 },
+    ]);
+  });
+
+  it("uses minute buckets for an hour and coarser ones for a day", () => {
+    expect(bucketFor(3600)).toBe(60);
+    expect(bucketFor(86_400)).toBe(1440);
   });
 });

@@ -258,7 +258,7 @@ export default function Alerts() {
           </table>
         </div>
       ) : (
-        <Empty>Nothing is firing or pending.</Empty>
+        <Empty>{open.data ? "Nothing is firing or pending." : "Loading…"}</Empty>
       )}
       <div className="toolbar">
         <h3>History</h3>
@@ -285,7 +285,7 @@ export default function Alerts() {
           </table>
         </div>
       ) : (
-        <Empty>No alert in this range.</Empty>
+        <Empty>{history.data ? "No alert in this range." : "Loading…"}</Empty>
       )}
       <h3>Silences</h3>
       {silences.data?.length ? (
@@ -307,7 +307,7 @@ export default function Alerts() {
           </table>
         </div>
       ) : (
-        <Empty>No silences.</Empty>
+        <Empty>{silences.data ? "No silences." : "Loading…"}</Empty>
       )}
       <h3>Rules</h3>
       {rules.data?.length ? (
@@ -339,7 +339,7 @@ export default function Alerts() {
           </table>
         </div>
       ) : (
-        <Empty>No rules yet.</Empty>
+        <Empty>{rules.data ? "No rules yet." : "Loading…"}</Empty>
       )}
     </div>
   );
