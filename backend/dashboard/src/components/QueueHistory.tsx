@@ -53,7 +53,7 @@ export function QueueHistory({ intersection, approaches }: { intersection: strin
         <LineChart data={data}>
           <CartesianGrid strokeDasharray="3 3" />
           <XAxis dataKey="t" tickFormatter={(t: number) => time(t)} minTickGap={40} />
-          <YAxis width={32} />
+          <YAxis width={36} allowDecimals={false} />
           <Tooltip labelFormatter={(t) => time(Number(t))} formatter={(v: number) => `${v.toFixed(1)} veh`} />
           <Legend />
           {approaches.map((a, i) => (
