@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from backend.analytics.alert_rules import AlertEvaluator
+from backend.analytics.alert_rules import AlertEvaluator, post_webhooks
+from backend.app import create_app
+from backend.core import service
 from backend.core.db import make_engine, now_ms
 from backend.core.orm import AlertRow, AlertRule, AlertSilence
+from backend.core.settings import Settings
 from backend.ingest.store import Store
 from edgeqi.protocol import Message
 from tests.backend import factory as f
+from tests.backend.conftest import ADMIN, token_for
 from tests.backend.test_api import ingest
 
 Headers = dict[str, str]
@@ -206,3 +212,48 @@ def test_silences_through_the_api(
     assert client.delete(f"/api/alerts/silences/{silence['id']}", headers=admin).status_code == 204
     (listed,) = client.get("/api/alerts/silences", headers=viewer).json()
     assert listed["id"] == silence["id"] and not listed["active"]
+
+
+def test_the_service_clock_notices_a_silent_camera(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The running service evaluates ``node.silent_s`` on its own clock, with no message."""
+    monkeypatch.setattr(service, "TICK_S", 0.1)
+    with TestClient(create_app(settings)) as client:
+        admin = token_for(client, *ADMIN)
+        _silent_camera_fires(client, admin)
+
+
+def _silent_camera_fires(client: TestClient, admin: Headers) -> None:
+    rules = client.get("/api/alerts/rules", headers=admin).json()
+    offline = next(r for r in rules if r["name"] == "camera offline")
+    body = {k: v for k, v in offline.items() if k not in ("id", "created_ms")}
+    fast = {**body, "threshold": 0.5}  # half a second of silence, so the test need not wait
+    assert client.put(f"/api/alerts/rules/{offline['id']}", json=fast, headers=admin).is_success
+    ingest(client, f.heartbeat("cam-1", 1, ts=now_ms() / 1000))
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        firing = client.get("/api/alerts?state=firing", headers=admin).json()["items"]
+        if firing:
+            break
+        time.sleep(0.2)
+    assert [(a["node_id"], a["rule_id"]) for a in firing] == [("cam-1", offline["id"])]
+
+
+def test_webhooks_are_sent_on_firing_and_resolving_not_while_pending(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sent: list[dict[str, Any]] = []
+    monkeypatch.setattr(httpx, "post", lambda url, json, timeout: sent.append(json))
+    hook = {"action": "webhook", "webhook_url": "http://hooks.example/alert"}
+    post_webhooks(
+        [
+            {**hook, "id": 1, "state": "pending"},
+            {**hook, "id": 2, "state": "firing"},
+            {**hook, "id": 3, "state": "resolved"},
+            {"action": "notify", "webhook_url": None, "id": 4, "state": "firing"},
+        ],
+        timeout_s=1,
+    )
+    assert [(b["id"], b["state"]) for b in sent] == [(2, "firing"), (3, "resolved")]
+    assert all("webhook_url" not in b for b in sent)
