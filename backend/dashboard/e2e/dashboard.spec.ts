@@ -186,6 +186,16 @@ test("an operator's rule fires on live data and the alert appears", async ({ pag
   const headers = { Authorization: `Bearer ${await token(page)}` };
   const acked = await (await page.request.get("/api/alerts?acknowledged=true&node_id=n00008", { headers })).json();
   expect(acked.items[0].acknowledged_by).toBe("operator");
+  // Silencing it from its row prefills the rule and the series; the silence is listed, by whom.
+  await open.getByRole("button", { name: "Silence…" }).click();
+  await expect(page.getByLabel("silence node")).toHaveValue("n00008");
+  await page.getByLabel("silence comment").fill("e2e maintenance");
+  await page.getByRole("button", { name: "Silence", exact: true }).click();
+  const silence = page.getByTestId("silences").locator("tr", { hasText: "e2e maintenance" });
+  await expect(silence).toContainText("rule e2e long queue, node n00008");
+  await expect(silence).toContainText("operator");
+  await silence.getByRole("button", { name: "Expire" }).click();
+  await expect(silence).toContainText("expired");
 });
 
 test("an emptied threshold is refused, in the form and at the API, never taken as 0", async ({ page }) => {

@@ -128,18 +128,21 @@ function SilenceForm({ initial, rules, onSaved }: { initial: SilenceDraft; rules
   }
   return (
     <form className="rule-form" onSubmit={submit} data-testid="silence-form">
-      <label>
-        rule{" "}
-        <select aria-label="silence rule" value={d.rule_id ?? ""} onChange={(e) => setD({ ...d, rule_id: e.target.value ? Number(e.target.value) : null })}>
-          <option value="">any</option>
-          {rules.map((r) => <option key={r.id} value={r.id}>{r.name}</option>)}
-        </select>
-      </label>
-      <label>node <input aria-label="silence node" value={d.node_id ?? ""} onChange={(e) => setD({ ...d, node_id: e.target.value || null })} /></label>
-      <label>intersection <input aria-label="silence intersection" value={d.intersection ?? ""} onChange={(e) => setD({ ...d, intersection: e.target.value || null })} /></label>
-      <label>minutes <input aria-label="silence minutes" type="number" min={1} value={d.minutes} onChange={(e) => setD({ ...d, minutes: Number(e.target.value) })} /></label>
-      <label>comment <input aria-label="silence comment" value={d.comment} onChange={(e) => setD({ ...d, comment: e.target.value })} /></label>
-      <button type="submit">Silence</button>
+      <fieldset>
+        <legend>New silence: mutes matching alerts' notifications (they are still recorded)</legend>
+        <label>
+          rule{" "}
+          <select aria-label="silence rule" value={d.rule_id ?? ""} onChange={(e) => setD({ ...d, rule_id: e.target.value ? Number(e.target.value) : null })}>
+            <option value="">any</option>
+            {rules.map((r) => <option key={r.id} value={r.id}>{r.name}</option>)}
+          </select>
+        </label>
+        <label>node <input aria-label="silence node" value={d.node_id ?? ""} onChange={(e) => setD({ ...d, node_id: e.target.value || null })} /></label>
+        <label>intersection <input aria-label="silence intersection" value={d.intersection ?? ""} onChange={(e) => setD({ ...d, intersection: e.target.value || null })} /></label>
+        <label>minutes <input aria-label="silence minutes" type="number" min={1} value={d.minutes} onChange={(e) => setD({ ...d, minutes: Number(e.target.value) })} /></label>
+        <label>comment <input aria-label="silence comment" value={d.comment} onChange={(e) => setD({ ...d, comment: e.target.value })} /></label>
+        <button type="submit">Silence</button>
+      </fieldset>
       {error ? <div className="error-box" role="alert">{error}</div> : null}
     </form>
   );
