@@ -206,6 +206,20 @@ class SilenceBody(BaseModel):
     would hide a city-wide outage.
     """
 
+    # The rule of ``_check``, stated in the schema: one of the matchers set and not null.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["rule_id"], "properties": {"rule_id": {"type": "integer"}}},
+                {"required": ["node_id"], "properties": {"node_id": {"type": "string"}}},
+                {
+                    "required": ["intersection"],
+                    "properties": {"intersection": {"type": "string"}},
+                },
+            ]
+        }
+    )
+
     rule_id: int | None = Field(default=None, ge=0)
     node_id: str | None = Field(default=None, pattern=NODE_ID_PATTERN)
     intersection: str | None = Field(default=None, min_length=1, max_length=128)
