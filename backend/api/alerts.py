@@ -1,4 +1,7 @@
-"""Alerts and alert rules. Rules are evaluated on ingest (``backend.analytics.alert_rules``)."""
+"""Alert rules, alerts over their life (pending, firing, resolved), acknowledgement, silences.
+
+Rules are evaluated on ingest and on a clock (``backend.analytics.alert_rules``).
+"""
 
 from __future__ import annotations
 
@@ -7,13 +10,14 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, JsonValue, model_validator
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
 
-from backend.analytics.alert_rules import METRICS, OPS
+from backend.analytics.alert_rules import METRICS, OPEN_STATES, OPS
+from backend.api.alert_schemas import AlertOut, AlertPage, AlertState, SilenceOut
 from backend.api.deps import DB, NOT_FOUND, Id, Operator, RuntimeDep, Seconds, Viewer, ms
-from backend.api.schemas import Acknowledged
 from backend.core.db import now_ms
-from backend.core.orm import AlertRow, AlertRule
+from backend.core.orm import AlertRow, AlertRule, AlertSilence
 from edgeqi.protocol import NODE_ID_PATTERN
 
 router = APIRouter(prefix="/api/alerts", tags=["alerts"])
@@ -55,6 +59,9 @@ class RuleBody(BaseModel):
         default=None, json_schema_extra={"pattern": "^https?://[^/?#\\s]+"}
     )
     cooldown_s: float = Field(default=300.0, ge=0, le=86_400 * 30)
+    for_s: float = Field(
+        default=0.0, ge=0, le=86_400 * 7, description="how long the condition must hold"
+    )
     enabled: bool = True
 
     @model_validator(mode="after")
@@ -79,6 +86,7 @@ class RuleOut(BaseModel):
     action: str
     webhook_url: str | None
     cooldown_s: float
+    for_s: float
     enabled: bool
     created_ms: int
 
@@ -109,9 +117,21 @@ def update_rule(rule_id: Id, body: RuleBody, db: DB, rt: RuntimeDep, _: Operator
     if rule is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such rule")
     _apply(rule, body)
+    if not rule.enabled:
+        _resolve_open(db, rule_id)
     db.commit()
     rt.evaluator.invalidate()
     return rule
+
+
+def _resolve_open(db: Session, rule_id: int) -> None:
+    """A rule that is disabled or deleted stops watching: its open alerts end now."""
+    now = now_ms()
+    db.execute(
+        update(AlertRow)
+        .where(AlertRow.rule_id == rule_id, AlertRow.state.in_(OPEN_STATES))
+        .values(state="resolved", resolved_ms=now, updated_ms=now)
+    )
 
 
 @router.delete("/rules/{rule_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)
@@ -119,40 +139,145 @@ def delete_rule(rule_id: Id, db: DB, rt: RuntimeDep, _: Operator) -> None:
     rule = db.get(AlertRule, rule_id)
     if rule is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such rule")
+    _resolve_open(db, rule_id)
     db.delete(rule)
     db.commit()
     rt.evaluator.invalidate()
 
 
-@router.get("")
+@router.get("", response_model=AlertPage)
 def list_alerts(
     db: DB,
     _: Viewer,
+    state: AlertState | None = None,
     acknowledged: bool | None = None,
     severity: Severity | None = None,
     node_id: str | None = None,
+    intersection: str | None = None,
     since: Seconds = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 100,
 ) -> dict[str, Any]:
-    """Fired alerts, newest first."""
+    """Alerts, newest first; ``since`` keeps those still open then or created after it."""
     q = select(AlertRow)
+    if state is not None:
+        q = q.where(AlertRow.state == state)
     if acknowledged is not None:
         q = q.where(AlertRow.acknowledged.is_(acknowledged))
     if severity is not None:
         q = q.where(AlertRow.severity == severity)
     if node_id is not None:
         q = q.where(AlertRow.node_id == node_id)
+    if intersection is not None:
+        q = q.where(AlertRow.intersection == intersection)
     if since is not None:
-        q = q.where(AlertRow.created_ms >= ms(since))
+        q = q.where(
+            or_(
+                AlertRow.created_ms >= ms(since),
+                AlertRow.resolved_ms.is_(None),
+                AlertRow.resolved_ms >= ms(since),
+            )
+        )
     rows = db.scalars(q.order_by(AlertRow.id.desc()).limit(limit))
-    return {"items": [{c.key: getattr(r, c.key) for c in AlertRow.__table__.columns} for r in rows]}
+    return {"items": [_alert(r) for r in rows]}
 
 
-@router.post("/{alert_id}/ack", response_model=Acknowledged, responses=NOT_FOUND)
-def acknowledge(alert_id: Id, db: DB, _: Operator) -> dict[str, Any]:
+def _alert(r: AlertRow) -> dict[str, Any]:
+    return {c.key: getattr(r, c.key) for c in AlertRow.__table__.columns}
+
+
+@router.post("/{alert_id}/ack", response_model=AlertOut, responses=NOT_FOUND)
+def acknowledge(alert_id: Id, db: DB, who: Operator) -> dict[str, Any]:
+    """Records who acknowledged the alert and when (the first acknowledgement stands)."""
     alert = db.get(AlertRow, alert_id)
     if alert is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such alert")
-    alert.acknowledged = True
+    if not alert.acknowledged:
+        alert.acknowledged = True
+        alert.acknowledged_by = who.username
+        alert.acknowledged_ms = now_ms()
+        db.commit()
+    return _alert(alert)
+
+
+class SilenceBody(BaseModel):
+    """Mute the notifications of matching alerts for ``duration_s`` from now.
+
+    At least one matcher (rule, node, intersection) is required: a silence of everything
+    would hide a city-wide outage.
+    """
+
+    # The rule of ``_check``, stated in the schema: one of the matchers set and not null.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["rule_id"], "properties": {"rule_id": {"type": "integer"}}},
+                {"required": ["node_id"], "properties": {"node_id": {"type": "string"}}},
+                {
+                    "required": ["intersection"],
+                    "properties": {"intersection": {"type": "string"}},
+                },
+            ]
+        }
+    )
+
+    rule_id: int | None = Field(default=None, ge=0)
+    node_id: str | None = Field(default=None, pattern=NODE_ID_PATTERN)
+    intersection: str | None = Field(default=None, min_length=1, max_length=128)
+    duration_s: float = Field(gt=0, le=86_400 * 30)
+    comment: str = Field(min_length=1, max_length=1024)
+
+    @model_validator(mode="after")
+    def _check(self) -> SilenceBody:
+        if self.rule_id is None and self.node_id is None and self.intersection is None:
+            raise ValueError("a silence needs a rule, a node or an intersection to match")
+        return self
+
+
+def _silence(s: AlertSilence, now: int) -> dict[str, Any]:
+    out = {c.key: getattr(s, c.key) for c in AlertSilence.__table__.columns}
+    return {**out, "active": s.starts_ms <= now < s.ends_ms}
+
+
+@router.get("/silences", response_model=list[SilenceOut])
+def list_silences(db: DB, _: Viewer) -> list[dict[str, Any]]:
+    """Every silence, newest first (expired ones too: they explain past muted alerts)."""
+    now = now_ms()
+    rows = db.scalars(select(AlertSilence).order_by(AlertSilence.id.desc()).limit(500))
+    return [_silence(s, now) for s in rows]
+
+
+@router.post(
+    "/silences",
+    response_model=SilenceOut,
+    status_code=status.HTTP_201_CREATED,
+    responses=NOT_FOUND,
+)
+def create_silence(body: SilenceBody, db: DB, who: Operator) -> dict[str, Any]:
+    if body.rule_id is not None and db.get(AlertRule, body.rule_id) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such rule")
+    now = now_ms()
+    silence = AlertSilence(
+        rule_id=body.rule_id,
+        node_id=body.node_id,
+        intersection=body.intersection,
+        starts_ms=now,
+        ends_ms=now + int(body.duration_s * 1000),
+        comment=body.comment,
+        created_by=who.username,
+        created_ms=now,
+    )
+    db.add(silence)
     db.commit()
-    return {"id": alert_id, "acknowledged": True}
+    return _silence(silence, now)
+
+
+@router.delete(
+    "/silences/{silence_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND
+)
+def expire_silence(silence_id: Id, db: DB, _: Operator) -> None:
+    """Ends the silence now; it stays listed as the record of what was muted."""
+    silence = db.get(AlertSilence, silence_id)
+    if silence is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such silence")
+    silence.ends_ms = min(silence.ends_ms, now_ms())
+    db.commit()

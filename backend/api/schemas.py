@@ -44,11 +44,6 @@ class SystemStatus(BaseModel):
     computed_at_ms: int
 
 
-class Acknowledged(BaseModel):
-    id: int
-    acknowledged: bool
-
-
 class Me(BaseModel):
     """The caller as the backend sees it now (the role is reread, not the token's)."""
 

@@ -55,7 +55,11 @@ def compute_status(db: DB, rt: RuntimeDep) -> dict[str, Any]:
         )
     )
     quarantined = db.scalar(select(func.count(QuarantineRow.id)))
-    open_alerts = db.scalar(select(func.count(AlertRow.id)).where(AlertRow.acknowledged.is_(False)))
+    open_alerts = db.scalar(
+        select(func.count(AlertRow.id)).where(
+            AlertRow.state == "firing", AlertRow.acknowledged.is_(False)
+        )
+    )
     received, discarded, deferred = int(nodes[1]), int(nodes[3]), int(nodes[4])
     observations = received + discarded + deferred
     return {

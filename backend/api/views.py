@@ -15,7 +15,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from backend.analytics.alert_rules import METRICS, OPS
+from backend.api.alert_schemas import AlertMetrics
 from backend.api.deps import DB, RuntimeDep, Viewer, ms
+from backend.api.intersection_schemas import IntersectionPage
 from backend.api.schemas import ConsensusSummary, Frame, TimeSpan
 from backend.core.db import now_ms
 from backend.core.orm import (
@@ -89,7 +91,7 @@ def _last_round(db: Session, cluster: str) -> dict[str, Any] | None:
     }
 
 
-@router.get("/intersections")
+@router.get("/intersections", response_model=IntersectionPage)
 def intersections(db: DB, rt: RuntimeDep, _: Viewer) -> dict[str, Any]:
     """Per intersection: its cameras, newest queue per approach, last plan and consensus."""
     now = now_ms()
@@ -276,7 +278,7 @@ def playback_frame(
     }
 
 
-@router.get("/alert-metrics")
+@router.get("/alert-metrics", response_model=AlertMetrics)
 def alert_metrics(_: Viewer) -> dict[str, list[str]]:
     """What a rule may test: the rule engine's metrics and comparison operators."""
     return {"metrics": list(METRICS), "ops": list(OPS)}

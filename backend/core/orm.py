@@ -299,15 +299,24 @@ class AlertRule(Base):
     action: Mapped[str] = mapped_column(String(16))
     webhook_url: Mapped[str | None] = mapped_column(Text)
     cooldown_s: Mapped[float] = mapped_column(Float)
+    for_s: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     created_ms: Mapped[int] = mapped_column(BigInteger)
 
 
 class AlertRow(Base):
-    """A fired alert."""
+    """One alert of one rule for one series (node, or node and approach), over its life.
+
+    ``state`` goes ``pending`` (the condition holds, not yet for the rule's ``for_s``) to
+    ``firing`` to ``resolved`` (the condition stopped holding); a pending alert whose
+    condition clears is resolved without ever firing (``fired_ms`` stays null).
+    """
 
     __tablename__ = "alerts"
-    __table_args__ = (Index("ix_alerts_created", "created_ms"),)
+    __table_args__ = (
+        Index("ix_alerts_created", "created_ms"),
+        Index("ix_alerts_state", "state"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     rule_id: Mapped[int | None] = mapped_column(
@@ -319,6 +328,39 @@ class AlertRow(Base):
     value: Mapped[float] = mapped_column(Float)
     created_ms: Mapped[int] = mapped_column(BigInteger)
     acknowledged: Mapped[bool] = mapped_column(Boolean, default=False)
+    state: Mapped[str] = mapped_column(String(16), default="firing", server_default="firing")
+    intersection: Mapped[str | None] = mapped_column(String(128))
+    approach: Mapped[str | None] = mapped_column(String(64))
+    fired_ms: Mapped[int | None] = mapped_column(BigInteger)
+    resolved_ms: Mapped[int | None] = mapped_column(BigInteger)
+    updated_ms: Mapped[int | None] = mapped_column(BigInteger)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(64))
+    acknowledged_ms: Mapped[int | None] = mapped_column(BigInteger)
+    silence_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("alert_silences.id", ondelete="SET NULL")
+    )
+
+
+class AlertSilence(Base):
+    """Mutes notifications (live push, webhooks) of matching alerts between two instants.
+
+    A silence matches on every matcher it sets (rule, node, intersection); alerts are
+    still evaluated and stored while silenced, marked with the silence that muted them.
+    """
+
+    __tablename__ = "alert_silences"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    rule_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("alert_rules.id", ondelete="CASCADE")
+    )
+    node_id: Mapped[str | None] = mapped_column(String(64))
+    intersection: Mapped[str | None] = mapped_column(String(128))
+    starts_ms: Mapped[int] = mapped_column(BigInteger)
+    ends_ms: Mapped[int] = mapped_column(BigInteger)
+    comment: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_ms: Mapped[int] = mapped_column(BigInteger)
 
 
 class DashboardSettings(Base):

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from backend.analytics.alert_rules import AlertEvaluator, post_webhooks
+from backend.analytics.alert_rules import TICK_S, AlertEvaluator, post_webhooks
 from backend.analytics.retention import Policy, enforce
 from backend.core.auth import LoginLimiter, Role, Tokens, hash_password
 from backend.core.db import make_engine, migrate, now_ms, session_factory
@@ -104,6 +104,7 @@ class Runtime:
         self.ingestor.listeners.append(self._after_flush)
         self._stop = threading.Event()
         self._retention: threading.Thread | None = None
+        self._alert_clock: threading.Thread | None = None
 
     def _from_bus(self, topic: str, payload: bytes) -> None:
         self.ingestor.submit(topic, payload)
@@ -129,6 +130,10 @@ class Runtime:
             target=self._retention_loop, name="edgeqi-retention", daemon=True
         )
         self._retention.start()
+        self._alert_clock = threading.Thread(
+            target=self._alert_clock_loop, name="edgeqi-alert-clock", daemon=True
+        )
+        self._alert_clock.start()
 
     def stop(self) -> None:
         """Stop sources first so everything received is flushed before the database closes."""
@@ -140,6 +145,8 @@ class Runtime:
             self.cache.close()
         if self._retention is not None:
             self._retention.join(timeout=10)
+        if self._alert_clock is not None:
+            self._alert_clock.join(timeout=10)
         self.engine.dispose()
 
     def _bootstrap_admin(self) -> None:
@@ -166,6 +173,14 @@ class Runtime:
                 enforce(self.engine, policy)
             except Exception:  # retention must never take the service down
                 log.exception("retention pass failed")
+
+    def _alert_clock_loop(self) -> None:
+        """Rules on time (a camera gone silent) have no message to be evaluated on."""
+        while not self._stop.wait(TICK_S):
+            try:
+                self._announce_alerts(self.evaluator.tick(now_ms()))
+            except Exception:  # a failed pass is retried on the next tick
+                log.exception("alert clock pass failed")
 
     # -- events -----------------------------------------------------------------------
 
@@ -201,12 +216,20 @@ class Runtime:
             touched[loss.node_id].update({"received": loss.received, "lost": loss.lost})
         if self.cache is not None:
             self.cache.set_nodes(touched)
-        events.extend(
-            ("alerts", {k: v for k, v in alert.items() if k not in ("webhook_url", "action")})
-            for alert in result.alerts
-        )
         self.hub.publish_many(events)
-        webhooks = [a for a in result.alerts if a.get("action") == "webhook"]
+        self._announce_alerts(result.alerts)
+
+    def _announce_alerts(self, alerts: list[dict[str, Any]]) -> None:
+        """Push alert changes to live clients; POST those of webhook rules."""
+        if not alerts:
+            return
+        self.hub.publish_many(
+            [
+                ("alerts", {k: v for k, v in a.items() if k not in ("webhook_url", "action")})
+                for a in alerts
+            ]
+        )
+        webhooks = [a for a in alerts if a.get("action") == "webhook"]
         if webhooks:
             threading.Thread(
                 target=post_webhooks,

@@ -219,8 +219,12 @@ def test_alert_rules_fire_on_ingest_with_cooldown(engine: Engine, ingestor: Inge
     ingestor.submit(*f.wire(f.heartbeat("cam-1", 4, soc=0.1)), received_at=f.T0 + 100)
     ingestor.flush()
     with Session(engine) as session:
-        alerts = session.scalars(select(AlertRow).order_by(AlertRow.id)).all()
-    assert [a.severity for a in alerts] == ["critical", "critical"]  # the 2nd is in cooldown
+        rule = session.scalar(select(AlertRule.id).where(AlertRule.name == "low battery"))
+        query = select(AlertRow).where(AlertRow.rule_id == rule).order_by(AlertRow.id)
+        alerts = session.scalars(query).all()
+    # The 2nd is the same alert still firing; the 3rd resolves it; the 4th opens a new one.
+    assert [a.severity for a in alerts] == ["critical", "critical"]
+    assert [a.state for a in alerts] == ["resolved", "firing"]
     assert alerts[0].value == pytest.approx(0.1)
 
 

@@ -10,14 +10,6 @@ from fastapi.testclient import TestClient
 UNTYPED: dict[tuple[str, str], str] = {
     ("get", "/metrics"): "Prometheus text exposition, not JSON",
     ("get", "/api/export"): "CSV/JSON/XLSX bodies chosen by a query parameter",
-    **{
-        (m, p): "not yet given a response model (issue 15 still open)"
-        for m, p in [
-            ("get", "/api/alerts"),
-            ("get", "/api/intersections"),
-            ("get", "/api/alert-metrics"),
-        ]
-    },
 }
 
 

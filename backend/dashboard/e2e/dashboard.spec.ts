@@ -9,6 +9,7 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { expect, test, type Page } from "@playwright/test";
+import { token } from "./helpers";
 import { PASSWORD, PYTHON } from "./server";
 
 const shot = (page: Page, name: string) => page.screenshot({ path: `test-results/screenshots/${name}.png`, fullPage: true });
@@ -30,6 +31,17 @@ test("login: a wrong password is refused, the right one signs in with the role",
 });
 
 test("overview tiles change live and the layout is saved per user", async ({ page }) => {
+  // The detections chart bins what the socket pushes while the page is open: wait for one
+  // pushed batch with detections (however long the city takes to send one), then its bar.
+  const detectionPushed = page.waitForEvent("websocket").then((ws) =>
+    ws.waitForEvent("framereceived", {
+      predicate: (f) => {
+        const msg = JSON.parse(String(f.payload)) as { topic: string; data: { count?: number } };
+        return msg.topic === "detections" && (msg.data.count ?? 0) > 0;
+      },
+      timeout: 45_000,
+    }),
+  );
   await login(page, "operator");
   const tile = page.getByTestId("tile-nodes");
   await expect(tile).toContainText("12 / 12");
@@ -38,6 +50,7 @@ test("overview tiles change live and the layout is saved per user", async ({ pag
   const first = await detections.locator(".tile-sub").textContent();
   // detections_total grows with every live batch; the socket pushes status every 2 s.
   await expect.poll(async () => detections.locator(".tile-sub").textContent(), { timeout: 15_000 }).not.toBe(first);
+  await detectionPushed;
   await expect(page.getByTestId("widget-chart-detections").locator(".recharts-bar-rectangle").first()).toBeVisible();
   await shot(page, "02-overview-live");
 
@@ -160,9 +173,48 @@ test("an operator's rule fires on live data and the alert appears", async ({ pag
   await page.getByRole("button", { name: "Create rule" }).click();
   await expect(page.getByTestId("rules-table")).toContainText("queue.vehicles >= 0");
   await expect(page.getByTestId("alert-history")).toContainText("n00008", { timeout: 20_000 });
+  // Firing now, named by intersection and approach, until someone acknowledges it.
+  const open = page.getByTestId("alerts-open").locator("tr", { hasText: "e2e long queue" }).first();
+  await expect(open).toContainText("firing");
+  await expect(open).toContainText(/i\d{4} approach [NSEW] · n00008/);
   await page.getByRole("link", { name: "Overview" }).click();
   await expect(page.getByTestId("alerts-firing")).toContainText("n00008");
   await shot(page, "05-alert-fired");
+  await page.getByRole("link", { name: "Alerts" }).click();
+  await open.getByRole("button", { name: "Acknowledge" }).click();
+  await expect(open).toContainText("operator, ");
+  const headers = { Authorization: `Bearer ${await token(page)}` };
+  const acked = await (await page.request.get("/api/alerts?acknowledged=true&node_id=n00008", { headers })).json();
+  expect(acked.items[0].acknowledged_by).toBe("operator");
+  // Silencing it from its row prefills the rule and the series; the silence is listed, by whom.
+  await open.getByRole("button", { name: "Silence…" }).click();
+  await expect(page.getByLabel("silence node")).toHaveValue("n00008");
+  await page.getByLabel("silence comment").fill("e2e maintenance");
+  await page.getByRole("button", { name: "Silence", exact: true }).click();
+  const silence = page.getByTestId("silences").locator("tr", { hasText: "e2e maintenance" });
+  await expect(silence).toContainText("rule e2e long queue, node n00008");
+  await expect(silence).toContainText("operator");
+  await silence.getByRole("button", { name: "Expire" }).click();
+  await expect(silence).toContainText("expired");
+});
+
+test("an emptied threshold is refused, in the form and at the API, never taken as 0", async ({ page }) => {
+  await login(page, "operator");
+  await page.getByRole("link", { name: "Alerts" }).click();
+  await page.getByRole("button", { name: "New rule" }).click();
+  await page.getByLabel("rule name").fill("no threshold");
+  await page.getByLabel("threshold").fill("");
+  await page.getByRole("button", { name: "Create rule" }).click();
+  await expect(page.getByRole("alert")).toHaveText("threshold is required");
+  await expect(page.getByTestId("rules-table")).not.toContainText("no threshold");
+  const headers = { Authorization: `Bearer ${await token(page)}` };
+  for (const threshold of ["", null]) {
+    const r = await page.request.post("/api/alerts/rules", { headers, data: { name: "no threshold", metric: "queue.vehicles", threshold } });
+    expect(r.status()).toBe(422);
+  }
+  // The shipped rules are there for a new operator, with their "for" times.
+  await expect(page.getByTestId("rules-table")).toContainText("heartbeat.battery_soc < 0.2");
+  await expect(page.getByTestId("rules-table").locator("tr", { hasText: "battery low" })).toContainText("300s");
 });
 
 test("playback scrubs the stored range and plays forward", async ({ page }) => {

@@ -69,6 +69,12 @@ const PAGES: { title: string; ready: (page: Page) => Promise<void> }[] = [
       await expectSchematicsMatch(page, "/api/intersections", (body) =>
         Object.fromEntries((body as { items: Intersection[] }).items.map((i) => [`intersection-${i.intersection}`, i.queues])),
       );
+      // Each card charts the queue of every approach the API reports, one line each.
+      const { items } = await apiGet<{ items: Intersection[] }>(page, "/api/intersections");
+      for (const i of items) {
+        const lines = page.getByTestId(`queue-history-${i.intersection}`).locator(".recharts-line");
+        await expect(lines).toHaveCount(Object.keys(i.queues).length);
+      }
     },
   },
   { title: "Edge nodes", ready: async (page) => void (await expect(page.getByTestId("nodes-table").locator("tbody tr")).toHaveCount(12)) },
@@ -89,7 +95,23 @@ const PAGES: { title: string; ready: (page: Page) => Promise<void> }[] = [
     },
   },
   { title: "Analytics", ready: async (page) => void (await expect(page.getByTestId("series-chart").locator(".recharts-area").first()).toBeVisible()) },
-  { title: "Alerts", ready: async (page) => void (await expect(page.getByRole("heading", { name: "History" })).toBeVisible()) },
+  {
+    title: "Alerts",
+    ready: async (page) => {
+      // The shipped rules are listed, and "open now" shows what the API says is open.
+      const rules = await apiGet<{ name: string }[]>(page, "/api/alerts/rules");
+      await expect(page.getByTestId("rules-table").locator("tbody tr")).toHaveCount(rules.length);
+      // Both sides are read on every poll: the live city may open an alert meanwhile.
+      const openInApi = async () => {
+        let n = 0;
+        for (const state of ["firing", "pending"]) n += (await apiGet<{ items: unknown[] }>(page, `/api/alerts?state=${state}`)).items.length;
+        return n;
+      };
+      const rows = page.getByTestId("alerts-open").locator("tbody tr");
+      await expect.poll(async () => (await rows.count()) - (await openInApi())).toBe(0);
+      if ((await rows.count()) === 0) await expect(page.getByText("Nothing is firing or pending.")).toBeVisible();
+    },
+  },
   {
     title: "Playback",
     ready: async (page) => {

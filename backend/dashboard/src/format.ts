@@ -70,3 +70,9 @@ export function fromLocalInput(v: string): number | null {
   const t = new Date(v).getTime();
   return Number.isNaN(t) ? null : t / 1000;
 }
+
+/** Where an alert is: intersection and approach when its series has them, and the node. */
+export function place(a: { intersection: string | null; approach: string | null; node_id: string }): string {
+  const where = [a.intersection, a.approach ? `approach ${a.approach}` : null].filter(Boolean).join(" ");
+  return where ? `${where} · ${a.node_id}` : a.node_id;
+}

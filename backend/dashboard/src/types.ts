@@ -86,15 +86,40 @@ export interface LogEntry {
   message: string;
 }
 
+export type AlertState = "pending" | "firing" | "resolved";
+
+/** One alert over its life (backend/api/alert_schemas.py AlertOut); times in epoch ms. */
 export interface Alert {
   id: number;
   rule_id: number | null;
   node_id: string;
+  intersection: string | null;
+  approach: string | null;
   severity: string;
+  state: AlertState;
   message: string;
   value: number;
   created_ms: number;
+  fired_ms: number | null;
+  resolved_ms: number | null;
+  updated_ms: number | null;
   acknowledged: boolean;
+  acknowledged_by: string | null;
+  acknowledged_ms: number | null;
+  silence_id: number | null;
+}
+
+export interface Silence {
+  id: number;
+  rule_id: number | null;
+  node_id: string | null;
+  intersection: string | null;
+  starts_ms: number;
+  ends_ms: number;
+  comment: string;
+  created_by: string;
+  created_ms: number;
+  active: boolean;
 }
 
 export interface Rule {
@@ -108,6 +133,7 @@ export interface Rule {
   action: "notify" | "webhook";
   webhook_url: string | null;
   cooldown_s: number;
+  for_s: number;
   enabled: boolean;
   created_ms: number;
 }

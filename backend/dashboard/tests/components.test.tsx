@@ -6,7 +6,11 @@ import { filterParams } from "../src/pages/Detections";
 import { filterNodes, type NodeRow } from "../src/pages/Nodes";
 import { advance } from "../src/pages/Playback";
 import { autoBucket } from "../src/pages/Analytics";
-import { validateRule, EMPTY_RULE } from "../src/pages/Alerts";
+import { validateRule, EMPTY_RULE, parseNumber, silenceFor } from "../src/pages/Alerts";
+import { firingNow } from "../src/pages/Overview";
+import { place } from "../src/format";
+import type { Alert } from "../src/types";
+import { bucketFor, byTime } from "../src/components/QueueHistory";
 import { Tile } from "../src/components/Bits";
 
 function Boom(): JSX.Element {
@@ -70,6 +74,38 @@ describe("pure page logic", () => {
     expect(validateRule({ ...EMPTY_RULE, name: "q", action: "webhook" })).toMatch(/webhook/);
     expect(validateRule({ ...EMPTY_RULE, name: "q" })).toBeNull();
   });
+
+  it("keeps an emptied threshold empty instead of turning it into 0", () => {
+    expect(parseNumber("")).toBeNull();
+    expect(parseNumber("  ")).toBeNull();
+    expect(parseNumber("0")).toBe(0);
+    expect(validateRule({ ...EMPTY_RULE, name: "q", threshold: parseNumber("") })).toBe("threshold is required");
+  });
+});
+
+const ALERT: Alert = {
+  id: 1, rule_id: 3, node_id: "cam-7", intersection: "i0002", approach: "N", severity: "warning", state: "firing",
+  message: "queue spill-back", value: 240, created_ms: 1, fired_ms: 2, resolved_ms: null, updated_ms: 2,
+  acknowledged: false, acknowledged_by: null, acknowledged_ms: null, silence_id: null,
+};
+
+describe("alerts", () => {
+  it("name the intersection and approach, or the node alone", () => {
+    expect(place(ALERT)).toBe("i0002 approach N · cam-7");
+    expect(place({ ...ALERT, intersection: null, approach: null })).toBe("cam-7");
+  });
+
+  it("leave the firing list when a live event resolves or acknowledges them", () => {
+    expect(firingNow([], [ALERT]).map((a) => a.id)).toEqual([1]);
+    expect(firingNow([{ ...ALERT, state: "resolved" }], [ALERT])).toEqual([]);
+    expect(firingNow([{ ...ALERT, acknowledged: true }], [ALERT])).toEqual([]);
+    expect(firingNow([{ ...ALERT, id: 2, state: "pending" }], [])).toEqual([]);
+  });
+
+  it("silence a cluster-wide alert by intersection, a camera's by node", () => {
+    expect(silenceFor(ALERT, "queue.length_m")).toMatchObject({ rule_id: 3, node_id: "cam-7", intersection: "i0002" });
+    expect(silenceFor(ALERT, "consensus.view_change")).toMatchObject({ node_id: null, intersection: "i0002" });
+  });
 });
 
 describe("Junction", () => {
@@ -106,5 +142,20 @@ describe("Login", () => {
     expect(useAuth.getState().username).toBe("op");
     expect(JSON.parse(fetchMock.mock.calls[1][1].body)).toEqual({ username: "op", password: "pw" });
     vi.unstubAllGlobals();
+  });
+});
+
+describe("QueueHistory", () => {
+  it("puts the approaches' buckets side by side in time order, skipping empty buckets", () => {
+    const p = (t: number, mean: number | null) => ({ t, n: 1, sum: mean ?? 0, mean, max: mean ?? 0 });
+    expect(byTime({ N: [p(120, 4), p(60, 2)], E: [p(60, 1), p(180, null)] })).toEqual([
+      { t: 60, N: 2, E: 1 },
+      { t: 120, N: 4 },
+    ]);
+  });
+
+  it("uses minute buckets for an hour and coarser ones for a day", () => {
+    expect(bucketFor(3600)).toBe(60);
+    expect(bucketFor(86_400)).toBe(1440);
   });
 });

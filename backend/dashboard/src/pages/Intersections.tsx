@@ -1,6 +1,7 @@
 /** Each intersection: its cameras, queue per approach, signal plan and last consensus decision. */
 import { api } from "../api";
-import { Empty, LoadError } from "../components/Bits";
+import { Empty, LoadError, TimeRange } from "../components/Bits";
+import { QueueHistory } from "../components/QueueHistory";
 import { armOf, Junction } from "../components/Junction";
 import { ago, pct, time } from "../format";
 import { useLoad } from "../hooks";
@@ -34,7 +35,10 @@ export default function Intersections() {
   const { data, error } = useLoad(() => api<{ items: IntersectionView[] }>("/api/intersections"), [], 3000);
   return (
     <div>
-      <h2>Intersections</h2>
+      <div className="toolbar">
+        <h2>Intersections</h2>
+        <TimeRange />
+      </div>
       <LoadError error={error} />
       {data && !data.items.length ? <Empty>No intersection has reported yet.</Empty> : null}
       <div className="cards">
@@ -80,6 +84,8 @@ export default function Intersections() {
                 )}
               </div>
             </div>
+            <h4>Queue per approach (mean vehicles)</h4>
+            <QueueHistory intersection={it.intersection} approaches={Object.keys(it.queues).sort(byCompass)} />
           </section>
         ))}
       </div>

@@ -12,7 +12,7 @@ import { api } from "../api";
 import { Empty, Tile } from "../components/Bits";
 import { ErrorBoundary } from "../components/ErrorBoundary";
 import { stacked, useWidth } from "../layout";
-import { duration, num, pct } from "../format";
+import { duration, num, pct, place } from "../format";
 import { useLive } from "../stores/live";
 import { defaultLayout, useSettings, WIDGETS } from "../stores/settings";
 import type { Alert, LayoutItem, SystemStatus } from "../types";
@@ -37,21 +37,28 @@ function Tiles({ id, s }: { id: string; s: SystemStatus | null }) {
   }
 }
 
+/** The newest known state of each alert: live events (newest first) over the stored list. */
+export function firingNow(live: Alert[], stored: Alert[]): Alert[] {
+  const seen = new Set<number>();
+  return [...live, ...stored]
+    .filter((a) => (seen.has(a.id) ? false : (seen.add(a.id), true)))
+    .filter((a) => a.state === "firing" && !a.acknowledged);
+}
+
 function AlertsWidget({ live }: { live: Alert[] }) {
   const [stored, setStored] = useState<Alert[]>([]);
   useEffect(() => {
-    api<{ items: Alert[] }>("/api/alerts?acknowledged=false&limit=50")
+    api<{ items: Alert[] }>("/api/alerts?state=firing&acknowledged=false&limit=50")
       .then((r) => setStored(r.items))
       .catch(() => undefined);
   }, []);
-  const seen = new Set<number>();
-  const all = [...live, ...stored].filter((a) => (seen.has(a.id) ? false : (seen.add(a.id), true)));
+  const all = firingNow(live, stored);
   if (!all.length) return <Empty>No alerts firing.</Empty>;
   return (
     <ul className="alert-list" data-testid="alerts-firing">
       {all.slice(0, 50).map((a) => (
         <li key={a.id} className={`sev-${a.severity}`}>
-          <b>{a.severity}</b> {new Date(a.created_ms).toLocaleTimeString()} · {a.node_id} · {a.message}
+          <b>{a.severity}</b> {new Date(a.fired_ms ?? a.created_ms).toLocaleTimeString()} · {place(a)} · {a.message}
         </li>
       ))}
     </ul>
