@@ -389,7 +389,7 @@ class CycleReplica:
             return None
         p = self.params
         # What a camera cannot see it cannot report: such values are dropped, so a liar
-        # cannot weigh in on an approach it does not watch.
+        # cannot weigh in on an approach it cannot see.
         seen = [(cam, {a: v for a, v in q.items() if a in self.visible[cam]}) for cam, q in reports]
         fused = self._fuse(seen)
         suspects = self.suspicion.observe(seen, fused)

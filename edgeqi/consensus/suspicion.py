@@ -8,7 +8,11 @@ camera makes on an approach whose fused value ``2f + 1`` reports backed adds the
 report's standardised deviation ``z``, less an allowance, to that camera's upward and
 downward sums; an honest camera's deviations average zero and its sums stay near zero,
 a consistent liar's grow every cycle until one crosses the threshold. A single huge
-lie crosses it at once.
+lie crosses it at once. A liar whose reports on ``m`` robustly fused approaches each
+stray by ``z_a`` standard deviations is therefore suspected within
+``ceil(threshold / sum(z_a - allowance))`` decisions; one that strays by less than the
+allowance on every approach is never suspected, and moves no fused value by more than
+the honest noise does.
 
 ``z = (report - fused) / sigma`` with ``sigma = sqrt(noise_veh**2 + (noise_share *
 fused)**2)``: a detector's counting noise in vehicles, and a share of the queue for the
