@@ -45,6 +45,7 @@ from edgeqi.consensus.agreement import green_wave_offsets
 from edgeqi.consensus.cycle import CycleOutcome, CycleOutput, CycleParams, CycleReplica, Tally
 from edgeqi.consensus.messages import Phase, b64, seal, unb64, value_digest
 from edgeqi.consensus.pbft import StateMachine
+from edgeqi.consensus.safety import Commit, check_logs
 from edgeqi.protocol import ConsensusMessage, consensus_topic, encode, mqtt_publish_overhead
 from sim.scenario_config import ByzantineNode, ScenarioConfig
 from sim.scoring import intersection_name, node_name
@@ -53,7 +54,7 @@ from sim.virtual_network import Network
 from sim.world import World
 
 _DELIVER, _TICK, _CUT = 0, 1, 2
-_LYING = ("inflate", "deflate")
+_LYING = ("inflate", "deflate", "random", "collude")
 
 
 @dataclass
@@ -73,6 +74,8 @@ class _Group:
     started: dict[str, float] = field(default_factory=dict)
     outcomes: list[CycleOutcome] = field(default_factory=list)
     """The cycle outcomes the controller adopted, in order."""
+    logs: dict[str, list[Commit]] = field(default_factory=dict)
+    """Every member's own committed log, as its replica reported each decision."""
 
     @property
     def adopted(self) -> set[str]:
@@ -107,9 +110,12 @@ def cycle_params(scn: ScenarioConfig, world: World) -> CycleParams:
     saturation flow, the city's lanes, and the two phases the simulated signal runs."""
     w = scn.workload
     shared = set(CycleParams.model_fields) & set(type(scn.consensus).model_fields)
+    shared.discard("suspect_noise_veh")
     phase = world.phase_of_approach
+    noise = scn.consensus.suspect_noise_veh
     return CycleParams(
         **scn.consensus.model_dump(include=shared),
+        suspect_noise_veh=w.detector.count_noise_sd if noise is None else noise,
         cycle_s=w.cycle_s,
         saturation_flow_veh_per_h_per_lane=w.saturation_flow_veh_per_h_per_lane,
         lanes_per_approach=scn.city.lanes_per_approach,
@@ -181,6 +187,7 @@ class ConsensusLayer:
         self._joined_before = world.joined.copy()
         world.queue_low[...] = world.queue
         self.cycle_start: dict[int, float] = {}
+        self._collusion: dict[tuple[int, float, int], float] = {}
         self._old: dict[int, list[tuple[int, ConsensusMessage]]] = {}
         self.stats = ConsensusStats()
         self.pending_air_s = np.zeros(self.n)
@@ -281,21 +288,36 @@ class ConsensusLayer:
                         )
 
     def measure(self, k: int, t: float, truth: np.ndarray) -> dict[str, float]:
-        """Camera ``k``'s report: the true demand of the cycle on each approach it is
-        assigned (see :meth:`start_cycle`), with the detector's counting noise, as a lying
-        camera distorts it."""
+        """Camera ``k``'s report: the true demand of the cycle (see :meth:`start_cycle`) on
+        each approach it is assigned, with the detector's counting noise; a lying camera
+        ignores the agreed coverage, reports on everything it sees and distorts every value
+        (see ``LyingBehaviour``)."""
         sd = self.scn.workload.detector.count_noise_sd
-        acting = self._acting(k, t)
+        lies = [b for b in self._acting(k, t) if b.behaviour in _LYING]
         queues: dict[str, float] = {}
-        for name in self.assigned[k]:
-            v = max(0.0, float(truth[APPROACH_NAMES.index(name)]) + float(self.rng.normal(0.0, sd)))
-            for b in acting:
-                if b.behaviour == "inflate":
-                    v *= b.factor
-                elif b.behaviour == "deflate":
-                    v /= b.factor
+        for name in self.visible[k] if lies else self.assigned[k]:
+            a = APPROACH_NAMES.index(name)
+            v = max(0.0, float(truth[a]) + float(self.rng.normal(0.0, sd)))
+            for b in lies:
+                v = self._lie(k, t, a, v, b)
             queues[name] = v
         return queues
+
+    def _lie(self, k: int, t: float, a: int, v: float, b: ByzantineNode) -> float:
+        if b.behaviour == "inflate":
+            return v * b.factor
+        if b.behaviour == "deflate":
+            return v / b.factor
+        gid = k // self.cameras
+        if b.behaviour == "random":
+            return float(self.rng.uniform(0.0, float(self.world.capacity_veh[gid, a])))
+        # collude: the intersection's colluders report one value, drawn by the first of them
+        shared = self._collusion.get((gid, t, a))
+        if shared is None:
+            shared = v * b.factor
+            self._collusion = {key: x for key, x in self._collusion.items() if key[1] == t}
+            self._collusion[(gid, t, a)] = shared
+        return shared
 
     def _wave_value(self, gid: int, n: int) -> str:
         g = self.groups[gid]
@@ -366,7 +388,9 @@ class ConsensusLayer:
             dest = None if to is None else g.nodes[g.config.members.index(to)]
             self._publish(gid, k, m, t, dest)
         outcomes = {o.decision: o for o in out.outcomes} if isinstance(out, CycleOutput) else {}
+        log = g.logs.setdefault(node_name(k), [])
         for d in out.decisions:
+            log.append((d.number, d.key, d.digest))
             self._decided(gid, d, outcomes.get(d), t)
         self._schedule_tick(gid, k)
 
@@ -490,8 +514,9 @@ class ConsensusLayer:
     def _score_against_honest(self, g: _Group, o: CycleOutcome) -> None:
         """Count fused values inside the range of the honest reports the decision rested on.
 
-        Honest means not lying in its reports (inflating or deflating) at the cycle's start;
-        an approach only liars reported on has no honest range and is counted apart.
+        Honest means not lying in its reports (any ``LyingBehaviour``) at the cycle's start;
+        an approach only liars reported on has no honest range, so its fused value is not
+        inside it (and is counted apart as well).
         """
         start = self.cycle_start.get(o.cycle, 0.0)
         liars = {
@@ -502,12 +527,94 @@ class ConsensusLayer:
         for name, fz in o.fused.items():
             honest = [q[name] for cam, q in o.reports if cam not in liars and name in q]
             if not honest:
-                continue
+                continue  # counted in the denominator (fused) as a value outside the range
             self.stats.with_honest += 1
             # Reports are rounded to 0.01 vehicle on the wire; the trimmed mean of them can
             # differ from a bound by float rounding only.
             inside = min(honest) - 1e-9 <= fz.vehicles <= max(honest) + 1e-9
             self.stats.within_honest += int(inside)
+
+    def _configured(self, behaviours: tuple[str, ...] | None = None) -> set[str]:
+        """Cameras given a misbehaviour (of ``behaviours``; None: any) at any time of the run."""
+        return {
+            node_name(k)
+            for k, bs in self.byzantine.items()
+            if any(behaviours is None or b.behaviour in behaviours for b in bs)
+        }
+
+    def geometry(self) -> dict[str, Any]:
+        """Whether an intersection's geometry lets the trimmed mean resist ``f`` liars."""
+        seen = Counter(a for k in range(self.cameras) for a in self.visible[k])
+        least = min(seen.get(a, 0) for a in APPROACH_NAMES[: self.scn.city.approaches])
+        f = (self.cameras - 1) // 3
+        watchers = self.params.watchers(f)
+        return {
+            "f": f,
+            "min_observers_per_approach": least,
+            "watchers_per_approach": min(watchers, least),
+            "robust_geometry": least >= 2 * f + 1,
+            "robust_every_cycle": min(watchers, least) >= 2 * f + 1,
+        }
+
+    def suspicion(self) -> dict[str, Any]:
+        """How fast lying cameras were excluded and how often honest ones were suspected,
+        from the outcomes the controllers adopted."""
+        liars = self._configured(_LYING)
+        faulty = self._configured()
+        delays: list[int] = []
+        caught = honest = honest_excluded = honest_decisions = honest_suspected = 0
+        for g in self.groups[: self.n_intersection_groups]:
+            if not g.outcomes:
+                continue
+            first = g.outcomes[0].cycle
+            members = [node_name(k) for k in g.nodes]
+            for cam in members:
+                if cam in liars:
+                    at = next((o.cycle for o in g.outcomes if cam in o.excluded), None)
+                    if at is not None:
+                        caught += 1
+                        delays.append(at - first + 1)
+                elif cam not in faulty:
+                    honest += 1
+                    honest_excluded += int(cam in g.outcomes[-1].excluded)
+                    honest_decisions += len(g.outcomes)
+                    honest_suspected += sum(cam in o.suspects for o in g.outcomes)
+        n_liars = sum(
+            node_name(k) in liars
+            for g in self.groups[: self.n_intersection_groups]
+            for k in g.nodes
+        )
+        return {
+            "liars": n_liars,
+            "liars_excluded": caught,
+            "decisions_to_exclude_max": max(delays) if delays else None,
+            "decisions_to_exclude_mean": round(float(np.mean(delays)), 3) if delays else None,
+            "honest_cameras": honest,
+            "honest_excluded": honest_excluded,
+            "false_suspect_rate": round(honest_suspected / honest_decisions, 6)
+            if honest_decisions
+            else None,
+        }
+
+    def safety(self) -> dict[str, Any]:
+        """PBFT safety from every honest replica's own committed log, per group: the
+        divergent commits must be 0 wherever at most ``f`` members misbehave."""
+        faulty = self._configured()
+        totals = Counter[str]()
+        for g in self.groups:
+            members = [node_name(k) for k in g.nodes]
+            honest = [m for m in members if m not in faulty]
+            check = check_logs({m: g.logs.get(m, []) for m in members}, honest)
+            within = len(members) - len(honest) <= g.config.f
+            totals["groups"] += 1
+            totals["groups_within_f"] += int(within)
+            totals["replicas_checked"] += check.replicas
+            totals["commits_checked"] += check.commits
+            totals["rounds_checked"] += check.rounds
+            totals["rounds_compared"] += check.compared
+            totals["divergent_commits"] += check.divergent
+            totals["divergent_commits_within_f"] += check.divergent if within else 0
+        return {**totals, "safe": totals["divergent_commits_within_f"] == 0}
 
     def compute_scale(self) -> np.ndarray:
         """Share of its detection work each camera still does under the agreed coverage."""
@@ -571,21 +678,23 @@ class ConsensusLayer:
             if s.errors
             else None,
             "robust_fusion_share": round(s.robust / s.fused, 4) if s.fused else None,
-            "within_honest_range_share": round(s.within_honest / s.with_honest, 4)
-            if s.with_honest
-            else None,
+            "within_honest_range_share": round(s.within_honest / s.fused, 4) if s.fused else None,
             "fused_without_honest_share": round(1.0 - s.with_honest / s.fused, 4)
             if s.fused
             else None,
             "plan_split_error_mean": round(float(np.mean(s.plan_errors)), 5)
             if s.plan_errors
             else None,
+            "geometry": self.geometry(),
+            "suspicion": self.suspicion(),
+            "safety": self.safety(),
             "settings": {
                 "cluster_size": n,
                 "byzantine_per_intersection": self.cfg.byzantine_per_intersection,
                 "lying_behaviour": self.cfg.lying_behaviour,
                 "lying_factor": self.cfg.lying_factor,
                 "redundancy": self.cfg.redundancy,
+                "robust_coverage": self.cfg.robust_coverage,
                 "audit_every": self.cfg.audit_every,
             },
             "view_changes": view_changes,

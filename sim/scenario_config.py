@@ -346,8 +346,22 @@ class PolicyConfig(_Strict):
 
 
 ByzantineBehaviour = Literal[
-    "crash", "silence", "equivocate", "inflate", "deflate", "delay", "replay", "bad_signature"
+    "crash",
+    "silence",
+    "equivocate",
+    "inflate",
+    "deflate",
+    "random",
+    "collude",
+    "delay",
+    "replay",
+    "bad_signature",
 ]
+LyingBehaviour = Literal["inflate", "deflate", "random", "collude"]
+"""How a lying camera distorts its signed queue reports (``sim/consensus_driver.py``):
+times ``factor``, divided by it, a uniform draw over the approach's storage, or, with
+the other colluders of its intersection, one shared distorted value (``factor`` times
+one shared noisy count)."""
 
 
 class ByzantineNode(_Strict):
@@ -358,7 +372,7 @@ class ByzantineNode(_Strict):
     at_s: NonNegative = 0.0
     duration_s: Positive | None = None
     factor: Positive = 3.0
-    """Multiplier of an inflated (or divisor of a deflated) queue report."""
+    """Multiplier of an inflated or colluding (divisor of a deflated) queue report."""
     delay_s: NonNegative = 3.0
 
 
@@ -383,9 +397,17 @@ class ConsensusConfig(_Strict):
     window: PositiveInt = 8
     redundancy: PositiveInt = 1
     """Cameras per approach outside audit cycles."""
+    robust_coverage: bool = False
+    """At least ``2f + 1`` cameras on every approach every cycle (refused before the run
+    when the city's geometry cannot give that many)."""
     audit_every: Annotated[int, Field(ge=0)] = 5
     """Every n-th cycle every camera watches everything it sees (0: never)."""
-    suspect_tolerance_veh: Positive = 6.0
+    suspect_noise_veh: Positive | None = None
+    """An honest camera's counting noise for suspicion (None: the workload detector's
+    ``count_noise_sd``); the other ``suspect_*`` keys: ``edgeqi.consensus.suspicion``."""
+    suspect_noise_share: NonNegative = 0.1
+    suspect_allowance: NonNegative = 1.0
+    suspect_threshold: Positive = 8.0
     adopt_plan: bool = True
     sign_ms: NonNegative = 0.033
     verify_ms: NonNegative = 0.105
@@ -401,7 +423,7 @@ class ConsensusConfig(_Strict):
     """Cameras of *every* intersection (its last ones) that lie in their queue reports for
     the whole run: the axis of the accuracy-against-Byzantine-fraction experiment, where
     naming each node in ``byzantine`` would tie a sweep to one city size."""
-    lying_behaviour: Literal["inflate", "deflate"] = "inflate"
+    lying_behaviour: LyingBehaviour = "inflate"
     lying_factor: Positive = 3.0
 
     @model_validator(mode="after")
@@ -527,6 +549,19 @@ class ScenarioConfig(_Strict):
                 f"consensus.byzantine_per_intersection={self.consensus.byzantine_per_intersection}"
                 f" exceeds city.cameras_per_intersection={self.city.cameras_per_intersection}"
             )
+        if self.consensus.robust_coverage:
+            from sim.synthetic_camera import camera_coverage
+
+            c = self.city.cameras_per_intersection
+            seen = camera_coverage(self.city, 1).ravel().tolist()
+            least = min(seen.count(a) for a in range(self.city.approaches))
+            need = 2 * ((c - 1) // 3) + 1
+            if least < need:
+                raise ValueError(
+                    f"consensus.robust_coverage needs 2f+1={need} cameras on every approach,"
+                    f" but city.approaches_per_camera={self.city.approaches_per_camera} with"
+                    f" {c} cameras gives {least} on some approach"
+                )
         named = [b.node for b in self.consensus.byzantine]
         named += [n for p in self.consensus.partitions for n in p.nodes]
         for node in named:

@@ -17,9 +17,10 @@ report and the messages that arrived, and send what it returns.
 4. Every decision the replica executes becomes a :class:`CycleOutcome` derived from the
    agreed reports alone and the suspects of earlier decisions, so every honest camera
    derives the same one: the queues fused per approach, the Webster plan for the signal's
-   two phases, the cameras that strayed from a robustly fused value (suspected of lying,
-   and from then on avoided as the sole watcher of an approach) and which camera watches
-   which approach next cycle.
+   two phases, the cameras whose reports keep straying from robustly fused values
+   (:mod:`.suspicion`: suspected of lying, and from then on left out of the fusion and
+   avoided as the watcher of an approach) and which camera watches which approach next
+   cycle.
 
 Every rule's parameter is in :class:`CycleParams`, which the simulator builds from its
 scenario and a field node reads from its ``node.yaml``; a cluster whose cameras disagree
@@ -49,6 +50,7 @@ from edgeqi.consensus.agreement import (
 from edgeqi.consensus.crypto import Signer, Verifier
 from edgeqi.consensus.messages import Phase, signature_ok
 from edgeqi.consensus.pbft import ClusterConfig, Decision, Output, Replica
+from edgeqi.consensus.suspicion import Suspicion, SuspicionRule
 from edgeqi.protocol import ConsensusMessage
 
 KEPT_CYCLES = 3
@@ -82,11 +84,22 @@ class CycleParams(BaseModel):
     window: Annotated[int, Field(gt=0)] = 4
     redundancy: Annotated[int, Field(gt=0)] = 1
     """Cameras that watch each approach outside audit cycles."""
+    robust_coverage: bool = False
+    """Every approach watched by at least ``2f + 1`` cameras every cycle (where enough see
+    it), so that every fused value is a trimmed mean ``f`` liars cannot move outside the
+    honest range; ``redundancy`` then counts only above ``2f + 1``."""
     audit_every: Annotated[int, Field(ge=0)] = 5
     """Every n-th cycle every camera watches everything it sees (0: never), which is when
     enough reports cover an approach for a lying camera to stand out."""
-    suspect_tolerance_veh: Positive = 6.0
-    """A report this far from a robustly fused queue makes its camera a suspect."""
+    suspect_noise_veh: Positive = 0.5
+    """An honest camera's counting noise (standard deviation, vehicles): the simulator's
+    detector's by default (:mod:`.suspicion`)."""
+    suspect_noise_share: NonNegative = 0.1
+    """Further counting noise per vehicle of queue (standard deviation)."""
+    suspect_allowance: NonNegative = 1.0
+    """Standardised deviation that never accumulates towards suspicion."""
+    suspect_threshold: Positive = 8.0
+    """Accumulated standardised deviation at which a camera becomes a suspect."""
     saturation_flow_veh_per_h_per_lane: Positive = 1800.0
     lanes_per_approach: Annotated[int, Field(gt=0)] = 2
     lost_time_s: NonNegative = 8.0
@@ -104,6 +117,19 @@ class CycleParams(BaseModel):
         if len(set(named)) != len(named):
             raise ValueError("phases: an approach belongs to one phase only")
         return self
+
+    @property
+    def suspicion_rule(self) -> SuspicionRule:
+        return SuspicionRule(
+            self.suspect_noise_veh,
+            self.suspect_noise_share,
+            self.suspect_allowance,
+            self.suspect_threshold,
+        )
+
+    def watchers(self, f: int) -> int:
+        """Cameras per approach outside audit cycles in a cluster tolerating ``f``."""
+        return max(self.redundancy, 2 * f + 1) if self.robust_coverage else self.redundancy
 
     @property
     def saturation_veh_per_s(self) -> float:
@@ -143,9 +169,11 @@ class CycleOutcome:
     fused: dict[str, Fused]
     plan: SignalPlan
     suspects: frozenset[str]
-    """Cameras whose report of this cycle strayed from a robustly fused queue."""
+    """Cameras of this decision's reports whose accumulated deviation from robustly fused
+    queues is over the threshold."""
     excluded: frozenset[str]
-    """Every camera suspected so far: avoided as an approach's sole watcher."""
+    """Every camera suspected so far: left out of later fusions (unless no one else
+    reported an approach) and avoided as an approach's watcher."""
     coverage: dict[str, tuple[str, ...]]
     """Camera -> the approaches it watches next cycle."""
 
@@ -206,6 +234,7 @@ class CycleReplica:
         self.assigned: tuple[str, ...] = self.visible[self.id]
         """The approaches this camera's report covers next (from its latest outcome)."""
         self.excluded: frozenset[str] = frozenset()
+        self.suspicion = Suspicion(params.suspicion_rule)
         self.rejected: Counter[str] = Counter()
         """Peer reports refused, by reason (the replica counts its own messages)."""
         self.current = -1
@@ -339,6 +368,14 @@ class CycleReplica:
             if outcome is not None:
                 out.outcomes.append(outcome)
 
+    def _fuse(self, reports: Parsed) -> dict[str, Fused]:
+        """Fuse over the cameras not suspected so far; an approach only suspects reported
+        on is fused over their reports (there is nothing else to go on)."""
+        f = self.cfg.f
+        trusted = fuse_reports([q for cam, q in reports if cam not in self.excluded], f)
+        every = fuse_reports([q for _, q in reports], f)
+        return {a: trusted.get(a, fz) for a, fz in every.items()}
+
     def _outcome(self, d: Decision, now: float) -> CycleOutcome | None:
         cycle = _cycle_of(d.key)
         if cycle is None:
@@ -351,21 +388,18 @@ class CycleReplica:
         if not reports:
             return None
         p = self.params
-        fused = fuse_reports([q for _, q in reports], self.cfg.f)
-        suspects = frozenset(
-            cam
-            for cam, q in reports
-            if any(
-                fused[a].robust and abs(v - fused[a].vehicles) > p.suspect_tolerance_veh
-                for a, v in q.items()
-            )
-        )
-        self.excluded |= suspects
+        # What a camera cannot see it cannot report: such values are dropped, so a liar
+        # cannot weigh in on an approach it cannot see.
+        seen = [(cam, {a: v for a, v in q.items() if a in self.visible[cam]}) for cam, q in reports]
+        fused = self._fuse(seen)
+        suspects = self.suspicion.observe(seen, fused)
+        room = self.cfg.f - len(self.excluded)
+        self.excluded |= self.suspicion.worst(suspects - self.excluded, room)
         coverage = assign_coverage(
             self.visible,
             cycle + 1,
             excluded=self.excluded,
-            redundancy=p.redundancy,
+            redundancy=p.watchers(self.cfg.f),
             audit_every=p.audit_every,
         )
         self.assigned = coverage[self.id]

@@ -12,7 +12,9 @@ Two questions of issue 9, answered from the runs' ``summary.json`` alone:
   grouped by cluster size, coverage settings and the number of lying cameras per
   intersection; per group the fused queue's error against the simulated ground truth,
   the share of fused values inside the honest cameras' range and the signal plan's
-  green-split error, each with its interval over seeds.
+  green-split error, each with its interval over seeds; how many liars suspicion
+  excluded and after how many decisions, how often honest cameras were suspected, and
+  the safety check's divergent commits (summed over the runs: it must be 0 within f).
 """
 
 from __future__ import annotations
@@ -36,8 +38,19 @@ ACCURACY = (
     "fused_without_honest_share",
     "plan_split_error_mean",
     "robust_fusion_share",
+    "liars_excluded_share",
+    "decisions_to_exclude_max",
+    "false_suspect_rate",
 )
-SETTINGS = ("cluster_size", "audit_every", "redundancy", "lying_behaviour", "lying_factor")
+SETTINGS = (
+    "cluster_size",
+    "robust_coverage",
+    "audit_every",
+    "redundancy",
+    "lying_behaviour",
+    "lying_factor",
+)
+SAFETY = ("divergent_commits", "divergent_commits_within_f", "rounds_checked")
 
 
 def _pair_key(overrides: dict[str, str], differing: set[str]) -> str:
@@ -75,6 +88,7 @@ def collab_rows(root: Path) -> pd.DataFrame:
                 row.update({k: settings.get(k) for k in SETTINGS})
                 row["byzantine_per_intersection"] = settings.get("byzantine_per_intersection", 0)
                 row.update({k: c.get(k) for k in ACCURACY})
+                row.update(_suspicion_and_safety(c))
                 inter = c.get("intersection", {})
                 row["decision_latency_ms_p50"] = inter.get("decision_latency_ms_p50")
                 row["decision_latency_ms_p99"] = inter.get("decision_latency_ms_p99")
@@ -83,6 +97,19 @@ def collab_rows(root: Path) -> pd.DataFrame:
                 row["consensus_energy_j"] = c.get("consensus_energy_j")
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _suspicion_and_safety(c: dict[str, Any]) -> dict[str, Any]:
+    """The run's suspicion and safety figures (absent from runs made before they existed)."""
+    sus, safety = c.get("suspicion") or {}, c.get("safety") or {}
+    liars = sus.get("liars") or 0
+    return {
+        "robust_every_cycle": (c.get("geometry") or {}).get("robust_every_cycle"),
+        "liars_excluded_share": sus.get("liars_excluded", 0) / liars if liars else None,
+        "decisions_to_exclude_max": sus.get("decisions_to_exclude_max"),
+        "false_suspect_rate": sus.get("false_suspect_rate"),
+        **{k: safety.get(k) for k in SAFETY},
+    }
 
 
 def energy_pairs(rows: pd.DataFrame) -> pd.DataFrame:
@@ -149,7 +176,7 @@ def accuracy_summary(rows: pd.DataFrame) -> pd.DataFrame:
     with_c = rows[rows["cluster_size"].notna()]
     if with_c["byzantine_per_intersection"].nunique() < 2:
         return pd.DataFrame()
-    group_keys = ["policy", *SETTINGS, "byzantine_per_intersection"]
+    group_keys = ["policy", *SETTINGS, "robust_every_cycle", "byzantine_per_intersection"]
     out = []
     for key, g in with_c.groupby(group_keys, sort=True, dropna=False):
         row: dict[str, Any] = dict(zip(group_keys, key, strict=True))
@@ -162,6 +189,10 @@ def accuracy_summary(rows: pd.DataFrame) -> pd.DataFrame:
             mean, half, _ = mean_ci(pd.to_numeric(g[k], errors="coerce"))
             row[k] = mean
             row[f"{k}_ci95"] = half
+        # The slowest exclusion of any run, not the mean of each run's slowest.
+        row["decisions_to_exclude_max"] = pd.to_numeric(g["decisions_to_exclude_max"]).max()
+        for k in SAFETY:
+            row[k] = pd.to_numeric(g[k], errors="coerce").sum(min_count=1)
         out.append(row)
     return pd.DataFrame(out)
 
@@ -190,23 +221,39 @@ def energy_markdown(summary: pd.DataFrame) -> str:
     return text
 
 
+def _num(value: Any, fmt: str = "{:.0f}") -> str:
+    return "-" if value is None or pd.isna(value) else fmt.format(float(value))
+
+
 def accuracy_markdown(summary: pd.DataFrame) -> str:
     text = (
         "\nDecision accuracy against the fraction of Byzantine (lying) cameras per "
-        "intersection (mean ± 95 % CI over seeds):\n\n"
-        "| cameras (f) | audit every | liars | fraction | error veh mean | error veh p99 | "
-        "inside honest range | no honest report | green-split error | robust share |\n"
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+        "intersection (mean ± 95 % CI over seeds; inside honest range counts a value no "
+        "honest camera reported as outside; divergent commits and rounds checked are "
+        "summed over the runs):\n\n"
+        "| cameras (f) | 2f+1 on every approach every cycle | audit every | liars | kind | "
+        "fraction | "
+        "error veh mean | error veh p99 | inside honest range | no honest report | "
+        "green-split error | robust share | liars excluded | decisions to exclude (max) | "
+        "false-suspect rate | divergent commits / rounds checked |\n"
+        "|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
     )
     for _, r in summary.iterrows():
+        robust = r.get("robust_every_cycle")
         text += (
-            f"| {int(r['cluster_size'])} ({int(r['f'])}) | {int(r['audit_every'])} | "
-            f"{int(r['byzantine_per_intersection'])} | {r['byzantine_fraction']:.2f} | "
+            f"| {int(r['cluster_size'])} ({int(r['f'])}) | "
+            f"{'-' if robust is None or pd.isna(robust) else ('yes' if robust else 'no')} | "
+            f"{int(r['audit_every'])} | {int(r['byzantine_per_intersection'])} | "
+            f"{r['lying_behaviour']} | {r['byzantine_fraction']:.2f} | "
             f"{_pm(r['decision_error_veh_mean'], r['decision_error_veh_mean_ci95'])} | "
             f"{_pm(r['decision_error_veh_p99'], r['decision_error_veh_p99_ci95'])} | "
             f"{_pm(r['within_honest_range_share'], r['within_honest_range_share_ci95'], True)} | "
             f"{_pm(r['fused_without_honest_share'], r['fused_without_honest_share_ci95'], True)}"
             f" | {_pm(r['plan_split_error_mean'], r['plan_split_error_mean_ci95'])} | "
-            f"{_pm(r['robust_fusion_share'], r['robust_fusion_share_ci95'], True)} |\n"
+            f"{_pm(r['robust_fusion_share'], r['robust_fusion_share_ci95'], True)} | "
+            f"{_pm(r['liars_excluded_share'], r['liars_excluded_share_ci95'], True)} | "
+            f"{_num(r['decisions_to_exclude_max'], '{:.1f}')} | "
+            f"{_num(r['false_suspect_rate'], '{:.4f}')} | "
+            f"{_num(r['divergent_commits'])} / {_num(r['rounds_checked'])} |\n"
         )
     return text

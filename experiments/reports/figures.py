@@ -168,11 +168,12 @@ def byzantine_accuracy(summary: pd.DataFrame, stem: Path) -> list[Path]:
         ("within_honest_range_share", "fused value inside the honest range, %", 100.0),
         ("plan_split_error_mean", "green-split error vs plan from truth", 1.0),
     )
-    for (n_key, audit), unsorted in summary.groupby(["cluster_size", "audit_every"], sort=True):
+    lines = ["cluster_size", "audit_every", "lying_behaviour"]
+    for (n_key, audit, kind), unsorted in summary.groupby(lines, sort=True, dropna=False):
         g = unsorted.sort_values("byzantine_fraction")
         n = int(float(str(n_key)))
         f = (n - 1) // 3
-        label = f"{n} cameras (f={f}), audit every {int(float(str(audit)))}"
+        label = f"{n} cameras (f={f}), audit every {int(float(str(audit)))}, {kind}"
         for ax, (key, _, scale) in zip(axes, panels, strict=True):
             line = ax.errorbar(
                 g["byzantine_fraction"],

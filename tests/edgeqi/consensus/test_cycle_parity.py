@@ -170,6 +170,31 @@ def test_field_excludes_a_suspected_liar_from_the_next_coverage(broker: FakeBrok
         f.close()
 
 
+def test_field_catches_a_liar_that_inflates_each_report_a_little_and_drops_it(
+    broker: FakeBroker,
+) -> None:
+    """Inflating 10 vehicles by 30 % strays 3 vehicles, under the old one-shot tolerance of
+    6 (which never suspected it); accumulated over two decisions it is caught, and from the
+    third cycle on the three honest cameras watch every approach without it."""
+    liar = MEMBERS[3]
+    params = CycleParams(robust_coverage=True)
+    f = Field(broker, steady(dict.fromkeys(APPROACHES, 10.0), liar=liar, factor=1.3), params)
+    try:
+        f.run_cycle(101)
+        assert all(c.outcomes[-1].suspects == frozenset() for c in f.clusters)
+        f.run_cycle(102)
+        assert all(c.outcomes[-1].suspects == {liar} for c in f.clusters)
+        by_member = {c.replica.id: c for c in f.clusters}
+        assert by_member[liar].assigned == ()
+        assert all(sorted(by_member[m].assigned) == sorted(APPROACHES) for m in MEMBERS[:3])
+        f.run_cycle(103)
+        o = f.clusters[0].outcomes[-1]
+        assert o.vehicles == dict.fromkeys(APPROACHES, 10.0)
+        assert o.reporters == MEMBERS and dict(o.reports)[liar] == {}  # watches nothing
+    finally:
+        f.close()
+
+
 def test_field_plans_with_the_saturation_flow_of_its_node_yaml(
     broker: FakeBroker, tmp_path: Path
 ) -> None:
@@ -214,9 +239,9 @@ def test_field_plans_with_the_saturation_flow_of_its_node_yaml(
         f.close()
 
 
-def recorded_stream(cycles: int) -> Stream:
+def recorded_stream(cycles: int, lie: float = 4.0) -> Stream:
     """Per cycle, per camera, per approach: a queue (a busy N/S, a lighter E/W) with each
-    camera's counting noise; camera 3 inflates fourfold from cycle 4 on."""
+    camera's counting noise; camera 3 multiplies its counts by ``lie`` from cycle 4 on."""
     rng = np.random.default_rng(20260302)
     stream: dict[int, dict[str, dict[str, float]]] = {}
     for c in range(cycles + 2):
@@ -224,18 +249,21 @@ def recorded_stream(cycles: int) -> Stream:
         truth = {a: max(0.0, v + rng.normal(0.0, 6.0)) for a, v in base.items()}
         stream[c] = {}
         for k, m in enumerate(MEMBERS):
-            lie = 4.0 if k == 3 and c >= 4 else 1.0
-            stream[c][m] = {a: max(0.0, v + rng.normal(0.0, 0.5)) * lie for a, v in truth.items()}
+            times = lie if k == 3 and c >= 4 else 1.0
+            stream[c][m] = {a: max(0.0, v + rng.normal(0.0, 0.5)) * times for a, v in truth.items()}
     return stream
 
 
-def test_simulator_and_field_decide_the_same_cycle_for_cycle(
-    broker: FakeBroker, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """One recorded report stream through both drivers: the same decisions (values,
-    digests, sequence numbers), fused queues, plans, suspects and coverage every cycle."""
-    cycles = 13
-    stream = recorded_stream(cycles)
+def decide_in_both(
+    broker: FakeBroker,
+    monkeypatch: pytest.MonkeyPatch,
+    stream: Stream,
+    cycles: int,
+    overrides: tuple[str, ...] = (),
+    params: CycleParams | None = None,
+) -> dict[int, CycleOutcome]:
+    """The stream through the simulator and through four field nodes; asserts that every
+    field node derived the simulator's outcome cycle for cycle and returns those."""
 
     def measure(self: ConsensusLayer, k: int, t: float, truth: np.ndarray) -> dict[str, float]:
         return {a: stream[int(t // CYCLE_S)][node_name(k)][a] for a in self.assigned[k]}
@@ -254,16 +282,17 @@ def test_simulator_and_field_decide_the_same_cycle_for_cycle(
             f"duration_s={cycles * CYCLE_S + 30}",
             # Epoch zero: the field clock below is the simulator's, report timestamps too.
             "start_time='1970-01-01T00:00:00+00:00'",
+            *overrides,
         ]
     )
     sim = PolicySimulation(scn, "edgeqi", record_queues=False)
     sim.run()
     assert sim.consensus is not None
-    assert sim.consensus.params == CycleParams()  # a node.yaml's defaults: the scenario's
+    assert sim.consensus.params == (params or CycleParams())  # a node.yaml's defaults
     simulated = {o.cycle: o for o in sim.consensus.groups[0].outcomes}
     assert sorted(simulated) == list(range(1, cycles + 1))
 
-    f = Field(broker, stream)
+    f = Field(broker, stream, params=params or CycleParams())
     try:
         for c in range(1, cycles + 1):
             f.run_cycle(c)
@@ -276,6 +305,15 @@ def test_simulator_and_field_decide_the_same_cycle_for_cycle(
             assert [seen(o) for o in cluster.outcomes] == expected
     finally:
         f.close()
+    return simulated
+
+
+def test_simulator_and_field_decide_the_same_cycle_for_cycle(
+    broker: FakeBroker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One recorded report stream through both drivers: the same decisions (values,
+    digests, sequence numbers), fused queues, plans, suspects and coverage every cycle."""
+    simulated = decide_in_both(broker, monkeypatch, recorded_stream(13), 13)
     # The stream did exercise every rule: the liar is suspected in the audit cycles and
     # is given nothing to watch alone in the cycles after (each outcome's coverage is for
     # the next cycle; cycle 10 is an audit again); plans follow the queues.
@@ -284,6 +322,29 @@ def test_simulator_and_field_decide_the_same_cycle_for_cycle(
     liar_idle = [c for c, o in simulated.items() if o.coverage[liar] == ()]
     assert liar_idle == [5, 6, 7, 8, 10, 11, 12, 13]
     assert len({o.plan for o in simulated.values()}) > 5
+
+
+def test_both_runtimes_accumulate_suspicion_alike_under_robust_coverage(
+    broker: FakeBroker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three cameras on every approach every cycle, and a liar that inflates by only 20 %
+    from cycle 4: both runtimes accumulate its deviation alike, suspect it in the same
+    cycle, then fuse without it."""
+    simulated = decide_in_both(
+        broker,
+        monkeypatch,
+        recorded_stream(10, lie=1.2),
+        10,
+        ("consensus.robust_coverage=true",),
+        CycleParams(robust_coverage=True),
+    )
+    liar = MEMBERS[3]
+    caught = [c for c, o in simulated.items() if liar in o.excluded]
+    assert caught and 4 < caught[0] <= 8 and caught == list(range(caught[0], 11))
+    assert all(o.excluded <= {liar} for o in simulated.values())
+    assert all(o.fused[a].robust for o in simulated.values() for a in o.fused)
+    after = [c for c in simulated if c >= caught[0] and (c + 1) % 5]  # cycle 10: an audit
+    assert after and all(simulated[c].coverage[liar] == () for c in after)
 
 
 def _imported(module: str) -> set[str]:

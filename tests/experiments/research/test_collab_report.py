@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from experiments.reports.collaboration import (
+    accuracy_markdown,
     accuracy_summary,
     collab_rows,
     energy_pairs,
@@ -138,6 +139,27 @@ def test_accuracy_groups_by_cluster_and_liars(tmp_path: Path) -> None:
     assert acc.loc[(7, 2), "within_honest_range_share"] == 1.0
     assert acc.loc[(4, 1), "decision_error_veh_mean"] == pytest.approx(1.8)
     assert acc.loc[(4, 1), "seeds"] == 2
+
+
+def test_accuracy_sums_divergent_commits_and_shares_liars_excluded(tmp_path: Path) -> None:
+    """Two seeds, one of which found a divergence and excluded one liar of three."""
+    for seed, divergent, excluded in ((0, 0, 3), (1, 2, 1)):
+        c = _consensus(4, 1, 0.3, 1.0)
+        c["suspicion"] = {"liars": 3, "liars_excluded": excluded, "false_suspect_rate": 0.0}
+        c["safety"] = {
+            "divergent_commits": divergent,
+            "divergent_commits_within_f": divergent,
+            "rounds_checked": 40,
+        }
+        ov = ["consensus.byzantine_per_intersection=1", f"seed={seed}"]
+        _run(tmp_path, f"s{seed}", ov, seed, "pbft", 100.0, 50.0, c)
+        zero = _consensus(4, 0, 0.3, 1.0)
+        _run(tmp_path, f"z{seed}", [f"seed={seed}"], seed, "pbft", 100.0, 50.0, zero)
+    acc = accuracy_summary(collab_rows(tmp_path)).set_index("byzantine_per_intersection")
+    assert acc.loc[1, "divergent_commits"] == 2 and acc.loc[1, "rounds_checked"] == 80
+    assert acc.loc[1, "liars_excluded_share"] == pytest.approx(2 / 3)
+    assert pd.isna(acc.loc[0, "divergent_commits"])  # runs from before the check: unknown
+    assert "| 2 / 80 |" in accuracy_markdown(acc.reset_index())
 
 
 @settings(max_examples=50, deadline=None)
