@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import zlib
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -49,6 +50,20 @@ class TransmissionConfig:
     min_scale: float = 1.0
     """Floor on the robust sigma, in the observation's units, so that a flat baseline does
     not turn a one-vehicle change into an infinite z-score."""
+    count_dispersion: float = 1.0
+    """Floor on the variance-to-mean ratio (index of dispersion) of the scored value: the
+    robust sigma is at least ``sqrt(count_dispersion * median)``. The scored value is a
+    vehicle count, and a queue built by random arrivals over a red phase varies at least
+    as a Poisson count does (variance = mean); the MAD of a few dozen samples often
+    underestimates that, and then ordinary cycle-to-cycle variation (a median of 4
+    vehicles, one cycle of 13) scores as a critical anomaly. 0 turns the floor off."""
+    confirm_m: int = 2
+    confirm_n: int = 3
+    """A queue anomaly is reported only once M of the last N scored cycles of its approach
+    were anomalous (z >= medium_z or significance >= high_significance): the M-of-N rule
+    of :mod:`edgeqi.evidence`. One unusual cycle is ordinary variation far more often than
+    the start of an incident or a surge, which last many cycles. 2 of 3 was chosen on
+    training seeds 100-109 (BENCHMARKS.md, "Paper targets")."""
     batch_period_s: float = 60.0
     max_batch: int = 512
 
@@ -121,7 +136,8 @@ class RobustBaseline:
         hist = ring.view()
         med = median(hist)
         mad = median([abs(x - med) for x in hist])
-        return med, max(MAD_TO_SIGMA * mad, self.config.min_scale)
+        poisson = math.sqrt(self.config.count_dispersion * max(med, 0.0))
+        return med, max(MAD_TO_SIGMA * mad, self.config.min_scale, poisson)
 
     def _learn(self, ring: _Ring, value: float) -> None:
         """Push ``value`` winsorised against this ring's own median +- low_z sigma.
@@ -226,6 +242,12 @@ class AnomalyTransmitter:
         elif action is Action.DISCARD:
             self.discarded_since_heartbeat += 1
         return Verdict(action, z, s, med, scale)
+
+    def defer(
+        self, key: str, value: float, now: float, record: dict[str, float | str] | None = None
+    ) -> None:
+        """Keep an observation the caller will not send now in the next batch summary."""
+        self._add_to_batch(key, value, now, record)
 
     def _add_to_batch(
         self, key: str, value: float, now: float, record: dict[str, float | str] | None
