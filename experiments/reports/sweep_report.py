@@ -354,7 +354,7 @@ def threshold_points(other: Path) -> pd.DataFrame:
         return pd.DataFrame()
     agg = aggregate(runs)
     agg = agg[agg["policy"] == "edgeqi"]
-    return agg.assign(policy="edgeqi, " + agg["variant"].astype(str))
+    return agg.assign(policy="edgeqi (threshold sweep)")
 
 
 def build(root: Path, pareto_with: Path | None = None) -> str | None:
