@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import Any, NamedTuple
 
 from edgeqi.energy import DeviceProfile
-from edgeqi.evidence import EventConfirmer, MOfN
+from edgeqi.evidence import EventConfirmer
 from edgeqi.network import LinkMonitor
 from edgeqi.perception import Perception, WindowObservation
 from edgeqi.protocol import (
@@ -44,6 +44,7 @@ from edgeqi.streaming import StreamingConfig, TierSelector
 from edgeqi.transmission import (
     Action,
     AnomalyTransmitter,
+    CycleConfirmation,
     CycleMax,
     TransmissionConfig,
     Verdict,
@@ -205,9 +206,8 @@ class EdgeNode:
             AnomalyType.EMERGENCY_VEHICLE: EventConfirmer(lanes, *emergency, EMERGENCY_CLEAR_S),
             AnomalyType.STALLED_VEHICLE: EventConfirmer(lanes, *stalled, STALLED_CLEAR_S),
         }
-        tx = policy.transmission
-        self._queue_evidence = MOfN(tx.confirm_m, tx.confirm_n)
-        """Per approach: which recent cycles Algorithm 2 scored anomalous (M-of-N to report)."""
+        self._queue_evidence = CycleConfirmation(policy.transmission)
+        """Which of Algorithm 2's anomalous cycles are confirmed, to be reported."""
         self._objects = 0.0
         """Objects per frame in the last window detected: what the next one is budgeted for."""
         self._alerting = [False] * len(config.approaches)
@@ -392,7 +392,7 @@ class EdgeNode:
                 }
                 verdict = self.transmitter.observe(key, value, t_obs, record)
                 anomalous = verdict.action in (Action.TRANSMIT_NOW, Action.TRANSMIT)
-                confirmed = self._queue_evidence.push(i, anomalous)
+                confirmed = self._queue_evidence.confirms(key, verdict)
                 if not anomalous:
                     self._alerting[i] = False
                 elif not confirmed:

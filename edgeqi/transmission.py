@@ -22,6 +22,8 @@ import zlib
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from edgeqi.evidence import MOfN
+
 MAD_TO_SIGMA = 1.4826
 """Scale that makes the MAD a consistent estimator of a normal distribution's sigma."""
 
@@ -163,6 +165,33 @@ class RobustBaseline:
         if recent is None:
             recent = self._recent[key] = _Ring([0.0] * self.config.recent_window)
         self._learn(recent, value)
+
+
+class CycleConfirmation:
+    """Which scored cycles become reports: Algorithm 2's verdicts through M-of-N evidence.
+
+    A cycle at or above ``medium_z`` is confirmed once ``confirm_m`` of the last
+    ``confirm_n`` cycles of its key were anomalous. A CUSUM alarm that earlier cycles built
+    up (significance at or above ``high_significance`` that this cycle's z alone would not
+    have reached) is confirmed at once: it already sums several cycles of evidence, and
+    since it restarts from zero after signalling, asking it to signal again within
+    ``confirm_n`` cycles would lose exactly the sustained shifts it exists to catch.
+    """
+
+    __slots__ = ("_high", "_slack", "_windows")
+
+    def __init__(self, config: TransmissionConfig) -> None:
+        self._windows = MOfN(config.confirm_m, config.confirm_n)
+        self._high = config.high_significance
+        self._slack = config.cusum_slack
+
+    def confirms(self, key: str, verdict: Verdict) -> bool:
+        """Record ``verdict`` for ``key``; True when it is to be reported."""
+        anomalous = verdict.action in (Action.TRANSMIT_NOW, Action.TRANSMIT)
+        if self._windows.push(key, anomalous):
+            return True
+        built_up = verdict.significance >= self._high > verdict.z - self._slack
+        return anomalous and built_up
 
 
 @dataclass(slots=True, frozen=True)

@@ -15,9 +15,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from edgeqi.evidence import MOfN
 from edgeqi.protocol import AnomalyReport, Message, QueueObservation
-from edgeqi.transmission import Action, AnomalyTransmitter, CycleMax, TransmissionConfig
+from edgeqi.transmission import (
+    Action,
+    AnomalyTransmitter,
+    CycleConfirmation,
+    CycleMax,
+    TransmissionConfig,
+)
 
 MESSAGE_COLUMNS = (
     "node",
@@ -127,22 +132,21 @@ class Collector:
         """Backend-side Algorithm 2 over uploaded observations, per camera, in arrival order,
         on the same per-cycle peaks a node would score and with the same M-of-N
         confirmation before a cycle is reported."""
-        scorers: dict[int, tuple[AnomalyTransmitter, CycleMax, MOfN]] = {}
+        scorers: dict[int, tuple[AnomalyTransmitter, CycleMax, CycleConfirmation]] = {}
         for arrival, node, key, value, event_at in sorted(self._queue_rows):
             pair = scorers.get(node)
             if pair is None:
                 pair = scorers[node] = (
                     AnomalyTransmitter(config),
                     CycleMax(cycle_s),
-                    MOfN(config.confirm_m, config.confirm_n),
+                    CycleConfirmation(config),
                 )
             scorer, cycles, evidence = pair
             peak = cycles.push(key, value, event_at)
             if peak is None:
                 continue
             verdict = scorer.observe(key, peak, event_at)
-            anomalous = verdict.action in (Action.TRANSMIT_NOW, Action.TRANSMIT)
-            if evidence.push(key, anomalous):
+            if evidence.confirms(key, verdict):
                 intersection, approach = key.split("/", 1)
                 self.reports.append(
                     Report(

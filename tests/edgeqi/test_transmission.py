@@ -9,6 +9,7 @@ import numpy as np
 from edgeqi.transmission import (
     Action,
     AnomalyTransmitter,
+    CycleConfirmation,
     CycleMax,
     RobustBaseline,
     TransmissionConfig,
@@ -163,3 +164,18 @@ def test_a_tripled_queue_is_still_critical_under_the_count_floor() -> None:
 def test_count_dispersion_zero_is_the_old_floor() -> None:
     tx = trained([4.0, 4.0, 6.0, 2.0, 4.0], count_dispersion=0.0)
     assert tx.observe("i0/N", 13.0, NOON + 5 * 90.0).scale == 1.0
+
+
+def test_a_built_up_cusum_alarm_is_confirmed_at_once_a_one_cycle_spike_is_not() -> None:
+    """The CUSUM restarts after signalling: a sustained shift just below medium_z signals
+    once every few cycles, so M-of-N over its alarms would never confirm it."""
+    rng = np.random.default_rng(1)
+    cfg = TransmissionConfig(count_dispersion=0.0)
+    tx = trained(list(20.0 + rng.normal(0.0, 2.0, size=40)), count_dispersion=0.0)
+    confirm = CycleConfirmation(cfg)
+    t = NOON + 41 * 90.0
+    shift = [tx.observe("i0/N", 20.0 + 3.0 * 2.0 * 1.4826 * 0.6, t + k * 90.0) for k in range(15)]
+    assert any(confirm.confirms("i0/N", v) for v in shift)
+    spike = tx.observe("i0/N", 200.0, t + 16 * 90.0)
+    assert spike.action is Action.TRANSMIT_NOW
+    assert not CycleConfirmation(cfg).confirms("i0/N", spike), "one cycle, however large"
