@@ -227,11 +227,14 @@ def pareto(agg: pd.DataFrame, stem: Path) -> list[Path]:
         for policy in policies:
             g = agg[agg["policy"] == policy]
             sweep = policy.endswith("(threshold sweep)")
+            # A t interval over two seeds is 12.7 standard errors wide: drawn, it hides
+            # every point; CIs are drawn from three runs up.
+            shown = g["runs"] >= 3
             ax.errorbar(
                 g["kb_per_node_hour"],
                 g[key],
-                xerr=_err(g["kb_per_node_hour_ci95"]),
-                yerr=_err(g[f"{key}_ci95"]),
+                xerr=_err(g["kb_per_node_hour_ci95"].where(shown, 0.0)),
+                yerr=_err(g[f"{key}_ci95"].where(shown, 0.0)),
                 fmt="s" if sweep else "o",
                 markersize=4 if sweep else 5,
                 color=colors[policy],
@@ -241,7 +244,8 @@ def pareto(agg: pd.DataFrame, stem: Path) -> list[Path]:
             )
             if sweep:
                 for x, y, text in zip(g["kb_per_node_hour"], g[key], g["variant"], strict=True):
-                    ax.annotate(str(text), (x, y), fontsize=5, alpha=0.7)
+                    short = str(text).replace("policy.transmission.", "")
+                    ax.annotate(short, (x, y), fontsize=5, alpha=0.7, rotation=30)
         ax.set_xscale("log")
         ax.set_xlabel("kB sent per node-hour (log)")
         ax.set_ylabel(label)
