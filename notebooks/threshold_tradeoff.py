@@ -18,7 +18,7 @@
 # ```
 #
 # (sweeps `policy.transmission.medium_z` per `confirm_m` over three seeds into
-# `multirun/threshold_sweep`; set `EDGEQI_SWEEP` to read another sweep that varies
+# `multirun/threshold_sweep`; set `EDGEQI_SWEEP` to read another sweep that varies a
 # numeric key; any other swept key groups the points).
 
 # %%
