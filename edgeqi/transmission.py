@@ -17,9 +17,12 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import zlib
 from dataclasses import dataclass, field
 from enum import StrEnum
+
+from edgeqi.evidence import MOfN
 
 MAD_TO_SIGMA = 1.4826
 """Scale that makes the MAD a consistent estimator of a normal distribution's sigma."""
@@ -49,6 +52,20 @@ class TransmissionConfig:
     min_scale: float = 1.0
     """Floor on the robust sigma, in the observation's units, so that a flat baseline does
     not turn a one-vehicle change into an infinite z-score."""
+    count_dispersion: float = 1.0
+    """Floor on the variance-to-mean ratio (index of dispersion) of the scored value: the
+    robust sigma is at least ``sqrt(count_dispersion * median)``. The scored value is a
+    vehicle count, and a queue built by random arrivals over a red phase varies at least
+    as a Poisson count does (variance = mean); the MAD of a few dozen samples often
+    underestimates that, and then ordinary cycle-to-cycle variation (a median of 4
+    vehicles, one cycle of 13) scores as a critical anomaly. 0 turns the floor off."""
+    confirm_m: int = 2
+    confirm_n: int = 3
+    """A queue anomaly is reported only once M of the last N scored cycles of its approach
+    were anomalous (z >= medium_z or significance >= high_significance): the M-of-N rule
+    of :mod:`edgeqi.evidence`. One unusual cycle is ordinary variation far more often than
+    the start of an incident or a surge, which last many cycles. 2 of 3 was chosen on
+    training seeds 100-109 (BENCHMARKS.md, "Paper targets")."""
     batch_period_s: float = 60.0
     max_batch: int = 512
 
@@ -121,7 +138,8 @@ class RobustBaseline:
         hist = ring.view()
         med = median(hist)
         mad = median([abs(x - med) for x in hist])
-        return med, max(MAD_TO_SIGMA * mad, self.config.min_scale)
+        poisson = math.sqrt(self.config.count_dispersion * max(med, 0.0))
+        return med, max(MAD_TO_SIGMA * mad, self.config.min_scale, poisson)
 
     def _learn(self, ring: _Ring, value: float) -> None:
         """Push ``value`` winsorised against this ring's own median +- low_z sigma.
@@ -147,6 +165,33 @@ class RobustBaseline:
         if recent is None:
             recent = self._recent[key] = _Ring([0.0] * self.config.recent_window)
         self._learn(recent, value)
+
+
+class CycleConfirmation:
+    """Which scored cycles become reports: Algorithm 2's verdicts through M-of-N evidence.
+
+    A cycle at or above ``medium_z`` is confirmed once ``confirm_m`` of the last
+    ``confirm_n`` cycles of its key were anomalous. A CUSUM alarm that earlier cycles built
+    up (significance at or above ``high_significance`` that this cycle's z alone would not
+    have reached) is confirmed at once: it already sums several cycles of evidence, and
+    since it restarts from zero after signalling, asking it to signal again within
+    ``confirm_n`` cycles would lose exactly the sustained shifts it exists to catch.
+    """
+
+    __slots__ = ("_high", "_slack", "_windows")
+
+    def __init__(self, config: TransmissionConfig) -> None:
+        self._windows = MOfN(config.confirm_m, config.confirm_n)
+        self._high = config.high_significance
+        self._slack = config.cusum_slack
+
+    def confirms(self, key: str, verdict: Verdict) -> bool:
+        """Record ``verdict`` for ``key``; True when it is to be reported."""
+        anomalous = verdict.action in (Action.TRANSMIT_NOW, Action.TRANSMIT)
+        if self._windows.push(key, anomalous):
+            return True
+        built_up = verdict.significance >= self._high > verdict.z - self._slack
+        return anomalous and built_up
 
 
 @dataclass(slots=True, frozen=True)
@@ -226,6 +271,12 @@ class AnomalyTransmitter:
         elif action is Action.DISCARD:
             self.discarded_since_heartbeat += 1
         return Verdict(action, z, s, med, scale)
+
+    def defer(
+        self, key: str, value: float, now: float, record: dict[str, float | str] | None = None
+    ) -> None:
+        """Keep an observation the caller will not send now in the next batch summary."""
+        self._add_to_batch(key, value, now, record)
 
     def _add_to_batch(
         self, key: str, value: float, now: float, record: dict[str, float | str] | None

@@ -17,9 +17,9 @@
 # edgeqi run -m experiment=threshold_sweep launcher=joblib
 # ```
 #
-# (sweeps `policy.transmission.low_z` per workload over three seeds into
-# `multirun/threshold_sweep`; set `EDGEQI_SWEEP` to read another sweep that varies
-# one numeric key).
+# (sweeps `policy.transmission.medium_z` per `confirm_m` over three seeds into
+# `multirun/threshold_sweep`; set `EDGEQI_SWEEP` to read another sweep that varies a
+# numeric key; any other swept key groups the points).
 
 # %%
 import os

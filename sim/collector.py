@@ -18,7 +18,13 @@ import numpy.typing as npt
 import pandas as pd
 
 from edgeqi.protocol import AnomalyReport, Message, QueueObservation
-from edgeqi.transmission import Action, AnomalyTransmitter, CycleMax, TransmissionConfig
+from edgeqi.transmission import (
+    Action,
+    AnomalyTransmitter,
+    CycleConfirmation,
+    CycleMax,
+    TransmissionConfig,
+)
 
 MESSAGE_COLUMNS = (
     "node",
@@ -136,18 +142,23 @@ class Collector:
 
     def score_uploads(self, config: TransmissionConfig, cycle_s: float) -> None:
         """Backend-side Algorithm 2 over uploaded observations, per camera, in arrival order,
-        on the same per-cycle peaks a node would score."""
-        scorers: dict[int, tuple[AnomalyTransmitter, CycleMax]] = {}
+        on the same per-cycle peaks a node would score and with the same M-of-N
+        confirmation before a cycle is reported."""
+        scorers: dict[int, tuple[AnomalyTransmitter, CycleMax, CycleConfirmation]] = {}
         for arrival, node, key, value, event_at in sorted(self._queue_rows):
             pair = scorers.get(node)
             if pair is None:
-                pair = scorers[node] = (AnomalyTransmitter(config), CycleMax(cycle_s))
-            scorer, cycles = pair
+                pair = scorers[node] = (
+                    AnomalyTransmitter(config),
+                    CycleMax(cycle_s),
+                    CycleConfirmation(config),
+                )
+            scorer, cycles, evidence = pair
             peak = cycles.push(key, value, event_at)
             if peak is None:
                 continue
             verdict = scorer.observe(key, peak, event_at)
-            if verdict.action in (Action.TRANSMIT_NOW, Action.TRANSMIT):
+            if evidence.confirms(key, verdict):
                 intersection, approach = key.split("/", 1)
                 self.reports.append(
                     Report(

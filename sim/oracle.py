@@ -1,9 +1,11 @@
 """The ``oracle`` reference policy: one report per true episode, sent at its onset.
 
 NOT DEPLOYABLE. It reads the simulated world's ground truth, which no camera has; it
-exists as the floor for bytes and detection delay (one report per episode, sent the
-instant the episode begins, from the camera that watches the place), so that every real
-policy can be placed between it and the stream-everything ceiling. It lives in the
+exists as the floor for bytes, detection delay and energy (one report per episode, sent the
+instant the episode begins, from the camera that watches the place, by cameras that still
+run detection on every window as EDGE-QI's do), so that every real policy can be placed
+between it and the stream-everything ceiling. Its energy used to leave detection out,
+which no camera can: a floor below anything achievable says nothing about the gap. It lives in the
 simulator's policy layer only: ``edgeqi/`` knows nothing of it.
 """
 

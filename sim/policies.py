@@ -24,14 +24,17 @@ DESCRIPTIONS: dict[str, str] = {
     "learned": "EDGE-QI's shape with every node's per-window decisions (transmit tier, "
     "precision, clip) taken by the ONNX model policy.model",
     "oracle": "NOT DEPLOYABLE reference: one report per true episode at its onset "
-    "(reads ground truth; the floor for bytes and delay)",
+    "(reads ground truth; the floor for bytes, delay and energy)",
 }
 
 SIM_ONLY_SHAPES: dict[str, tuple[bool, TransmitMode, VideoMode]] = {
-    "oracle": (False, TransmitMode.ANOMALY, VideoMode.OFF),
+    "oracle": (True, TransmitMode.ANOMALY, VideoMode.OFF),
 }
 """Reference policies the simulator runs itself (sim/oracle.py) rather than through the
-node core; their nodes are built (for energy and seq) but never stepped."""
+node core. The oracle's nodes are stepped with EDGE-QI's scheduling (Algorithm 1, reduced
+mode included) so that its energy is a camera's that still looks at every window: the
+floor for energy as well as bytes. Everything they would send is dropped; only the
+oracle's own reports leave."""
 
 
 def node_policy(name: PolicyName, cfg: PolicyConfig) -> NodePolicy:

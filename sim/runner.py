@@ -211,7 +211,8 @@ class PolicySimulation:
             if policy == "oracle"
             else None
         )
-        """The ground-truth reference (sim/oracle.py): its nodes are never stepped."""
+        """The ground-truth reference (sim/oracle.py): its nodes are stepped for their
+        detection work only; what they would send is dropped."""
         self.collector = Collector(self.t0)
         self.record_queues = record_queues
         self.queue_rows: list[tuple[float, str, str, int, float]] = []
@@ -400,7 +401,7 @@ class PolicySimulation:
         nodes, acks, sent, lost = st.nodes, st.pending_acks, st.pending_sent, st.pending_lost
         if self.oracle is not None:
             self._oracle_tick(now + period, acc)
-        for k, on in enumerate(powered.tolist() if self.oracle is None else ()):
+        for k, on in enumerate(powered.tolist()):
             if not on:
                 continue
             window = SimWindow(
@@ -425,7 +426,11 @@ class PolicySimulation:
             else:  # never hand the node the list that the next send will fill
                 inputs = NodeInputs(window, soc[k], power[k])
             out = nodes[k].step(epoch_now, inputs)
-            if out.messages or out.video or out.compute_full_s or out.compute_reduced_s:
+            if self.oracle is not None:
+                # The oracle's cameras still look, at EDGE-QI's cost, but say nothing.
+                acc.compute_full_s[k] += out.compute_full_s
+                acc.compute_reduced_s[k] += out.compute_reduced_s
+            elif out.messages or out.video or out.compute_full_s or out.compute_reduced_s:
                 self._carry(k, out, acc)
         st.air_s = np.array(acc.air_s)
         st.compute_full_s = np.array(acc.compute_full_s)

@@ -296,6 +296,9 @@ class TransmissionParams(_Strict):
     min_history: PositiveInt = 5
     tod_bins: PositiveInt = 24
     min_scale: Positive = 1.0
+    count_dispersion: NonNegative = 1.0
+    confirm_m: PositiveInt = 2
+    confirm_n: PositiveInt = 3
     batch_period_s: Positive = 60.0
     max_batch: PositiveInt = 512
 
@@ -303,6 +306,8 @@ class TransmissionParams(_Strict):
     def _ordered(self) -> TransmissionParams:
         if not self.low_z < self.medium_z < self.critical_z:
             raise ValueError("thresholds must satisfy low_z < medium_z < critical_z")
+        if not self.confirm_m <= self.confirm_n <= 64:
+            raise ValueError("confirm_m <= confirm_n <= 64 (M of the last N cycles)")
         return self
 
 

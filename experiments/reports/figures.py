@@ -213,8 +213,11 @@ def consensus_scale(points: pd.DataFrame, stem: Path) -> list[Path]:
 
 def pareto(agg: pd.DataFrame, stem: Path) -> list[Path]:
     """Bytes against strict recall and against detection delay: one point per policy and
-    variant (a threshold sweep's variants trace EDGE-QI's curve), 95 % CIs as bars."""
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.8))
+    variant, 95 % CIs as bars. Bytes are per node-hour, so that sweeps of different sizes
+    (a 20-node threshold sweep beside a 40-node sensitivity sweep) share the axis; points
+    of a threshold sweep (policy ``edgeqi (threshold sweep)``) are joined in variant order
+    and labelled with their variant, tracing EDGE-QI's trade-off curve."""
+    fig, axes = plt.subplots(1, 2, figsize=(13, 5.2))
     policies = list(dict.fromkeys(agg["policy"]))
     colors = {p: plt.get_cmap("tab10")(i % 10) for i, p in enumerate(policies)}
     for ax, (key, label) in zip(
@@ -224,19 +227,28 @@ def pareto(agg: pd.DataFrame, stem: Path) -> list[Path]:
     ):
         for policy in policies:
             g = agg[agg["policy"] == policy]
+            sweep = policy.endswith("(threshold sweep)")
+            # A t interval over two seeds is 12.7 standard errors wide: drawn, it hides
+            # every point; CIs are drawn from three runs up.
+            shown = g["runs"] >= 3
             ax.errorbar(
-                g["bytes_sent"] / 1e6,
+                g["kb_per_node_hour"],
                 g[key],
-                xerr=_err(g["bytes_sent_ci95"]) / 1e6,
-                yerr=_err(g[f"{key}_ci95"]),
-                fmt="o",
+                xerr=_err(g["kb_per_node_hour_ci95"].where(shown, 0.0)),
+                yerr=_err(g[f"{key}_ci95"].where(shown, 0.0)),
+                fmt="s" if sweep else "o",
+                markersize=4 if sweep else 5,
                 color=colors[policy],
                 label=policy,
                 capsize=2,
                 alpha=0.8,
             )
+            if sweep:
+                for x, y, text in zip(g["kb_per_node_hour"], g[key], g["variant"], strict=True):
+                    short = str(text).replace("policy.transmission.", "")
+                    ax.annotate(short, (x, y), fontsize=5, alpha=0.7, rotation=30)
         ax.set_xscale("log")
-        ax.set_xlabel("MB sent (log)")
+        ax.set_xlabel("kB sent per node-hour (log)")
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=7)

@@ -259,12 +259,14 @@ def _battery_series(root: Path, runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def tradeoff_points(agg: pd.DataFrame, runs: pd.DataFrame) -> tuple[str, pd.DataFrame] | None:
-    """EDGE-QI's points along the one numeric key swept, grouped by the categorical keys."""
+    """EDGE-QI's points along the numeric key swept with the most values, grouped by every
+    other swept key (categorical or numeric)."""
     variants = {v: run_overrides_of(runs, v) for v in agg["variant"].unique()}
     numeric, categorical = swept_keys(variants)
-    if len(numeric) != 1:
+    if not numeric:
         return None
-    key = numeric[0]
+    key = max(numeric, key=lambda k: len({ov.get(k) for ov in variants.values()}))
+    categorical = sorted([*categorical, *(k for k in numeric if k != key)])
     focus = agg[agg["policy"] == "edgeqi"].copy()
     if focus.empty:
         return None
@@ -357,7 +359,7 @@ def threshold_points(other: Path) -> pd.DataFrame:
         return pd.DataFrame()
     agg = aggregate(runs)
     agg = agg[agg["policy"] == "edgeqi"]
-    return agg.assign(policy="edgeqi, " + agg["variant"].astype(str))
+    return agg.assign(policy="edgeqi (threshold sweep)")
 
 
 def build(root: Path, pareto_with: Path | None = None) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from edgeqi.evidence import EventConfirmer
+from edgeqi.evidence import EventConfirmer, MOfN
 from edgeqi.protocol import AnomalyReport, AnomalyType
 from tests.edgeqi.test_node import Window, make, messages, run
 
@@ -48,3 +48,43 @@ def test_update_all_matches_one_approach_at_a_time() -> None:
         t = 2.0 * k
         expected = [i for i, seen in enumerate(flags) if one.update(i, seen, t)]
         assert every.update_all(flags, t) == expected
+
+
+def test_back_to_back_emergencies_on_one_approach_are_two_reports() -> None:
+    """Two emergency vehicles 30 s apart on one approach (20 s of nothing between them):
+    the second is a new event, not a repeat of the first (it was swallowed by a rule that
+    counted any confirmation within 60 s of the last one as the same event)."""
+    node, _ = make()
+    quiet = [Window((5.0, 6.0))] * 20
+    vehicle = [Window((5.0, 6.0), emergency=(False, True))] * 5
+    gap = [Window((5.0, 6.0))] * 10
+    outs = run(node, quiet + vehicle + gap + vehicle + quiet)
+    reports = [
+        m
+        for m in messages(outs)
+        if isinstance(m, AnomalyReport) and m.anomaly == AnomalyType.EMERGENCY_VEHICLE
+    ]
+    assert [r.approach for r in reports] == ["E", "E"]
+    assert reports[1].observed_at - reports[0].observed_at == pytest.approx(30.0, abs=2.1)
+
+
+def test_a_detector_missing_a_few_windows_of_one_vehicle_reports_it_once() -> None:
+    node, _ = make()
+    seen = Window((5.0, 6.0), emergency=(True, False))
+    missed = Window((5.0, 6.0))
+    flicker = [seen, seen, missed, missed, seen, missed, seen, seen, missed, missed, missed, seen]
+    outs = run(node, [missed] * 10 + flicker * 3)
+    reports = [m for m in messages(outs) if isinstance(m, AnomalyReport)]
+    assert [(r.anomaly, r.approach) for r in reports] == [(AnomalyType.EMERGENCY_VEHICLE, "N")]
+
+
+def test_mofn_confirms_per_key() -> None:
+    c = MOfN(m=2, n=2)
+    assert [c.push("a", s) for s in (True, False, True, True, True)] == [
+        False,
+        False,
+        False,
+        True,
+        True,
+    ]
+    assert not c.push("b", True), "keys are independent"

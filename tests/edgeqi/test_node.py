@@ -100,7 +100,8 @@ def test_quiet_traffic_sends_only_heartbeats_and_batches() -> None:
 def test_a_queue_spike_is_reported_critical_with_a_clip() -> None:
     node, _ = make()
     calm = [Window((5.0 + (k % 3), 6.0)) for k in range(100)]
-    outs = run(node, [*calm, *[Window((60.0, 6.0))] * 10])
+    # Three cycles (cycle_s = 10 s): reported once two are scored (2-of-3 confirmation).
+    outs = run(node, [*calm, *[Window((60.0, 6.0))] * 15])
     reports = [m for m in messages(outs) if isinstance(m, AnomalyReport)]
     assert reports, "a queue ten times its usual peak must be reported"
     first = reports[0]
@@ -164,3 +165,18 @@ def test_board_health_reaches_the_heartbeat_only_where_the_runtime_reads_it() ->
     sim_node, _ = make()
     plain = next(m for m in messages(run(sim_node, [w] * 16)) if isinstance(m, Heartbeat))
     assert b'"cpu"' not in encode(plain) and plain.temp_c is None  # the simulator's bytes
+
+
+def test_one_unusual_cycle_is_batched_not_reported_two_are_reported() -> None:
+    """Algorithm 2's M-of-N confirmation (2 of the last 3 cycles by default)."""
+    calm = [Window((5.0 + (k % 3), 6.0)) for k in range(100)]
+    one_cycle = [Window((40.0, 6.0))] * 5  # cycle_s = 10: five windows
+    node, _ = make()
+    outs = run(node, [*calm, *one_cycle, *calm])
+    assert not [m for m in messages(outs) if isinstance(m, AnomalyReport)]
+    batched = [m for m in messages(outs) if m.kind == "batch"]
+    assert any(m.max_vehicles >= 40.0 for m in batched), "the unusual cycle is not lost"
+    node, _ = make()
+    outs = run(node, [*calm, *one_cycle, *one_cycle, *calm])
+    reports = [m for m in messages(outs) if isinstance(m, AnomalyReport)]
+    assert reports and reports[0].approach == "N" and reports[0].priority == "critical"

@@ -9,7 +9,7 @@ from edgeqi.transmission import Action
 from tests.edgeqi.test_node import T0, Window, make
 
 QUIET = [(5.0, 6.0), (6.0, 5.0)] * 30  # 60 windows, 12 signal cycles of 10 s
-SPIKE = [(40.0, 6.0)] * 10
+SPIKE = [(40.0, 6.0)] * 20  # 4 cycles: Algorithm 2 confirms an anomaly on 2 of 3 cycles
 
 
 def drive(
