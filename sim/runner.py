@@ -362,8 +362,8 @@ class PolicySimulation:
 
     # -- the node tick ----------------------------------------------------------------
 
-    def _tick(self, now: float, period: float) -> None:
-        st = self.state
+    def _views(self, now: float) -> CameraViews:
+        """What every camera sees this tick: from the world, or from the tape on replay."""
         if self.replaying:
             assert self.tape is not None
             views = self.tape.ticks[self._tick_count]
@@ -379,6 +379,11 @@ class PolicySimulation:
             if self.tape is not None:
                 self.tape.ticks.append(views)
         self._tick_count += 1
+        return views
+
+    def _tick(self, now: float, period: float) -> None:
+        st = self.state
+        views = self._views(now)
         # Turned into lists once for every node, so that a node's window costs no NumPy call.
         full_l = views.vehicles_full.tolist()
         reduced_l = views.vehicles_reduced.tolist()
