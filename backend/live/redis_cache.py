@@ -75,7 +75,7 @@ class Cache:
         def run() -> None:
             while not self._stop.is_set():
                 try:
-                    pubsub = self.client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
+                    pubsub = self.client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call, unused-ignore]
                     pubsub.subscribe(self.channel)
                     while not self._stop.is_set():
                         msg = pubsub.get_message(timeout=0.5)
