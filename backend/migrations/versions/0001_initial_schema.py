@@ -16,15 +16,30 @@ branch_labels = None
 depends_on = None
 
 
+def _id() -> sa.Column[int]:
+    """The surrogate key every table has (BIGINT, INTEGER on SQLite for its rowid)."""
+    return sa.Column(
+        "id",
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+        autoincrement=True,
+        nullable=False,
+    )
+
+
+def _envelope() -> list[sa.Column[int] | sa.Column[str]]:
+    """The columns of every stored message: sender, its sequence number, sent and received."""
+    return [
+        sa.Column("node_id", sa.String(length=64), nullable=False),
+        sa.Column("seq", sa.BigInteger(), nullable=False),
+        sa.Column("ts_ms", sa.BigInteger(), nullable=False),
+        sa.Column("received_ms", sa.BigInteger(), nullable=False),
+    ]
+
+
 def upgrade() -> None:
     op.create_table(
         "alert_rules",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
-        ),
+        _id(),
         sa.Column("name", sa.String(length=128), nullable=False),
         sa.Column("metric", sa.String(length=64), nullable=False),
         sa.Column("op", sa.String(length=2), nullable=False),
@@ -40,16 +55,8 @@ def upgrade() -> None:
     )
     op.create_table(
         "anomalies",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
-        ),
-        sa.Column("node_id", sa.String(length=64), nullable=False),
-        sa.Column("seq", sa.BigInteger(), nullable=False),
-        sa.Column("ts_ms", sa.BigInteger(), nullable=False),
-        sa.Column("received_ms", sa.BigInteger(), nullable=False),
+        _id(),
+        *_envelope(),
         sa.Column("observed_ms", sa.BigInteger(), nullable=False),
         sa.Column("intersection", sa.String(length=128), nullable=False),
         sa.Column("approach", sa.String(length=128), nullable=False),
@@ -67,16 +74,8 @@ def upgrade() -> None:
 
     op.create_table(
         "batches",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
-        ),
-        sa.Column("node_id", sa.String(length=64), nullable=False),
-        sa.Column("seq", sa.BigInteger(), nullable=False),
-        sa.Column("ts_ms", sa.BigInteger(), nullable=False),
-        sa.Column("received_ms", sa.BigInteger(), nullable=False),
+        _id(),
+        *_envelope(),
         sa.Column("window_start_ms", sa.BigInteger(), nullable=False),
         sa.Column("window_end_ms", sa.BigInteger(), nullable=False),
         sa.Column("count", sa.Integer(), nullable=False),
@@ -92,16 +91,8 @@ def upgrade() -> None:
 
     op.create_table(
         "consensus_rounds",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
-        ),
-        sa.Column("node_id", sa.String(length=64), nullable=False),
-        sa.Column("seq", sa.BigInteger(), nullable=False),
-        sa.Column("ts_ms", sa.BigInteger(), nullable=False),
-        sa.Column("received_ms", sa.BigInteger(), nullable=False),
+        _id(),
+        *_envelope(),
         sa.Column("cluster", sa.String(length=128), nullable=False),
         sa.Column("phase", sa.String(length=128), nullable=False),
         sa.Column("view", sa.BigInteger(), nullable=False),
@@ -116,12 +107,7 @@ def upgrade() -> None:
 
     op.create_table(
         "detections",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
-        ),
+        _id(),
         sa.Column("node_id", sa.String(length=64), nullable=False),
         sa.Column("seq", sa.BigInteger(), nullable=False),
         sa.Column("idx", sa.Integer(), nullable=False),
@@ -145,12 +131,7 @@ def upgrade() -> None:
 
     op.create_table(
         "logs",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
-        ),
+        _id(),
         sa.Column("node_id", sa.String(length=64), nullable=False),
         sa.Column("seq", sa.BigInteger(), nullable=True),
         sa.Column("ts_ms", sa.BigInteger(), nullable=False),
@@ -166,12 +147,7 @@ def upgrade() -> None:
 
     op.create_table(
         "messages",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
-        ),
+        _id(),
         sa.Column("node_id", sa.String(length=64), nullable=False),
         sa.Column("seq", sa.BigInteger(), nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),
@@ -216,12 +192,7 @@ def upgrade() -> None:
 
     op.create_table(
         "quarantine",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
-        ),
+        _id(),
         sa.Column("topic", sa.Text(), nullable=False),
         sa.Column("payload", sa.LargeBinary(), nullable=False),
         sa.Column("size_bytes", sa.BigInteger(), nullable=False),
@@ -251,12 +222,7 @@ def upgrade() -> None:
 
     op.create_table(
         "users",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
-        ),
+        _id(),
         sa.Column("username", sa.String(length=64), nullable=False),
         sa.Column("password_hash", sa.String(length=256), nullable=False),
         sa.Column("role", sa.String(length=16), nullable=False),
@@ -267,12 +233,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "alerts",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
-        ),
+        _id(),
         sa.Column("rule_id", sa.BigInteger(), nullable=True),
         sa.Column("node_id", sa.String(length=64), nullable=False),
         sa.Column("severity", sa.String(length=16), nullable=False),

@@ -52,15 +52,20 @@ RULES = sa.table(
 )
 
 
+def _id() -> sa.Column[int]:
+    """The surrogate key every table has (BIGINT, INTEGER on SQLite for its rowid)."""
+    return sa.Column(
+        "id",
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+        autoincrement=True,
+        nullable=False,
+    )
+
+
 def upgrade() -> None:
     op.create_table(
         "alert_silences",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
-        ),
+        _id(),
         sa.Column("rule_id", sa.BigInteger(), nullable=True),
         sa.Column("node_id", sa.String(length=64), nullable=True),
         sa.Column("intersection", sa.String(length=128), nullable=True),
