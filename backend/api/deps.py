@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Path, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, BeforeValidator
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -127,17 +127,6 @@ def ms(seconds: float | None) -> int | None:
     """API times are epoch seconds; storage is epoch milliseconds."""
     return None if seconds is None else round(seconds * 1000)
 
-
-def _refuse_bool(value: object) -> object:
-    if isinstance(value, bool):
-        raise ValueError("a boolean is not a number")
-    return value
-
-
-NO_BOOL = BeforeValidator(_refuse_bool)
-"""For number fields of request bodies: pydantic's lax mode would read ``false`` as 0,
-which the schema (``integer``/``number``) does not allow; strict mode would also refuse
-``160.0``, which JSON Schema counts as an integer."""
 
 Seconds = Annotated[float | None, Query(ge=0, le=1e11, description="epoch seconds")]
 """A time bound in epoch seconds; bounded so that milliseconds fit a 64-bit column."""
