@@ -153,6 +153,10 @@ TOKEN_ERRORS: Responses = {
 """Declared on every router whose routes need a token, so the OpenAPI document lists
 what the API answers to a caller without one."""
 BAD_BODY: Responses = {
-    400: {"model": Problem, "description": "Body is not valid UTF-8 (FastAPI cannot parse it)"}
+    400: {
+        "model": Problem,
+        "description": "Body, path or query is not valid UTF-8, or the URL holds a NUL byte",
+    }
 }
-"""Declared on every router: a request body that is not UTF-8 is a 400 before validation."""
+"""Declared on every router: a body that is not UTF-8 is a 400 before validation, and so
+is a path or query that is not NUL-free UTF-8 (``backend.api.url_guard``)."""
