@@ -12,6 +12,7 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -30,6 +31,8 @@ from backend.api import (
 from backend.api.deps import BAD_BODY, TOKEN_ERRORS, MetricsReader
 from backend.api.methods import method_not_allowed
 from backend.api.schemas import Liveness
+from backend.api.url_guard import UrlGuard
+from backend.api.validation_errors import validation_failed
 from backend.core.auth import check_production_secret
 from backend.core.service import Runtime
 from backend.core.settings import Settings
@@ -78,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.runtime = rt
     app.add_exception_handler(405, method_not_allowed)
+    app.add_exception_handler(RequestValidationError, validation_failed)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -87,6 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
 
     app.add_middleware(RequestTiming, histogram=rt.metrics.request_seconds)
+    app.add_middleware(UrlGuard)
 
     @app.get("/health", tags=["system"], response_model=Liveness)
     def health() -> dict[str, str]:

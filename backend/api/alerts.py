@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from backend.analytics.alert_rules import METRICS, OPEN_STATES, OPS
 from backend.api.alert_schemas import AlertOut, AlertPage, AlertState, SilenceOut
 from backend.api.deps import DB, NOT_FOUND, Id, Operator, RuntimeDep, Seconds, Viewer, ms
+from backend.api.request_body import JsonInt, RequestBody
 from backend.core.db import now_ms
 from backend.core.orm import AlertRow, AlertRule, AlertSilence
 from edgeqi.protocol import NODE_ID_PATTERN
@@ -30,7 +31,7 @@ def _enum(names: Iterable[str]) -> list[JsonValue]:
     return [str(n) for n in sorted(names)]
 
 
-class RuleBody(BaseModel):
+class RuleBody(RequestBody):
     """A condition ``metric op threshold``.
 
     ``metric`` is one of ``backend.analytics.alert_rules.METRICS``.
@@ -199,7 +200,7 @@ def acknowledge(alert_id: Id, db: DB, who: Operator) -> dict[str, Any]:
     return _alert(alert)
 
 
-class SilenceBody(BaseModel):
+class SilenceBody(RequestBody):
     """Mute the notifications of matching alerts for ``duration_s`` from now.
 
     At least one matcher (rule, node, intersection) is required: a silence of everything
@@ -220,7 +221,7 @@ class SilenceBody(BaseModel):
         }
     )
 
-    rule_id: int | None = Field(default=None, ge=0)
+    rule_id: JsonInt | None = Field(default=None, ge=0)
     node_id: str | None = Field(default=None, pattern=NODE_ID_PATTERN)
     intersection: str | None = Field(default=None, min_length=1, max_length=128)
     duration_s: float = Field(gt=0, le=86_400 * 30)

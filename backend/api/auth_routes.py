@@ -20,6 +20,7 @@ from backend.api.deps import (
     Viewer,
     throttle,
 )
+from backend.api.request_body import RequestBody
 from backend.api.schemas import Me
 from backend.core.auth import Role, TokenError, dummy_verify, hash_password, verify_password
 from backend.core.db import now_ms
@@ -28,12 +29,12 @@ from backend.core.orm import User
 router = APIRouter(prefix="/api", tags=["auth"])
 
 
-class LoginBody(BaseModel):
+class LoginBody(RequestBody):
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=1024)
 
 
-class RefreshBody(BaseModel):
+class RefreshBody(RequestBody):
     refresh_token: str = Field(min_length=1, max_length=4096)
 
 
@@ -44,10 +45,10 @@ class TokenPair(BaseModel):
     expires_in: int
 
 
-class UserBody(BaseModel):
+class UserBody(RequestBody):
     username: str = Field(pattern=r"^[A-Za-z0-9_.@-]{1,64}$")
     password: str = Field(min_length=8, max_length=1024)
-    role: Role = Role.VIEWER
+    role: Role = Field(default=Role.VIEWER, strict=False)
 
 
 class UserOut(BaseModel):
@@ -119,9 +120,9 @@ def create_user(body: UserBody, _: Admin, db: DB) -> User:
     return user
 
 
-class UserPatch(BaseModel):
-    role: Role | None = None
-    disabled: bool | None = Field(default=None, strict=True)
+class UserPatch(RequestBody):
+    role: Role | None = Field(default=None, strict=False)
+    disabled: bool | None = None
 
 
 def _user(db: DB, user_id: int) -> User:

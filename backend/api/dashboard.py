@@ -17,7 +17,8 @@ from fastapi import APIRouter, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from backend.api.deps import DB, NO_BOOL, Operator, Viewer
+from backend.api.deps import DB, Operator, Viewer
+from backend.api.request_body import JsonInt, RequestBody
 from backend.core.auth import Role
 from backend.core.db import now_ms
 from backend.core.orm import DashboardSettings
@@ -28,34 +29,34 @@ WIDGET_ID = r"^[a-z][a-z0-9_-]{0,31}$"
 VITALS_KEPT = 2000
 
 
-class SiteSettings(BaseModel):
+class SiteSettings(RequestBody):
     """Shared dashboard settings (defaults apply until someone saves).
 
-    Numbers refuse booleans (``false`` is not 0, as the schema says); ``160.0`` is still
-    the integer 160 and ``5`` the float 5.0, as JSON Schema reads them."""
+    Strict JSON types (``backend.api.request_body``): ``false`` is not 0, yet ``160.0``
+    is still the integer 160 and ``5`` the float 5.0, as JSON Schema reads them."""
 
     model_config = ConfigDict(extra="forbid")
 
     site_name: str = Field(default="EDGE-QI", min_length=1, max_length=64)
-    default_range_min: Annotated[int, NO_BOOL] = Field(default=60, ge=1, le=60 * 24 * 90)
-    live_points: Annotated[int, NO_BOOL] = Field(default=120, ge=10, le=2000)
-    status_poll_s: Annotated[float, NO_BOOL] = Field(default=5.0, ge=1.0, le=600.0)
-    low_battery_soc: Annotated[float, NO_BOOL] = Field(default=0.2, ge=0.0, le=1.0)
+    default_range_min: JsonInt = Field(default=60, ge=1, le=60 * 24 * 90)
+    live_points: JsonInt = Field(default=120, ge=10, le=2000)
+    status_poll_s: float = Field(default=5.0, ge=1.0, le=600.0)
+    low_battery_soc: float = Field(default=0.2, ge=0.0, le=1.0)
 
 
-class LayoutItem(BaseModel):
+class LayoutItem(RequestBody):
     """One overview widget's cell on a 12-column grid."""
 
     model_config = ConfigDict(extra="forbid")
 
     i: str = Field(pattern=WIDGET_ID)
-    x: Annotated[int, NO_BOOL] = Field(ge=0, le=11)
-    y: Annotated[int, NO_BOOL] = Field(ge=0, le=1000)
-    w: Annotated[int, NO_BOOL] = Field(ge=1, le=12)
-    h: Annotated[int, NO_BOOL] = Field(ge=1, le=40)
+    x: JsonInt = Field(ge=0, le=11)
+    y: JsonInt = Field(ge=0, le=1000)
+    w: JsonInt = Field(ge=1, le=12)
+    h: JsonInt = Field(ge=1, le=40)
 
 
-class UserPrefs(BaseModel):
+class UserPrefs(RequestBody):
     """A user's own overview layout and hidden widgets."""
 
     model_config = ConfigDict(extra="forbid")
@@ -72,11 +73,11 @@ class SettingsOut(BaseModel):
     can_edit_site: bool
 
 
-class Vital(BaseModel):
+class Vital(RequestBody):
     """One web-vitals measurement as the ``web-vitals`` library reports it."""
 
     name: Literal["TTFB", "FCP", "LCP", "CLS", "INP", "FID", "load"]
-    value: Annotated[float, NO_BOOL] = Field(ge=0, le=1e7, allow_inf_nan=False)
+    value: float = Field(ge=0, le=1e7, allow_inf_nan=False)
     rating: Literal["good", "needs-improvement", "poor"] | None = None
     page: str = Field(default="/", max_length=256)
 

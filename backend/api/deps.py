@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Path, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, BeforeValidator
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -128,17 +128,6 @@ def ms(seconds: float | None) -> int | None:
     return None if seconds is None else round(seconds * 1000)
 
 
-def _refuse_bool(value: object) -> object:
-    if isinstance(value, bool):
-        raise ValueError("a boolean is not a number")
-    return value
-
-
-NO_BOOL = BeforeValidator(_refuse_bool)
-"""For number fields of request bodies: pydantic's lax mode would read ``false`` as 0,
-which the schema (``integer``/``number``) does not allow; strict mode would also refuse
-``160.0``, which JSON Schema counts as an integer."""
-
 Seconds = Annotated[float | None, Query(ge=0, le=1e11, description="epoch seconds")]
 """A time bound in epoch seconds; bounded so that milliseconds fit a 64-bit column."""
 Id = Annotated[int, Path(ge=0, le=2**63 - 1)]
@@ -164,6 +153,10 @@ TOKEN_ERRORS: Responses = {
 """Declared on every router whose routes need a token, so the OpenAPI document lists
 what the API answers to a caller without one."""
 BAD_BODY: Responses = {
-    400: {"model": Problem, "description": "Body is not valid UTF-8 (FastAPI cannot parse it)"}
+    400: {
+        "model": Problem,
+        "description": "Body, path or query is not valid UTF-8, or the URL holds a NUL byte",
+    }
 }
-"""Declared on every router: a request body that is not UTF-8 is a 400 before validation."""
+"""Declared on every router: a body that is not UTF-8 is a 400 before validation, and so
+is a path or query that is not NUL-free UTF-8 (``backend.api.url_guard``)."""

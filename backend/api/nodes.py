@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
 from backend.api.deps import CONFLICT, DB, NOT_FOUND, THROTTLED, RuntimeDep, Viewer, throttle
+from backend.api.request_body import RequestBody
 from backend.api.schemas import NodeDetail, NodeOut, StoredAnomaly, StoredLog
 from backend.core.db import now_ms
 from backend.core.orm import AnomalyRow, LogRow, MessageRow, Node, RollupRow
@@ -31,10 +32,10 @@ class NodePage(BaseModel):
     items: list[NodeOut]
 
 
-class RegisterBody(BaseModel):
+class RegisterBody(RequestBody):
     node_id: str = Field(pattern=NODE_ID_PATTERN)
     intersection: str | None = Field(default=None, max_length=128)
-    rotate: bool = Field(default=False, strict=True)
+    rotate: bool = False
 
 
 class Registered(BaseModel):

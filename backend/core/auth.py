@@ -112,8 +112,10 @@ class Tokens:
 
 
 _MAX_KEYS = 100_000
-"""Keys a limiter tracks at once; past it the least recently failed one is forgotten
-(never everything at once, so flooding keys cannot reset a lockout in progress)."""
+"""Keys a limiter tracks at once; past it, expired keys and then the least recently
+failed key that holds nobody back are forgotten. Locked keys are never forgotten before
+their window passes (flooding other keys would otherwise lift a lockout); they can only
+exceed the cap by failures per window / limit, since a locked key records no more."""
 
 
 class LoginLimiter:
@@ -131,8 +133,10 @@ class LoginLimiter:
         window_s: float,
         per_name_max: int | None = None,
         per_client_max: int | None = None,
+        max_keys: int = _MAX_KEYS,
     ) -> None:
         self.window_s = window_s
+        self.max_keys = max_keys
         self._limits = {"pair": max_failures, "name": per_name_max, "client": per_client_max}
         self._failures: OrderedDict[tuple[str, ...], deque[float]] = OrderedDict()
         self._lock = threading.Lock()
@@ -167,8 +171,31 @@ class LoginLimiter:
                 q = self._failures.pop(key, None) or deque()
                 q.append(now)
                 self._failures[key] = q  # most recently failed last
-            while len(self._failures) > _MAX_KEYS:
-                self._failures.popitem(last=False)
+            touched = {key for key, _ in self._keys(client, name)}
+            while len(self._failures) > self.max_keys and self._evict_one(now, touched):
+                pass
+
+    def __len__(self) -> int:
+        """Keys tracked now (the memory the limiter holds)."""
+        return len(self._failures)
+
+    def _evict_one(self, now: float, keep: set[tuple[str, ...]]) -> bool:
+        """Forget the oldest key that holds nobody back; False when every key does.
+
+        Locked keys met on the way move to the back, so a flood of lockouts is scanned
+        once rather than on every failure. ``keep`` (the keys just failed) survive so
+        that a full table still counts new failures.
+        """
+        for _ in range(len(self._failures)):
+            key, q = next(iter(self._failures.items()))
+            while q and now - q[0] > self.window_s:
+                q.popleft()
+            limit = self._limits[key[0]]
+            if key not in keep and (limit is None or len(q) < limit):
+                del self._failures[key]
+                return True
+            self._failures.move_to_end(key)
+        return False
 
     def succeeded(self, client: str, name: str) -> None:
         """A success clears only its own pair: failures against the name from elsewhere
