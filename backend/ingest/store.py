@@ -58,6 +58,8 @@ class Accepted:
     received_ms: int
     message: Message
     ack: Callable[[], None] | None = None
+    pushed: bool = False
+    """Already pushed live on acceptance (see ``FreshGate``); the flush does not push it again."""
 
 
 @dataclass(slots=True)
