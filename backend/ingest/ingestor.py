@@ -36,7 +36,8 @@ from backend.core.prometheus import Metrics
 from backend.ingest.fresh_gate import FreshGate
 from backend.ingest.identity import Registry, SeqWatch
 from backend.ingest.quota import QuarantineQuota, publisher
-from backend.ingest.store import Accepted, AlertHook, Refused, Store, WriteResult
+from backend.ingest.recent_window import RecentWindow
+from backend.ingest.store import Accepted, AlertHook, Refused, Store, WriteResult, ms
 from edgeqi.protocol import (
     CONSENSUS_SUBSCRIPTION,
     NODE_ID_PATTERN,
@@ -134,6 +135,7 @@ class Ingestor:
         self.listeners: list[Listener] = []
         self.accept_listeners: list[AcceptListener] = []
         self.gate = FreshGate()
+        self.recent = RecentWindow()
         self._accepted: list[Accepted] = []
         self._refused: list[Refused] = []
         self._cond = threading.Condition()
@@ -356,6 +358,9 @@ class Ingestor:
         now_ms = time.time() * 1000
         for item in result.new:
             self.gate.stored(item.message.node_id, item.message.seq)
+            self.recent.add(
+                item.received_ms, len(item.payload), item.received_ms - ms(item.message.ts)
+            )
             m.ingested.labels(item.message.kind).inc()
             if self._seqs.regressed(item.message.node_id, item.message.seq):
                 m.flagged.labels("seq_regression").inc()
