@@ -11,6 +11,7 @@ from backend.api.deps import DB, RuntimeDep, Viewer
 from backend.api.schemas import Health, SystemStatus
 from backend.core.db import now_ms
 from backend.core.orm import AlertRow, MessageRow, Node, QuarantineRow, RollupRow
+from backend.ingest.recent_window import WINDOW_MS, Recent
 
 router = APIRouter(prefix="/api/system", tags=["system"])
 
@@ -41,14 +42,8 @@ def compute_status(db: DB, rt: RuntimeDep) -> dict[str, Any]:
     detections_total = db.scalar(
         select(func.coalesce(func.sum(RollupRow.n), 0)).where(_is_detection_class())
     )
-    minute_ago = now - 60_000
-    recent = db.execute(
-        select(
-            func.count(MessageRow.id),
-            func.coalesce(func.sum(MessageRow.size_bytes), 0),
-            func.avg(MessageRow.received_ms - MessageRow.ts_ms),
-        ).where(MessageRow.kind.in_(_KINDS), MessageRow.received_ms >= minute_ago)
-    ).one()
+    minute_ago = now - WINDOW_MS
+    recent = recent_messages(db, rt, now)
     detections_last_min = db.scalar(
         select(func.coalesce(func.sum(RollupRow.n), 0)).where(
             _is_detection_class(), RollupRow.minute_ms >= minute_ago - 60_000
@@ -69,9 +64,9 @@ def compute_status(db: DB, rt: RuntimeDep) -> dict[str, Any]:
         "messages_lost": max(int(nodes[5] or 0), 0),
         "detections_total": int(detections_total or 0),
         "detections_last_2min": int(detections_last_min or 0),
-        "messages_last_min": int(recent[0]),
-        "ingest_kbps_last_min": float(recent[1]) * 8 / 1000 / 60,
-        "latency_ms_mean_last_min": None if recent[2] is None else float(recent[2]),
+        "messages_last_min": recent.messages,
+        "ingest_kbps_last_min": recent.size_bytes * 8 / 1000 / 60,
+        "latency_ms_mean_last_min": recent.latency_ms_mean,
         "bytes_received_total": int(nodes[2]),
         "observations_not_transmitted_fraction": (
             (discarded + deferred) / observations if observations else None
@@ -84,6 +79,27 @@ def compute_status(db: DB, rt: RuntimeDep) -> dict[str, Any]:
         "uptime_s": now / 1000 - rt.started,
         "computed_at_ms": now,
     }
+
+
+def recent_messages(db: DB, rt: RuntimeDep, now: int) -> Recent:
+    """The last minute from the ingestor's window when this process is the one that
+    stores (the single-process layout); otherwise from the ledger, which another
+    process writes."""
+    if rt.ingests:
+        return rt.ingestor.recent.at(now)
+    return recent_from_table(db, now)
+
+
+def recent_from_table(db: DB, now: int) -> Recent:
+    """The last minute counted in the ledger (a scan of a minute of rows)."""
+    row = db.execute(
+        select(
+            func.count(MessageRow.id),
+            func.coalesce(func.sum(MessageRow.size_bytes), 0),
+            func.avg(MessageRow.received_ms - MessageRow.ts_ms),
+        ).where(MessageRow.kind.in_(_KINDS), MessageRow.received_ms >= now - WINDOW_MS)
+    ).one()
+    return Recent(int(row[0]), int(row[1]), None if row[2] is None else float(row[2]))
 
 
 _KINDS = ("heartbeat", "queue", "anomaly", "batch", "detections", "consensus", "log", "command")

@@ -26,7 +26,7 @@ from backend.ingest.identity import Registry
 from backend.ingest.ingestor import Ingestor
 from backend.ingest.mqtt_source import MqttSource
 from backend.ingest.quota import QuarantineQuota
-from backend.ingest.store import Store, WriteResult
+from backend.ingest.store import Accepted, Store, WriteResult
 from backend.live.push import Hub
 from backend.live.redis_cache import Cache
 from edgeqi.protocol import (
@@ -102,6 +102,7 @@ class Runtime:
                 metrics=self.metrics,
             )
         self.ingestor.listeners.append(self._after_flush)
+        self.ingestor.accept_listeners.append(self._on_accept)
         self._stop = threading.Event()
         self._retention: threading.Thread | None = None
         self._alert_clock: threading.Thread | None = None
@@ -184,39 +185,24 @@ class Runtime:
 
     # -- events -----------------------------------------------------------------------
 
+    def _on_accept(self, item: Accepted) -> None:
+        """Push a message proven new as soon as it is accepted (the promise is the
+        ingestor's module docstring), so live latency does not include the flush wait."""
+        self.hub.publish_many(live_events([item]))
+
     def _after_flush(self, result: WriteResult) -> None:
-        """Push what a flush stored to live clients, the cache and webhooks."""
-        events: list[tuple[str, dict[str, Any]]] = []
+        """Push what a flush stored and was not pushed on acceptance to live clients;
+        node counters to the cache; alerts to clients and webhooks."""
         touched: dict[str, dict[str, Any]] = {}
         for item in result.new:
             m = item.message
             touched[m.node_id] = {"node_id": m.node_id, "last_seen_ms": item.received_ms}
-            if isinstance(m, DetectionBatch):
-                events.append(
-                    (
-                        "detections",
-                        {
-                            "node_id": m.node_id,
-                            "seq": m.seq,
-                            "intersection": m.intersection,
-                            "frame_ts": m.frame_ts,
-                            "count": len(m.detections),
-                            "classes": sorted({d.cls for d in m.detections}),
-                        },
-                    )
-                )
-            elif isinstance(m, ConsensusMessage):
-                events.append(("consensus", m.model_dump(exclude={"body", "signature"})))
-            elif isinstance(m, LogRecord):
-                events.append(("logs", m.model_dump()))
-            elif m.kind in ("heartbeat", "queue", "anomaly"):
-                events.append(("nodes", m.model_dump(mode="json")))
         for loss in result.nodes:
             touched.setdefault(loss.node_id, {"node_id": loss.node_id})
             touched[loss.node_id].update({"received": loss.received, "lost": loss.lost})
         if self.cache is not None:
             self.cache.set_nodes(touched)
-        self.hub.publish_many(events)
+        self.hub.publish_many(live_events([i for i in result.new if not i.pushed]))
         self._announce_alerts(result.alerts)
 
     def _announce_alerts(self, alerts: list[dict[str, Any]]) -> None:
@@ -236,3 +222,31 @@ class Runtime:
                 args=(webhooks, self.settings.webhook_timeout_s),
                 daemon=True,
             ).start()
+
+
+def live_events(items: list[Accepted]) -> list[tuple[str, dict[str, Any]]]:
+    """The live events of stored or accepted messages, in their order."""
+    events: list[tuple[str, dict[str, Any]]] = []
+    for item in items:
+        m = item.message
+        if isinstance(m, DetectionBatch):
+            events.append(
+                (
+                    "detections",
+                    {
+                        "node_id": m.node_id,
+                        "seq": m.seq,
+                        "intersection": m.intersection,
+                        "frame_ts": m.frame_ts,
+                        "count": len(m.detections),
+                        "classes": sorted({d.cls for d in m.detections}),
+                    },
+                )
+            )
+        elif isinstance(m, ConsensusMessage):
+            events.append(("consensus", m.model_dump(exclude={"body", "signature"})))
+        elif isinstance(m, LogRecord):
+            events.append(("logs", m.model_dump()))
+        elif m.kind in ("heartbeat", "queue", "anomaly"):
+            events.append(("nodes", m.model_dump(mode="json")))
+    return events

@@ -6,6 +6,19 @@ work happens in one flusher thread that writes a batch when ``batch_size`` messa
 are pending or ``flush_interval_s`` has passed, whichever comes first. ``submit``
 blocks only when ``max_pending`` messages are waiting, which is the back-pressure
 that keeps memory bounded when the database falls behind.
+
+What the live stream promises. ``accept_listeners`` hear a message as soon as it is
+accepted (parsed, validated, registered when that is required) and queued for its
+flush, when the :class:`FreshGate` proves it is not a duplicate; every other accepted
+message reaches ``listeners`` with the flush that stored it, and a duplicate or a
+refused message reaches no listener at all. A message pushed on acceptance is not
+acknowledged to the broker before its commit, and a database outage only delays the
+commit (the flusher retries until the database is back), so every pushed message is
+stored, with two exceptions: a message the database refuses for its content
+(``store_error``, which validation exists to make impossible) and the process dying
+before the commit, after which the broker redelivers the unacknowledged message and it
+is stored, and pushed, again. A consumer that must see exactly what is stored reads the
+API; the stream is for being told early.
 """
 
 from __future__ import annotations
@@ -20,9 +33,11 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from backend.core.prometheus import Metrics
+from backend.ingest.fresh_gate import FreshGate
 from backend.ingest.identity import Registry, SeqWatch
 from backend.ingest.quota import QuarantineQuota, publisher
-from backend.ingest.store import Accepted, AlertHook, Refused, Store, WriteResult
+from backend.ingest.recent_window import RecentWindow
+from backend.ingest.store import Accepted, AlertHook, Refused, Store, WriteResult, ms
 from edgeqi.protocol import (
     CONSENSUS_SUBSCRIPTION,
     NODE_ID_PATTERN,
@@ -36,6 +51,7 @@ from edgeqi.protocol import (
 log = logging.getLogger(__name__)
 
 Listener = Callable[[WriteResult], None]
+AcceptListener = Callable[[Accepted], None]
 Ack = Callable[[], None]
 _CONSENSUS_PREFIX = CONSENSUS_SUBSCRIPTION.removesuffix("#")
 _MEMBER = re.compile(NODE_ID_PATTERN)
@@ -117,6 +133,9 @@ class Ingestor:
         self.max_pending = max_pending
         self.alert_hook = alert_hook
         self.listeners: list[Listener] = []
+        self.accept_listeners: list[AcceptListener] = []
+        self.gate = FreshGate()
+        self.recent = RecentWindow()
         self._accepted: list[Accepted] = []
         self._refused: list[Refused] = []
         self._cond = threading.Condition()
@@ -195,12 +214,27 @@ class Ingestor:
                 self._cond.wait(0.5)
             if isinstance(item, Accepted):
                 self._accepted.append(item)
+                # Inside the lock, so two copies of one message racing in from two
+                # source threads cannot both pass the gate.
+                item.pushed = bool(self.accept_listeners) and self.gate.admit(
+                    item.message.node_id, item.message.seq
+                )
             else:
                 self._refused.append(item)
             n = self._pending()
             self.metrics.pending.set(n)
             if n >= self.batch_size:
                 self._cond.notify_all()
+        if isinstance(item, Accepted) and item.pushed:
+            self._tell(self.accept_listeners, item)
+
+    @staticmethod
+    def _tell(listeners: list[Any], arg: object) -> None:
+        for listener in listeners:
+            try:
+                listener(arg)
+            except Exception:  # a listener must not stop ingest
+                log.exception("ingest listener failed")
 
     def _pending(self) -> int:
         return len(self._accepted) + len(self._refused)
@@ -323,6 +357,10 @@ class Ingestor:
         m.duplicates.inc(result.duplicates)
         now_ms = time.time() * 1000
         for item in result.new:
+            self.gate.stored(item.message.node_id, item.message.seq)
+            self.recent.add(
+                item.received_ms, len(item.payload), item.received_ms - ms(item.message.ts)
+            )
             m.ingested.labels(item.message.kind).inc()
             if self._seqs.regressed(item.message.node_id, item.message.seq):
                 m.flagged.labels("seq_regression").inc()
@@ -341,11 +379,7 @@ class Ingestor:
         for ack in acks:
             if ack is not None:
                 ack()
-        for listener in self.listeners:
-            try:
-                listener(result)
-            except Exception:  # a listener must not stop ingest
-                log.exception("ingest listener failed")
+        self._tell(self.listeners, result)
 
     def stats(self) -> dict[str, Any]:
         """Counters for the health endpoint."""

@@ -58,6 +58,8 @@ class Accepted:
     received_ms: int
     message: Message
     ack: Callable[[], None] | None = None
+    pushed: bool = False
+    """Already pushed live on acceptance (see ``FreshGate``); the flush does not push it again."""
 
 
 @dataclass(slots=True)
@@ -97,7 +99,7 @@ class WriteResult:
 AlertHook = Callable[[Connection, list[Accepted], dict[str, NodeLoss]], list[dict[str, Any]]]
 
 
-def _ms(seconds: float) -> int:
+def ms(seconds: float) -> int:
     return round(seconds * 1000)
 
 
@@ -197,7 +199,7 @@ class Store:
                 m.message.node_id,
                 m.message.seq,
                 m.message.kind,
-                _ms(m.message.ts),
+                ms(m.message.ts),
                 m.received_ms,
                 len(m.payload),
                 m.payload.decode() if m.message.kind in TELEMETRY_KINDS else None,
@@ -246,9 +248,9 @@ class Store:
         detections: list[tuple[Any, ...]] = []
         for item in new:
             m, rec = item.message, item.received_ms
-            base = {"node_id": m.node_id, "seq": m.seq, "ts_ms": _ms(m.ts), "received_ms": rec}
+            base = {"node_id": m.node_id, "seq": m.seq, "ts_ms": ms(m.ts), "received_ms": rec}
             if isinstance(m, DetectionBatch):
-                frame_ms = _ms(m.frame_ts)
+                frame_ms = ms(m.frame_ts)
                 where = (m.node_id, m.seq)
                 place = (frame_ms, rec, m.intersection)
                 detections.extend(
@@ -259,7 +261,7 @@ class Store:
                 per_table[AnomalyRow].append(
                     base
                     | {
-                        "observed_ms": _ms(m.observed_at),
+                        "observed_ms": ms(m.observed_at),
                         "intersection": m.intersection,
                         "approach": m.approach,
                         "anomaly": m.anomaly.value,
@@ -274,8 +276,8 @@ class Store:
                 per_table[BatchRow].append(
                     base
                     | {
-                        "window_start_ms": _ms(m.window_start),
-                        "window_end_ms": _ms(m.window_end),
+                        "window_start_ms": ms(m.window_start),
+                        "window_end_ms": ms(m.window_end),
                         "count": m.count,
                         "codec": m.codec,
                         "data": m.data,
@@ -321,14 +323,14 @@ class Store:
         for item in new:
             m = item.message
             if isinstance(m, DetectionBatch):
-                minute = _ms(m.frame_ts) // MINUTE_MS * MINUTE_MS
+                minute = ms(m.frame_ts) // MINUTE_MS * MINUTE_MS
                 for d in m.detections:
                     add((m.node_id, minute, d.cls, ""), m.intersection, d.conf)
             elif isinstance(m, QueueObservation):
-                minute = _ms(m.ts) // MINUTE_MS * MINUTE_MS
+                minute = ms(m.ts) // MINUTE_MS * MINUTE_MS
                 add((m.node_id, minute, "queue", m.approach), m.intersection, m.vehicles)
             elif isinstance(m, AnomalyReport):
-                minute = _ms(m.observed_at) // MINUTE_MS * MINUTE_MS
+                minute = ms(m.observed_at) // MINUTE_MS * MINUTE_MS
                 key = (m.node_id, minute, f"anomaly:{m.anomaly.value}", m.approach)
                 add(key, m.intersection, m.score)
         if not agg:
