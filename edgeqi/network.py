@@ -37,6 +37,9 @@ class LinkMonitor:
         self._lost_in_window = 0
         self._unacked = 0
         self.last_update: float | None = None
+        self._quality: LinkQuality | None = None
+        """The last :meth:`quality`, until an ack or a loss changes it: every node step asks
+        for it, and most steps have no link feedback."""
 
     def on_sent(self, now: float, count: int = 1) -> None:
         self._unacked += count
@@ -50,12 +53,14 @@ class LinkMonitor:
             kbps = nbytes * 8.0 / transfer_s / 1000.0
             self.bandwidth_kbps = (1 - a) * self.bandwidth_kbps + a * kbps
         self._record(True)
+        self._quality = None
         self._unacked = max(0, self._unacked - 1)
         self.last_update = now
 
     def on_loss(self, now: float, count: int = 1) -> None:
         for _ in range(count):
             self._record(False)
+        self._quality = None
         self._unacked = max(0, self._unacked - count)
         self.last_update = now
 
@@ -74,6 +79,11 @@ class LinkMonitor:
         return self._lost_in_window / len(self._outcomes)
 
     def quality(self) -> LinkQuality:
+        if self._quality is None:
+            self._quality = self._measure()
+        return self._quality
+
+    def _measure(self) -> LinkQuality:
         loss = self.loss
         p90 = self.rtt_ms + 2.0 * self.rtt_dev_ms
         latency_term = 1.0 / (1.0 + p90 / 200.0)

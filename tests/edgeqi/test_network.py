@@ -39,3 +39,16 @@ def test_jitter_raises_the_high_percentile_estimate() -> None:
         jittery.on_ack(k, 20.0 if k % 2 else 180.0, 1000, 0.01)
     assert jittery.quality().rtt_p90_ms > steady.quality().rtt_p90_ms + 100.0
     assert jittery.quality().score < steady.quality().score
+
+
+def test_quality_is_computed_once_per_feedback() -> None:
+    """Each node step asks for the link quality; it changes only on an ack or a loss."""
+    m = LinkMonitor()
+    first = m.quality()
+    m.on_sent(1.0)
+    assert m.quality() is first  # a send changes nothing the quality reads
+    m.on_ack(2.0, rtt_ms=400.0, nbytes=1000, transfer_s=0.1)
+    after_ack = m.quality()
+    assert after_ack.rtt_ms > first.rtt_ms
+    m.on_loss(3.0)
+    assert m.quality().loss > after_ack.loss
