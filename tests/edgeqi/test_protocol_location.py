@@ -29,7 +29,7 @@ def test_location_round_trips_with_junction_and_approach() -> None:
     )
     back = decode(encode(msg))
     assert back == msg
-    assert back.location == Location(lat=48.137, lon=11.575)  # type: ignore[union-attr]
+    assert back.location == Location(lat=48.137, lon=11.575)
 
 
 @pytest.mark.parametrize(
