@@ -33,6 +33,7 @@ from edgeqi.protocol import (
     DetectionBatch,
     Heartbeat,
     LinkStats,
+    Location,
     Message,
     ModelMode,
     QueueObservation,
@@ -126,6 +127,11 @@ class NodeConfig:
     frames_per_observation: int
     cycle_s: float
     """Signal cycle of the node's intersection: Algorithm 2 scores each cycle's peak queue."""
+    location: Location | None = None
+    """Where the camera stands, for the operator's map. Unset, the heartbeat names no place
+    and keeps its old size, so runs that do not place nodes count the same bytes."""
+    approach: str | None = None
+    """The approach the camera watches, sent with ``location`` so the map can draw it."""
 
 
 class Ack(NamedTuple):
@@ -634,4 +640,7 @@ class EdgeNode:
             cpu=None if inputs.cpu is None else min(1.0, max(0.0, inputs.cpu)),
             mem_mb=None if inputs.mem_mb is None else max(0.0, inputs.mem_mb),
             temp_c=inputs.temp_c,
+            location=self.config.location,
+            intersection=None if self.config.location is None else self.config.intersection,
+            approach=None if self.config.location is None else self.config.approach,
         )

@@ -94,8 +94,22 @@ class LinkStats(BaseModel):
     loss: Fraction
 
 
+class Location(BaseModel):
+    """Where a camera stands, in WGS84 degrees; what the operator's city map projects."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    lat: Annotated[float, Field(ge=-90.0, le=90.0, allow_inf_nan=False)]
+    lon: Annotated[float, Field(ge=-180.0, le=180.0, allow_inf_nan=False)]
+
+
 class Heartbeat(_Message):
-    """Periodic health; carries the counters of what the node chose not to send."""
+    """Periodic health; carries the counters of what the node chose not to send.
+
+    ``location``, ``intersection`` and ``approach`` say where the node is, for the map.
+    They are optional and unset ones are not encoded, so a node that predates them is
+    still a valid v1 sender and its heartbeat keeps its byte size.
+    """
 
     kind: Literal["heartbeat"] = "heartbeat"
     battery_soc: Fraction
@@ -111,6 +125,9 @@ class Heartbeat(_Message):
     cpu: Fraction | None = None
     mem_mb: NonNegative | None = None
     temp_c: Finite | None = None
+    location: Location | None = None
+    intersection: ShortText | None = None
+    approach: ShortText | None = None
 
 
 class QueueObservation(_Message):

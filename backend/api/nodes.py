@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from backend.api.deps import CONFLICT, DB, NOT_FOUND, THROTTLED, RuntimeDep, Viewer, throttle
 from backend.api.request_body import RequestBody
-from backend.api.schemas import NodeDetail, NodeOut, StoredAnomaly, StoredLog
+from backend.api.schemas import NodeDetail, NodeLocation, NodeOut, StoredAnomaly, StoredLog
 from backend.core.db import now_ms
 from backend.core.orm import AnomalyRow, LogRow, MessageRow, Node, RollupRow
 from backend.ingest.broker_acl import mosquitto_hash
@@ -70,6 +70,10 @@ def to_out(node: Node, active_since: int) -> NodeOut:
         bandwidth_kbps=node.bandwidth_kbps,
         link_loss=node.link_loss,
         uptime_s=node.uptime_s,
+        location=None
+        if node.lat is None or node.lon is None
+        else NodeLocation(lat=node.lat, lon=node.lon),
+        approach=node.approach,
     )
 
 

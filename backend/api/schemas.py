@@ -87,6 +87,13 @@ class Health(BaseModel):
 # -- nodes ----------------------------------------------------------------------------------
 
 
+class NodeLocation(BaseModel):
+    """Where a node stands (WGS84 degrees), as its newest placed heartbeat said."""
+
+    lat: float
+    lon: float
+
+
 class NodeOut(BaseModel):
     node_id: str
     intersection: str | None
@@ -108,6 +115,10 @@ class NodeOut(BaseModel):
     bandwidth_kbps: float | None
     link_loss: float | None
     uptime_s: float | None
+    location: NodeLocation | None = Field(
+        default=None, description="null for nodes that never sent a place (issue 18)"
+    )
+    approach: str | None = Field(default=None, description="the approach the camera watches")
 
 
 class StoredAnomaly(BaseModel):

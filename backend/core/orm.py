@@ -84,6 +84,10 @@ class Node(Base):
     bandwidth_kbps: Mapped[float | None] = mapped_column(Float)
     link_loss: Mapped[float | None] = mapped_column(Float)
     uptime_s: Mapped[float | None] = mapped_column(Float)
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    approach: Mapped[str | None] = mapped_column(String(128))
+    """Where the node is, from the newest heartbeat that said so (migration 0007)."""
 
 
 class MessageRow(Base):

@@ -433,6 +433,8 @@ class Store:
                 row["discarded"] += m.discarded
                 row["deferred"] += m.deferred
                 row["dropped"] += m.dropped
+                if m.intersection is not None:
+                    row["intersection"] = m.intersection
                 prev = latest_hb.get(m.node_id)
                 if prev is None or (m.ts, m.seq) >= (prev.ts, prev.seq):
                     latest_hb[m.node_id] = m
@@ -450,6 +452,9 @@ class Store:
                     "bandwidth_kbps": hb.link.bandwidth_kbps if hb else None,
                     "link_loss": hb.link.loss if hb else None,
                     "uptime_s": hb.uptime_s if hb else None,
+                    "lat": hb.location.lat if hb and hb.location else None,
+                    "lon": hb.location.lon if hb and hb.location else None,
+                    "approach": hb.approach if hb else None,
                 }
             )
             rows.append(row)
@@ -494,6 +499,9 @@ class Store:
                         "bandwidth_kbps",
                         "link_loss",
                         "uptime_s",
+                        "lat",
+                        "lon",
+                        "approach",
                     )
                 },
             },

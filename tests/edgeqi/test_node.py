@@ -180,3 +180,20 @@ def test_one_unusual_cycle_is_batched_not_reported_two_are_reported() -> None:
     outs = run(node, [*calm, *one_cycle, *one_cycle, *calm])
     reports = [m for m in messages(outs) if isinstance(m, AnomalyReport)]
     assert reports and reports[0].approach == "N" and reports[0].priority == "critical"
+
+
+def test_a_placed_node_names_its_place_in_the_heartbeat_an_unplaced_one_does_not() -> None:
+    """The map needs coordinates, but a node without any must send the old heartbeat."""
+    from dataclasses import replace
+
+    from edgeqi.protocol import Location
+
+    plain, _ = make()
+    placed, _ = make()
+    placed.config = replace(placed.config, location=Location(lat=52.52, lon=13.405), approach="E")
+    w = [Window((5.0, 6.0))] * 16
+    beat = next(m for m in messages(run(placed, w)) if isinstance(m, Heartbeat))
+    assert beat.location == Location(lat=52.52, lon=13.405)
+    assert (beat.intersection, beat.approach) == ("i0001", "E")
+    old = next(m for m in messages(run(plain, w)) if isinstance(m, Heartbeat))
+    assert old.location is None and old.intersection is None and old.approach is None
