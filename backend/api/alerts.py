@@ -9,14 +9,22 @@ from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, status
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, JsonValue, model_validator
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    JsonValue,
+    model_validator,
+)
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from backend.analytics.alert_rules import METRICS, OPEN_STATES, OPS
 from backend.api.alert_schemas import AlertOut, AlertPage, AlertState, SilenceOut
 from backend.api.deps import DB, NOT_FOUND, Id, Operator, RuntimeDep, Seconds, Viewer, ms
-from backend.api.request_body import JsonInt, RequestBody
+from backend.api.request_body import RequestBody, integral
 from backend.core.db import now_ms
 from backend.core.orm import AlertRow, AlertRule, AlertSilence
 from edgeqi.protocol import NODE_ID_PATTERN
@@ -221,7 +229,7 @@ class SilenceBody(RequestBody):
         }
     )
 
-    rule_id: JsonInt | None = Field(default=None, ge=0)
+    rule_id: Annotated[int, Field(ge=0, le=2**63 - 1), BeforeValidator(integral)] | None = None
     node_id: str | None = Field(default=None, pattern=NODE_ID_PATTERN)
     intersection: str | None = Field(default=None, min_length=1, max_length=128)
     duration_s: float = Field(gt=0, le=86_400 * 30)

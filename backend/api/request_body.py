@@ -18,13 +18,38 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    GetJsonSchemaHandler,
+    field_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
+
+NO_NUL = "^[^\\u0000]*$"
+"""The JSON Schema pattern of body strings that state no pattern of their own."""
 
 
 class RequestBody(BaseModel):
     """Strict JSON types for every field; subclasses' own ``model_config`` merges in."""
 
     model_config = ConfigDict(strict=True)
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        """State the NUL rule in the schema too, so clients (and schemathesis) know it."""
+        schema = handler(core_schema)
+        for prop in handler.resolve_ref_schema(schema).get("properties", {}).values():
+            for option in [prop, *prop.get("anyOf", [])]:
+                if option.get("type") == "string" and not {"pattern", "enum", "format"} & set(
+                    option
+                ):
+                    option["pattern"] = NO_NUL
+        return schema
 
     @field_validator("*", mode="after")
     @classmethod
@@ -47,12 +72,13 @@ def _check_text(value: object) -> None:
             _check_text(item)
 
 
-def _integral(value: object) -> object:
+def integral(value: object) -> object:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
 
 
-JsonInt = Annotated[int, BeforeValidator(_integral), Field(ge=-(2**63), le=2**63 - 1)]
-"""An integer field: JSON integers and integral numbers within 64 bits (a BIGINT column);
-booleans and strings refused."""
+JsonInt = Annotated[int, BeforeValidator(integral)]
+"""An integer field: JSON integers and integral numbers; booleans and strings refused.
+Each field states its own bounds (within 64 bits, a BIGINT column): bounds here would
+clash with the field's own in the schema."""
