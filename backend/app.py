@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 from fastapi import FastAPI, Response
 from fastapi.exceptions import RequestValidationError
@@ -31,7 +32,7 @@ from backend.api import (
 from backend.api.deps import BAD_BODY, TOKEN_ERRORS, MetricsReader
 from backend.api.methods import method_not_allowed
 from backend.api.schemas import Liveness
-from backend.api.url_guard import UrlGuard
+from backend.api.url_guard import UrlGuard, state_url_rule
 from backend.api.validation_errors import validation_failed
 from backend.core.auth import check_production_secret
 from backend.core.service import Runtime
@@ -120,4 +121,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ws.router)
     # Last: the dashboard's catch-all must not shadow any route above.
     app.include_router(static.router_for(settings.dashboard_dist))
+    generate_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        return state_url_rule(generate_openapi())
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app

@@ -9,9 +9,12 @@ parameter, answered as the 400 every router declares, instead of a check per rou
 from __future__ import annotations
 
 import json
+from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from backend.api.request_body import NO_NUL
 
 
 def bad_url_reason(raw_path: bytes, query: bytes) -> str | None:
@@ -50,3 +53,21 @@ class UrlGuard:
                 await send({"type": "websocket.close", "code": 1008})
                 return
         await self.app(scope, receive, send)
+
+
+def state_url_rule(schema: dict[str, Any]) -> dict[str, Any]:
+    """State the guard's NUL rule on every string path and query parameter of an OpenAPI
+    document that states no pattern or enum of its own, so that clients (and
+    schemathesis) know a NUL is refused as the declared 400. In place and idempotent."""
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            if not isinstance(operation, dict):
+                continue
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") not in ("path", "query"):
+                    continue
+                value_schema = parameter.get("schema", {})
+                for option in [value_schema, *value_schema.get("anyOf", [])]:
+                    if option.get("type") == "string" and not {"pattern", "enum"} & set(option):
+                        option["pattern"] = NO_NUL
+    return schema

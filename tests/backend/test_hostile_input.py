@@ -7,6 +7,7 @@ beyond 64 bits; each of these used to reach the database and come back as a 500.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -83,3 +84,24 @@ def test_hostile_paths_and_queries_are_refused(
     body = RULE if path.startswith("/api/alerts/rules/") else {}
     r = pg_client.request(method, path, json=body, headers=pg_admin)
     assert 400 <= r.status_code < 500, (r.status_code, r.text)
+
+
+def test_schema_states_the_url_guards_nul_rule(client: TestClient) -> None:
+    """Every free-text path or query parameter's schema refuses a NUL, as UrlGuard does:
+    a client generating from the schema (schemathesis found it) must not believe a NUL
+    query valid and then meet the guard's 400."""
+    free_text = []
+    for path, operations in client.get("/openapi.json").json()["paths"].items():
+        for method, operation in operations.items():
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] not in ("path", "query"):
+                    continue
+                value = parameter["schema"]
+                for option in [value, *value.get("anyOf", [])]:
+                    if option.get("type") == "string" and "enum" not in option:
+                        free_text.append((method, path, parameter["name"], option))
+    assert free_text, "no free-text parameter found: the test looks at nothing"
+    for method, path, name, option in free_text:
+        pattern = option.get("pattern")
+        assert pattern is not None, (method, path, name)
+        assert re.search(pattern, "a\x00b") is None, (method, path, name, pattern)
