@@ -68,6 +68,8 @@ def node_config(cfg: NodeRuntimeConfig, profile: DeviceProfile) -> NodeConfig:
         heartbeat_period_s=cfg.heartbeat_s,
         frames_per_observation=max(1, round(cfg.camera.fps * cfg.observe_period_s)),
         cycle_s=cfg.cycle_s,
+        location=cfg.location,
+        approach=cfg.approach or (cfg.zones[0].approach if cfg.zones else None),
     )
 
 

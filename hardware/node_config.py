@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from edgeqi.consensus.cycle import CycleParams
 from edgeqi.energy import DeviceProfile
-from edgeqi.protocol import NODE_ID_PATTERN
+from edgeqi.protocol import NODE_ID_PATTERN, Location
 
 
 class _Strict(BaseModel):
@@ -215,6 +215,12 @@ class NodeRuntimeConfig(_Strict):
     cycle_s: Annotated[float, Field(gt=0)] = 90.0
     backend_url: str | None = None
     log_level: str = "INFO"
+    location: Location | None = None
+    """Where the camera stands, ``{lat, lon}`` in WGS84 degrees: sent in every heartbeat
+    so the operator's city map can draw it. Unset, the node names no place."""
+    approach: str | None = Field(default=None, min_length=1, max_length=128)
+    """The approach the camera watches (``N``, ``E``, ...), drawn with ``location``;
+    defaults to the first zone's approach."""
 
     @model_validator(mode="before")
     @classmethod

@@ -77,3 +77,20 @@ def test_dump_then_load_gives_the_same_config(tmp_path: Path) -> None:
     dump(cfg, out)
     assert "queue.sqlite" in out.read_text() and str(tmp_path) not in out.read_text()
     assert load(out) == cfg
+
+
+def test_a_placed_node_sends_its_location_and_approach(tmp_path: Path) -> None:
+    from edgeqi.protocol import Location
+    from hardware.assemble import node_config
+
+    placed = {**MINIMAL, "location": {"lat": 48.1372, "lon": 11.5756}, "approach": "N"}
+    cfg = load(_write(tmp_path, placed))
+    assert cfg.location == Location(lat=48.1372, lon=11.5756)
+    dump(cfg, tmp_path / "again.yaml")
+    assert load(tmp_path / "again.yaml") == cfg
+    profile = cfg.power.device
+    node = node_config(cfg, profile)
+    assert (node.location, node.approach) == (cfg.location, "N")
+    with pytest.raises(ConfigError, match=r"location\.lat"):
+        load(_write(tmp_path, {**MINIMAL, "location": {"lat": 91, "lon": 0}}))
+    assert node_config(load(_write(tmp_path, MINIMAL)), profile).location is None
