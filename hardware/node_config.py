@@ -217,7 +217,7 @@ class NodeRuntimeConfig(_Strict):
     log_level: str = "INFO"
     location: Location | None = None
     """Where the camera stands, ``{lat, lon}`` in WGS84 degrees: sent in every heartbeat
-    so the operator's city map can draw it. Unset, the node names no place."""
+    and stored per node by the backend (``GET /api/nodes``). Unset, the node names no place."""
     approach: str | None = Field(default=None, min_length=1, max_length=128)
     """The approach the camera watches (``N``, ``E``, ...), drawn with ``location``;
     defaults to the first zone's approach."""

@@ -29,7 +29,15 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
 NO_NUL = "^[^\\u0000]*$"
-"""The JSON Schema pattern of body strings that state no pattern of their own."""
+"""The JSON Schema pattern of strings that state no pattern of their own."""
+
+
+def state_no_nul(schema: dict[str, Any], exempt: frozenset[str]) -> None:
+    """Give ``schema`` (and each option of its ``anyOf``) the NUL rule where it is a
+    string with none of the ``exempt`` keys, which already constrain it."""
+    for option in [schema, *schema.get("anyOf", [])]:
+        if option.get("type") == "string" and not exempt & option.keys():
+            option["pattern"] = NO_NUL
 
 
 class RequestBody(BaseModel):
@@ -43,12 +51,9 @@ class RequestBody(BaseModel):
     ) -> JsonSchemaValue:
         """State the NUL rule in the schema too, so clients (and schemathesis) know it."""
         schema = handler(core_schema)
+        # A formatted body string (a date-time) fails its own parse on a NUL already.
         for prop in handler.resolve_ref_schema(schema).get("properties", {}).values():
-            for option in [prop, *prop.get("anyOf", [])]:
-                if option.get("type") == "string" and not {"pattern", "enum", "format"} & set(
-                    option
-                ):
-                    option["pattern"] = NO_NUL
+            state_no_nul(prop, frozenset({"pattern", "enum", "format"}))
         return schema
 
     @field_validator("*", mode="after")

@@ -14,7 +14,7 @@ from urllib.parse import unquote_to_bytes
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from backend.api.request_body import NO_NUL
+from backend.api.request_body import state_no_nul
 
 
 def bad_url_reason(raw_path: bytes, query: bytes) -> str | None:
@@ -66,8 +66,6 @@ def state_url_rule(schema: dict[str, Any]) -> dict[str, Any]:
             for parameter in operation.get("parameters", []):
                 if parameter.get("in") not in ("path", "query"):
                     continue
-                value_schema = parameter.get("schema", {})
-                for option in [value_schema, *value_schema.get("anyOf", [])]:
-                    if option.get("type") == "string" and not {"pattern", "enum"} & set(option):
-                        option["pattern"] = NO_NUL
+                # Formatted ones too: the guard refuses a NUL before any format is read.
+                state_no_nul(parameter.get("schema", {}), frozenset({"pattern", "enum"}))
     return schema
