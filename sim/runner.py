@@ -41,6 +41,7 @@ from edgeqi.protocol import (
 )
 from sim import realtime
 from sim.camera_quality import CameraQuality
+from sim.city_layout import camera_location, intersection_location
 from sim.collector import Collector
 from sim.consensus_driver import ConsensusLayer
 from sim.faults import FaultEvent, plan_faults
@@ -268,9 +269,19 @@ class PolicySimulation:
     def _new_node(self, k: int, started_at: float, seq: int = 0) -> EdgeNode:
         scn = self.scn
         approaches = tuple(APPROACH_NAMES[a] for a in self.coverage[k])
+        junction = int(self.node_intersection[k])
+        origin = scn.city.origin
+        location = (
+            None
+            if origin is None
+            else camera_location(
+                intersection_location(junction, scn.intersections, origin, scn.city.block_m),
+                approaches[0],
+            )
+        )
         config = NodeConfig(
             node_id=node_name(k),
-            intersection=intersection_name(int(self.node_intersection[k])),
+            intersection=intersection_name(junction),
             approaches=approaches,
             profile=self.energy.profile,
             policy=self.policy,
@@ -278,6 +289,8 @@ class PolicySimulation:
             heartbeat_period_s=scn.workload.heartbeat_period_s,
             frames_per_observation=scn.workload.detector.frames_per_observation,
             cycle_s=scn.workload.cycle_s,
+            location=location,
+            approach=None if location is None else approaches[0],
         )
         node = EdgeNode(config, self.perception, started_at=started_at, learned=self.learned)
         node.seq = seq

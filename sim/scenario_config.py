@@ -22,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 
+from edgeqi.protocol import Location
 from sim import sumo_tools
 from sim.realtime import RealtimeConfig
 
@@ -67,6 +68,12 @@ class CityConfig(_Strict):
     vehicle_spacing_m: Positive = 7.0
     intersections_per_district: PositiveInt = 25
     """Intersections sharing one backhaul uplink (contention domain)."""
+    origin: Location | None = None
+    """Where the city stands on the operator's map (WGS84 centre of the grid). Set, every
+    camera's heartbeat names its place (``sim.city_layout``) and the modelled network carries
+    those bytes; unset (the experiments), heartbeats keep their size and results their value."""
+    block_m: Positive = 400.0
+    """Distance between neighbouring intersections on the map's grid."""
 
     @model_validator(mode="after")
     def _topology(self) -> CityConfig:

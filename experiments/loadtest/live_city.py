@@ -35,6 +35,10 @@ LIVE_HOURS = 12.0
 """How long the city runs past its backfill; a server outliving it keeps its history."""
 
 
+MAP_ORIGIN = (48.137, 11.575)
+"""Where the demo city stands (degrees); its cameras' heartbeats carry their places."""
+
+
 def city_scenario(
     nodes: int, backfill_s: float, broker_url: str, overrides: list[str] | tuple[str, ...] = ()
 ) -> ScenarioConfig:
@@ -59,6 +63,8 @@ def city_scenario(
             # A loaded machine may fall behind for a while; the feed keeps going.
             "realtime.max_lag_s=600",
             f"realtime.hil.broker_url={broker_url}",
+            # Placed on the operator's city map (any point: the map draws no tiles).
+            f"city.origin={{lat:{MAP_ORIGIN[0]},lon:{MAP_ORIGIN[1]}}}",
             "progress=false",
             *overrides,
         ]
