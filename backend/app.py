@@ -31,6 +31,7 @@ from backend.api import (
 )
 from backend.api.deps import BAD_BODY, TOKEN_ERRORS, MetricsReader
 from backend.api.methods import method_not_allowed
+from backend.api.openapi_links import state_links
 from backend.api.schema_bounds import exact_integer_bounds
 from backend.api.schemas import Liveness
 from backend.api.url_guard import UrlGuard, state_url_rule
@@ -125,7 +126,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     generate_openapi = app.openapi
 
     def openapi() -> dict[str, Any]:
-        return exact_integer_bounds(state_url_rule(generate_openapi()))
+        return state_links(exact_integer_bounds(state_url_rule(generate_openapi())))
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
