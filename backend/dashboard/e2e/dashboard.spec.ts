@@ -81,6 +81,25 @@ test("nodes: search, sort and the detail panel's history", async ({ page }) => {
   await shot(page, "03-nodes");
 });
 
+test("city map: a camera opens its node's detail, a junction its intersection card, from the keyboard too", async ({ page }) => {
+  await login(page, "viewer");
+  await page.getByRole("link", { name: "City map" }).click();
+  await expect(page.locator(".map-camera")).toHaveCount(12);
+  await page.getByTestId("camera-n00005").locator(".map-dot").click();
+  await expect(page).toHaveURL(/\/nodes\?node=n00005$/);
+  await expect(page.getByTestId("node-detail")).toContainText("n00005");
+  await expect(page.getByTestId("node-detail").locator(".recharts-line").first()).toBeVisible();
+  await page.goBack();
+  const junction = page.getByTestId("junction-i0001");
+  await junction.focus();
+  await expect(page.getByTestId("map-tip")).toContainText("i0001 · 4 cameras");
+  await page.keyboard.press("Enter");
+  await expect(page).toHaveURL(/\/intersections\?intersection=i0001$/);
+  await expect(page.getByTestId("intersection-i0001")).toHaveClass(/chosen/);
+  await expect(page.getByTestId("intersection-i0000")).not.toHaveClass(/chosen/);
+  await shot(page, "03b-map-link");
+});
+
 test("detections: debounced filters narrow the virtual list and exports hold the filtered set", async ({ page }) => {
   await login(page, "viewer");
   await page.getByRole("link", { name: "Detections & logs" }).click();

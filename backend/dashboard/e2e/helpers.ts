@@ -99,8 +99,9 @@ export async function overlaps(page: Page, selector: string): Promise<string[]> 
 }
 
 /** Containers whose children must never overlap: the page itself, toolbars, the
- * navigation, the overview grid, cards, a card's schematic and its text, tiles. */
-export const SIBLING_GROUPS = [".main > div", ".toolbar", ".nav-links", ".grid", ".cards", ".card-row", ".with-detail", ".tile", ".time-range"];
+ * navigation, the overview grid, cards, a card's schematic and its text, tiles, the city
+ * map and its legend. */
+export const SIBLING_GROUPS = [".main > div", ".toolbar", ".nav-links", ".grid", ".cards", ".card-row", ".with-detail", ".tile", ".time-range", ".map-layout"];
 
 export async function expectNoOverlap(page: Page): Promise<void> {
   const found: string[] = [];

@@ -32,8 +32,14 @@ interface Intersection {
 }
 const ARM: Record<string, string> = { n: "N", north: "N", s: "S", south: "S", e: "E", east: "E", w: "W", west: "W" };
 
-/** What each page must show once loaded, checked against the API where it has values. */
-const PAGES: { title: string; ready: (page: Page) => Promise<void> }[] = [
+interface PageCheck {
+  title: string;
+  ready: (page: Page) => Promise<void>;
+}
+
+/** What each page must show once loaded, checked against the API where it has values
+ * (the city map has its own tests, CITY_MAP below). */
+const PAGES: PageCheck[] = [
   {
     title: "Overview",
     ready: async (page) => {
@@ -162,6 +168,45 @@ async function expectSchematicsMatch(page: Page, path: string, cards: (body: unk
   await page.unroute(`**${path}`);
 }
 
+/** What the city map must show: a camera marker for every node the API has placed (the
+ * simulated city places them all), the legend, and a tooltip that stays on the screen. */
+const CITY_MAP: PageCheck = {
+  title: "City map",
+  ready: async (page) => {
+    const { items } = await apiGet<{ items: { node_id: string; location: { lat: number; lon: number } | null }[] }>(page, "/api/nodes?limit=1000");
+    const placed = items.filter((n) => n.location !== null);
+    expect(placed.length, "nodes with a location in GET /api/nodes").toBeGreaterThan(0);
+    await expect(page.getByTestId("city-map").locator(".map-camera")).toHaveCount(placed.length);
+    for (const n of placed) await expect(page.getByTestId(`camera-${n.node_id}`)).toBeVisible();
+    await expect(page.getByTestId("map-legend")).toBeVisible();
+    // The easternmost camera's tooltip, turned inwards, fits the screen.
+    const xs = await page.locator(".map-camera").evaluateAll((els) => els.map((e) => [e.getAttribute("data-testid")!, Number(e.getAttribute("data-x"))] as const));
+    const [east] = xs.reduce((a, b) => (b[1] > a[1] ? b : a));
+    await page.getByTestId(east).hover();
+    await expect(page.getByTestId("map-tip")).toContainText(east.replace("camera-", ""));
+    await expectNoHorizontalOverflow(page);
+    await page.mouse.move(0, 0);
+    await expect(page.getByTestId("map-tip")).toHaveCount(0);
+  },
+};
+
+/** A page's own checks once open, then the shared ones (no overlap, nothing past the right
+ * edge), then its screenshot. */
+async function checkPage(page: Page, p: PageCheck, width: number, scheme: string) {
+  await openPage(page, p.title);
+  await p.ready(page);
+  await expect.poll(() => overlaps(page, ".grid"), { timeout: 5000 }).toEqual([]);
+  await expectNoOverlap(page);
+  await expectNoHorizontalOverflow(page);
+  if (p.title === "Overview") await expectTilesFit(page);
+  const file = p.title.toLowerCase().replace(/[^a-z]+/g, "-").replace(/-$/, "");
+  // The same chart before and after the screenshot: nothing re-mounts the widgets
+  // (a grid measured at 0 width once did, showing empty charts for a moment).
+  const chart = p.title === "Overview" ? await page.$("[data-testid=widget-chart-detections] .recharts-surface") : null;
+  await page.screenshot({ path: `${SHOTS}/${file}-${width}-${scheme}.png`, fullPage: true });
+  if (chart) expect(await chart.evaluate((e) => e.isConnected), "overview widgets re-mounted").toBe(true);
+}
+
 for (const [vp, size] of Object.entries(VIEWPORTS)) {
   for (const scheme of ["light", "dark"] as const) {
     test.describe(`${vp} ${size.width}x${size.height} ${scheme}`, () => {
@@ -171,20 +216,14 @@ for (const [vp, size] of Object.entries(VIEWPORTS)) {
         test.setTimeout(240_000);
         const problems = watchProblems(page);
         await login(page, "viewer");
-        for (const p of PAGES) {
-          await openPage(page, p.title);
-          await p.ready(page);
-          await expect.poll(() => overlaps(page, ".grid"), { timeout: 5000 }).toEqual([]);
-          await expectNoOverlap(page);
-          await expectNoHorizontalOverflow(page);
-          if (p.title === "Overview") await expectTilesFit(page);
-          const file = p.title.toLowerCase().replace(/[^a-z]+/g, "-").replace(/-$/, "");
-          // The same chart before and after the screenshot: nothing re-mounts the widgets
-          // (a grid measured at 0 width once did, showing empty charts for a moment).
-          const chart = p.title === "Overview" ? await page.$("[data-testid=widget-chart-detections] .recharts-surface") : null;
-          await page.screenshot({ path: `${SHOTS}/${file}-${size.width}-${scheme}.png`, fullPage: true });
-          if (chart) expect(await chart.evaluate((e) => e.isConnected), "overview widgets re-mounted").toBe(true);
-        }
+        for (const p of PAGES) await checkPage(page, p, size.width, scheme);
+        expect(problems).toEqual([]);
+      });
+
+      test(`city map: a marker per placed node, no overlap, no overflow, no error`, async ({ page }) => {
+        const problems = watchProblems(page);
+        await login(page, "viewer");
+        await checkPage(page, CITY_MAP, size.width, scheme);
         expect(problems).toEqual([]);
       });
     });

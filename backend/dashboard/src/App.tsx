@@ -13,6 +13,7 @@ import type { SystemStatus } from "./types";
 
 const Overview = lazy(() => import("./pages/Overview"));
 const Intersections = lazy(() => import("./pages/Intersections"));
+const CityMap = lazy(() => import("./pages/CityMap"));
 const Nodes = lazy(() => import("./pages/Nodes"));
 const Detections = lazy(() => import("./pages/Detections"));
 const Consensus = lazy(() => import("./pages/Consensus"));
@@ -24,6 +25,7 @@ const Settings = lazy(() => import("./pages/Settings"));
 export const PAGES: { path: string; title: string; element: ReactNode }[] = [
   { path: "/", title: "Overview", element: <Overview /> },
   { path: "/intersections", title: "Intersections", element: <Intersections /> },
+  { path: "/map", title: "City map", element: <CityMap /> },
   { path: "/nodes", title: "Edge nodes", element: <Nodes /> },
   { path: "/detections", title: "Detections & logs", element: <Detections /> },
   { path: "/consensus", title: "Consensus", element: <Consensus /> },

@@ -44,6 +44,10 @@ export interface NodeOut {
   bandwidth_kbps: number | null;
   link_loss: number | null;
   uptime_s: number | null;
+  /** Where the node stands (node.yaml ``location``, or the simulator's city layout); null until it says. */
+  location: { lat: number; lon: number } | null;
+  /** The approach its camera watches ("N", "S", "E", "W"), when it said. */
+  approach: string | null;
 }
 
 export interface Heartbeat {

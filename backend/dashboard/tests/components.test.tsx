@@ -39,7 +39,7 @@ const node = (id: string, over: Partial<NodeRow> = {}): NodeRow => ({
   node_id: id, intersection: "int-1", registered: false, active: true, first_seen_ms: 0, last_seen_ms: 0,
   received: 0, lost: 0, bytes_received: 0, discarded: 0, deferred: 0, dropped: 0, battery_soc: 0.5,
   power_w: 5, mode: "full", tier_kbps: 1500, rtt_ms: 20, bandwidth_kbps: 1000, link_loss: 0, uptime_s: 1,
-  cpu: null, mem_mb: null, ...over,
+  location: null, approach: null, cpu: null, mem_mb: null, ...over,
 });
 
 describe("pure page logic", () => {

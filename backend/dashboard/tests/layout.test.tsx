@@ -1,7 +1,7 @@
 import { act, render, screen } from "@testing-library/react";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { stacked, useWidth } from "../src/layout";
-import { byCompass } from "../src/pages/Intersections";
+import { byCompass } from "../src/components/Junction";
 import { defaultLayout } from "../src/stores/settings";
 import { effective, THEME_KEY, useTheme } from "../src/theme";
 

@@ -23,6 +23,26 @@ export function armOf(approach: string): Arm | null {
   return NAMES[approach.trim().toLowerCase()] ?? null;
 }
 
+/** Queue thresholds in vehicles, shared by the schematic and the city map's legend:
+ * up to BUSY_VEH is ok, above it busy, above SPILL_VEH the queue spills back. */
+export const BUSY_VEH = 5;
+export const SPILL_VEH = 10;
+export type QueueLevel = "none" | "low" | "mid" | "high";
+export const LEVEL_NAMES: Record<QueueLevel, string> = { none: "no data", low: "ok", mid: "busy", high: "spill-back" };
+
+export function queueLevel(vehicles: number | null | undefined): QueueLevel {
+  if (vehicles === null || vehicles === undefined) return "none";
+  return vehicles > SPILL_VEH ? "high" : vehicles > BUSY_VEH ? "mid" : "low";
+}
+
+const ORDER: string[] = ["N", "E", "S", "W"];
+/** Approaches in compass order (N, E, S, W), then any others by name. */
+export function byCompass(a: string, b: string): number {
+  const ia = ORDER.indexOf(armOf(a) ?? "");
+  const ib = ORDER.indexOf(armOf(b) ?? "");
+  return (ia < 0 ? 9 : ia) - (ib < 0 ? 9 : ib) || a.localeCompare(b);
+}
+
 export function Junction({ name, queues }: { name: string; queues: Record<string, QueueState> }) {
   const byArm: Partial<Record<Arm, QueueState>> = {};
   const other: [string, QueueState][] = [];
@@ -43,7 +63,7 @@ export function Junction({ name, queues }: { name: string; queues: Record<string
         const h = g.dy ? len : 8;
         const x = g.dx < 0 ? g.x - len : g.dx > 0 ? g.x : g.x - 4;
         const y = g.dy < 0 ? g.y - len : g.dy > 0 ? g.y : g.y - 4;
-        const level = !q ? "none" : q.vehicles > 10 ? "high" : q.vehicles > 5 ? "mid" : "low";
+        const level = queueLevel(q?.vehicles);
         const lx = 100 + g.dx * 85 + (g.dy ? 18 : 0);
         const ly = 100 + g.dy * 85 + (g.dx ? -12 : 4);
         return (

@@ -1,8 +1,10 @@
 /** Each intersection: its cameras, queue per approach, signal plan and last consensus decision. */
+import { useEffect } from "react";
+import { useSearchParams } from "react-router-dom";
 import { api } from "../api";
 import { Empty, LoadError, TimeRange } from "../components/Bits";
 import { QueueHistory } from "../components/QueueHistory";
-import { armOf, Junction } from "../components/Junction";
+import { byCompass, Junction } from "../components/Junction";
 import { ago, pct, time } from "../format";
 import { useLoad } from "../hooks";
 import type { QueueState } from "../types";
@@ -23,16 +25,14 @@ export interface IntersectionView {
   consensus: { view: number; number: number; ts: number; phases: string[]; nodes: string[]; digest: string } | null;
 }
 
-const ORDER = ["N", "E", "S", "W"];
-/** Approaches in compass order (N, E, S, W), then any others by name. */
-export function byCompass(a: string, b: string): number {
-  const ia = ORDER.indexOf(armOf(a) ?? "");
-  const ib = ORDER.indexOf(armOf(b) ?? "");
-  return (ia < 0 ? 9 : ia) - (ib < 0 ? 9 : ib) || a.localeCompare(b);
-}
-
 export default function Intersections() {
   const { data, error } = useLoad(() => api<{ items: IntersectionView[] }>("/api/intersections"), [], 3000);
+  // ?intersection= (the city map's link) marks that card and scrolls to it once loaded.
+  const wanted = useSearchParams()[0].get("intersection");
+  const loaded = data !== null;
+  useEffect(() => {
+    if (wanted && loaded) document.getElementById(`intersection-${wanted}`)?.scrollIntoView({ block: "start" });
+  }, [wanted, loaded]);
   return (
     <div>
       <div className="toolbar">
@@ -43,7 +43,12 @@ export default function Intersections() {
       {data && !data.items.length ? <Empty>No intersection has reported yet.</Empty> : null}
       <div className="cards">
         {data?.items.map((it) => (
-          <section key={it.intersection} className="card" data-testid={`intersection-${it.intersection}`}>
+          <section
+            key={it.intersection}
+            id={`intersection-${it.intersection}`}
+            className={it.intersection === wanted ? "card chosen" : "card"}
+            data-testid={`intersection-${it.intersection}`}
+          >
             <h3>{it.intersection}</h3>
             <div className="card-row">
               <Junction name={it.intersection} queues={it.queues} />

@@ -1,5 +1,6 @@
 /** Every node: status, battery, CPU, memory, link, mode, heartbeat; filter, sort, search; detail. */
 import { useMemo, useState } from "react";
+import { useSearchParams } from "react-router-dom";
 import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 import { api } from "../api";
 import { Empty, LoadError } from "../components/Bits";
@@ -111,7 +112,19 @@ export default function Nodes() {
   const [mode, setMode] = useState("all");
   const [key, setKey] = useState<SortKey>("node_id");
   const [asc, setAsc] = useState(true);
-  const [selected, setSelected] = useState<string | null>(null);
+  // The open detail is in the address (?node=), so that the city map can link to it.
+  const [params, setParams] = useSearchParams();
+  const selected = params.get("node");
+  const setSelected = (id: string | null) =>
+    setParams(
+      (p) => {
+        const next = new URLSearchParams(p);
+        if (id) next.set("node", id);
+        else next.delete("node");
+        return next;
+      },
+      { replace: true },
+    );
   const query = useDebounced(q, 200);
 
   const rows = useMemo(() => {
