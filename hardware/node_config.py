@@ -217,7 +217,7 @@ class NodeRuntimeConfig(_Strict):
     log_level: str = "INFO"
     location: Location | None = None
     """Where the camera stands, ``{lat, lon}`` in WGS84 degrees: sent in every heartbeat
-    and stored per node by the backend (``GET /api/nodes``). Unset, the node names no place."""
+    and stored per node by the backend, which draws it on the city map. Unset, no place."""
     approach: str | None = Field(default=None, min_length=1, max_length=128)
     """The approach the camera watches (``N``, ``E``, ...), drawn with ``location``;
     defaults to the first zone's approach."""
