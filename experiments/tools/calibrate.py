@@ -99,17 +99,29 @@ def base_profile(name: str) -> dict[str, Any]:
 def device_profile(
     name: str, base: str, full_ms: float, reduced_ms: float, machine: str, models: str
 ) -> dict[str, Any]:
-    """An energy profile with measured latencies; validated as the simulator will."""
+    """An energy profile with measured latencies; validated as the simulator will.
+
+    Where the reduced variant measured slower than the full one (int8 on a CPU without
+    fast integer kernels, or a busy machine), reduced mode saves no time on this machine:
+    the profile says so and gives it the full latency, since the simulator's reduced mode
+    is never slower than full (the node would then simply stay in full mode)."""
     data = base_profile(base)
     device = dict(data["device"])
+    slower = reduced_ms > full_ms
+    note = (
+        f"; the reduced variant measured {reduced_ms:.1f} ms, slower than full, so reduced "
+        "mode is given the full latency here"
+        if slower
+        else ""
+    )
     device.update(
         name=name,
         full_latency_s=round(full_ms / 1000.0, 6),
-        reduced_latency_s=round(reduced_ms / 1000.0, 6),
+        reduced_latency_s=round(min(reduced_ms, full_ms) / 1000.0, 6),
         source=(
             f"latencies measured by `edgeqi calibrate` on {machine} "
-            f"({datetime.now(UTC):%Y-%m-%d}, {models}, p50 of pre+infer+post); power and radio "
-            f"from the {base} profile: {device.get('source', '')}"
+            f"({datetime.now(UTC):%Y-%m-%d}, {models}, p50 of pre+infer+post{note}); power and "
+            f"radio from the {base} profile: {device.get('source', '')}"
         ),
     )
     data.update(name=name, device=device)
@@ -177,6 +189,11 @@ def calibrate(cfg: DictConfig, out: Path, console: Console) -> dict[str, Any]:
             path = out / "energy" / f"{cfg.profile.name}.yaml"
             path.write_text(OmegaConf.to_yaml(profile))
             results["profile"] = str(path)
+            if r_ms > f_ms:
+                console.print(
+                    f"[yellow]{reduced[0]} measured slower than {full[0]} here "
+                    f"({r_ms:.1f} > {f_ms:.1f} ms): reduced mode is given the full latency[/]"
+                )
             console.print(
                 f"device profile {path}: load it with "
                 f"`edgeqi run --config-dir {out} energy={cfg.profile.name}`"
